@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for the host-side scripts: where caches live and which
+# versions of the kernel and toolchain pieces the project builds against.
+
+set -euo pipefail
+
+# Root of the project checkout.
+PROJECT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Caches live outside the work tree so that a fresh clone reuses them.
+CACHE_DIR=${COMPOSEFS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/composefs-kmod}
+
+KERNEL_SERIES=7.3
+KERNEL_SOURCE_PKG=linux-source-$KERNEL_SERIES
+BINDGEN_VERSION=0.72.1
+LIBCLANG_VERSION=18.1.1
+# Reference oracle: Debian's composefs tools.
+ORACLE_PKGS="composefs/sid libcomposefs1/sid libc6/trixie libssl3t64/trixie"
+
+BINDGEN_DIR=$CACHE_DIR/bindgen-$BINDGEN_VERSION
+LIBCLANG_VENV=$CACHE_DIR/libclang-$LIBCLANG_VERSION
+APT_ALT=$CACHE_DIR/apt-alt
+ORACLE_DIR=$CACHE_DIR/oracle
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# Run apt-get against the newer Debian suites without touching the
+# machine's apt configuration: a private sources file built from the
+# machine's own stanza, and a private lists directory.
+apt_alt() {
+	local src=/etc/apt/sources.list.d/debian.sources
+	mkdir -p "$APT_ALT/lists/partial" "$APT_ALT/archives/partial"
+	if [ ! -s "$APT_ALT/sources.list" ]; then
+		# The first stanza is the main archive; keep its URIs and keyring.
+		awk 'BEGIN{RS=""; ORS="\n\n"} NR==1' "$src" |
+			sed -e 's/^Suites:.*/Suites: trixie trixie-backports sid/' \
+				>"$APT_ALT/sources.sources"
+		cp "$APT_ALT/sources.sources" "$APT_ALT/sources.list"
+	fi
+	apt-get -q \
+		-o Dir::Etc::sourcelist="$APT_ALT/sources.sources" \
+		-o Dir::Etc::sourceparts=/nonexistent \
+		-o Dir::State::Lists="$APT_ALT/lists" \
+		-o Dir::Cache::Archives="$APT_ALT/archives" \
+		-o APT::Default-Release= -o APT::Sandbox::User=root \
+		"$@"
+}
+
+apt_alt_update() {
+	local stamp=$APT_ALT/updated
+	if [ ! -e "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440)" ]; then
+		log "refreshing the private package lists"
+		apt_alt update >/dev/null
+		touch "$stamp"
+	fi
+}
