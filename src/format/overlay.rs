@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+
+//! The composefs conventions layered on EROFS through overlayfs xattrs.
+//!
+//! A composefs image is read by overlayfs in the reference stack; these helpers say what that
+//! stack makes of the overlay xattrs: the backing object of a file (`redirect` and
+//! `metacopy`), whiteouts, and which xattrs are shown to userspace under which name.
+
+use super::error::{FormatError, Result};
+use super::layout::{
+    digest_size, overlay_names, MetacopyHeader, MAX_DIGEST_SIZE, METACOPY_HEADER_SIZE, PATH_MAX,
+    S_IFCHR, XATTR_INDEX_TRUSTED,
+};
+use super::reader::Inode;
+
+/// The fs-verity digest a `trusted.overlay.metacopy` value asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetacopyDigest {
+    /// `FS_VERITY_HASH_ALG_SHA256` (1) or `FS_VERITY_HASH_ALG_SHA512` (2).
+    pub algo: u8,
+    len: u8,
+    bytes: [u8; MAX_DIGEST_SIZE],
+}
+
+impl MetacopyDigest {
+    /// The digest bytes (32 for sha256, 64 for sha512).
+    pub fn digest(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+}
+
+/// Parses a `trusted.overlay.metacopy` value.
+///
+/// An empty value is a metacopy file without a digest (`Ok(None)`). Otherwise the value is
+/// a 4-byte header (version 0, total length, flags 0, hash algorithm) followed by the digest,
+/// and the length field must equal the value length and match the algorithm's digest size.
+pub fn parse_metacopy(value: &[u8]) -> Result<Option<MetacopyDigest>> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let h = MetacopyHeader::parse(value).map_err(|_| FormatError::BadMetacopy)?;
+    if h.version != 0 || h.flags != 0 || usize::from(h.len) != value.len() {
+        return Err(FormatError::BadMetacopy);
+    }
+    let size = digest_size(h.digest_algo).ok_or(FormatError::BadMetacopy)?;
+    let digest = value.get(METACOPY_HEADER_SIZE..).ok_or(FormatError::BadMetacopy)?;
+    if digest.len() != size {
+        return Err(FormatError::BadMetacopy);
+    }
+    let mut bytes = [0u8; MAX_DIGEST_SIZE];
+    for (d, s) in bytes.iter_mut().zip(digest) {
+        *d = *s;
+    }
+    Ok(Some(MetacopyDigest { algo: h.digest_algo, len: h.len - METACOPY_HEADER_SIZE as u8, bytes }))
+}
+
+/// Validates a `trusted.overlay.redirect` value of a regular file and returns the object
+/// path relative to a basedir (the value without its leading `/`).
+///
+/// The value must be absolute, shorter than 4096 bytes, free of NUL bytes, and made of
+/// non-empty components none of which is `.` or `..` (so it cannot leave the basedir).
+pub fn redirect_object_path(value: &[u8]) -> Result<&[u8]> {
+    if value.len() >= PATH_MAX || value.contains(&0) {
+        return Err(FormatError::BadRedirect);
+    }
+    let rel = value.strip_prefix(b"/").ok_or(FormatError::BadRedirect)?;
+    if rel.is_empty() {
+        return Err(FormatError::BadRedirect);
+    }
+    for comp in rel.split(|&c| c == b'/') {
+        if comp.is_empty() || comp == b"." || comp == b".." {
+            return Err(FormatError::BadRedirect);
+        }
+    }
+    Ok(rel)
+}
+
+/// Whether `inode` is an overlay whiteout (a character device with device number 0/0).
+///
+/// Overlayfs hides whiteouts: lookups of them fail with `ENOENT` and they are not listed. The
+/// 256 stubs `00`..`ff` that mkcomposefs adds to the root are such whiteouts.
+pub fn is_whiteout(inode: &Inode) -> bool {
+    inode.file_type() == S_IFCHR && inode.rdev() == 0
+}
+
+/// Whether `name` is one of the 256 two-hex-digit names (`00`..`ff`) of the whiteout stubs
+/// mkcomposefs puts in the root directory.
+pub fn is_whiteout_stub_name(name: &[u8]) -> bool {
+    matches!(name, [a, b] if is_lower_hex(*a) && is_lower_hex(*b))
+}
+
+fn is_lower_hex(c: u8) -> bool {
+    c.is_ascii_digit() || (b'a'..=b'f').contains(&c)
+}
+
+/// How the reference stack (overlayfs over EROFS) presents a stored xattr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XattrVisibility<'n> {
+    /// Shown unchanged.
+    Plain,
+    /// An escaped overlay xattr (`trusted.overlay.overlay.X`), shown as `trusted.` followed by
+    /// this suffix (`overlay.X`).
+    Unescaped(&'n [u8]),
+    /// An overlayfs-private xattr (`trusted.overlay.X` other than escaped ones): hidden.
+    Private,
+}
+
+/// Classifies a stored xattr by prefix index and suffix.
+pub fn xattr_visibility(index: u8, suffix: &[u8]) -> XattrVisibility<'_> {
+    if index != XATTR_INDEX_TRUSTED {
+        return XattrVisibility::Plain;
+    }
+    // The suffixes after "trusted.".
+    let private = overlay_names::PREFIX.get(8..).unwrap_or(b"overlay.");
+    let escaped = overlay_names::ESCAPE_PREFIX.get(8..).unwrap_or(b"overlay.overlay.");
+    if suffix.starts_with(escaped) {
+        XattrVisibility::Unescaped(suffix.get(private.len()..).unwrap_or(&[]))
+    } else if suffix.starts_with(private) {
+        XattrVisibility::Private
+    } else {
+        XattrVisibility::Plain
+    }
+}

@@ -1,0 +1,1089 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+
+//! A validating reader of composefs images.
+//!
+//! The reader is generic over a [`BlockSource`] that hands out 4096-byte blocks of the image,
+//! so the kernel can serve it page-cache folios and the tools an in-memory copy. It never
+//! allocates, never recurses and never loops longer than the sizes in the image allow; every
+//! offset, length and count taken from the image is checked before use.
+
+use core::cmp::Ordering;
+use core::ops::Deref;
+
+use super::error::{FormatError, Result};
+use super::layout::*;
+use super::xxhash::xattr_filter_bit;
+
+/// Source of 4096-byte image blocks.
+pub trait BlockSource {
+    /// A borrowed view of one block (the kernel returns a guard that keeps a folio mapped).
+    type Block<'a>: Deref<Target = [u8]>
+    where
+        Self: 'a;
+
+    /// Returns block `blkaddr`; an error if it lies past the end of the image.
+    ///
+    /// The last block may be short (an image size that is not a multiple of 4096): return
+    /// what exists. The reader never asks for a block at or past `ceil(size() / 4096)` and
+    /// checks the length of what it gets.
+    fn block(&self, blkaddr: u32) -> Result<Self::Block<'_>>;
+
+    /// Image size in bytes.
+    fn size(&self) -> u64;
+}
+
+/// A [`BlockSource`] over an image held in memory (a `Vec`, an mmap, a test array).
+#[derive(Clone, Copy, Debug)]
+pub struct SliceSource<'d> {
+    data: &'d [u8],
+}
+
+impl<'d> SliceSource<'d> {
+    /// Wraps `data`, the whole image.
+    pub fn new(data: &'d [u8]) -> Self {
+        Self { data }
+    }
+}
+
+impl BlockSource for SliceSource<'_> {
+    type Block<'a>
+        = &'a [u8]
+    where
+        Self: 'a;
+
+    fn block(&self, blkaddr: u32) -> Result<&[u8]> {
+        let start = (blkaddr as usize).checked_mul(BLOCK_SIZE).ok_or(FormatError::Overflow)?;
+        let rest = self.data.get(start..).ok_or(FormatError::OutOfRange)?;
+        if rest.is_empty() {
+            return Err(FormatError::OutOfRange);
+        }
+        Ok(rest.get(..BLOCK_SIZE).unwrap_or(rest))
+    }
+
+    fn size(&self) -> u64 {
+        self.data.len() as u64
+    }
+}
+
+impl<T: BlockSource + ?Sized> BlockSource for &T {
+    type Block<'a>
+        = T::Block<'a>
+    where
+        Self: 'a;
+
+    fn block(&self, blkaddr: u32) -> Result<T::Block<'_>> {
+        (**self).block(blkaddr)
+    }
+
+    fn size(&self) -> u64 {
+        (**self).size()
+    }
+}
+
+/// A byte range inside one block of the image, borrowed from the block source.
+pub struct Bytes<'a, S: BlockSource + 'a> {
+    block: S::Block<'a>,
+    start: usize,
+    end: usize,
+}
+
+impl<'a, S: BlockSource + 'a> Deref for Bytes<'a, S> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.block.get(self.start..self.end).unwrap_or(&[])
+    }
+}
+
+/// Splits an image offset into (block address, offset in block).
+fn split_offset(off: u64) -> Result<(u32, usize)> {
+    let blk = u32::try_from(off >> BLOCK_BITS).map_err(|_| FormatError::Overflow)?;
+    // The remainder is below 4096.
+    Ok((blk, (off & (BLOCK_SIZE_U64 - 1)) as usize))
+}
+
+/// Data layout of an inode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataLayout {
+    /// Data in consecutive blocks from `raw_blkaddr`.
+    FlatPlain,
+    /// Full blocks from `raw_blkaddr` and the tail inline after the inode.
+    FlatInline,
+    /// Chunk-based (composefs: a sparse file of null chunks; data comes from the backing object).
+    ChunkBased,
+}
+
+/// Chunk geometry of a chunk-based inode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkInfo {
+    /// The raw chunk format (`i_u` low 16 bits).
+    pub format: u16,
+    /// log2 of the chunk size (12 + format bits).
+    pub chunkbits: u32,
+    /// Number of chunks (`ceil(size / chunk size)`).
+    pub count: u64,
+    /// Size of one chunk array entry: 4 (block address) or 8 (`erofs_inode_chunk_index`).
+    pub entry_size: u64,
+    /// Image offset of the chunk array.
+    pub array_offset: u64,
+}
+
+/// A decoded and validated inode.
+///
+/// Fields are read through accessors; the derived locations (xattr area, inline data, plain
+/// data blocks, chunk array) were checked against the image size when the inode was decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Inode {
+    nid: u64,
+    extended: bool,
+    layout: DataLayout,
+    mode: u32,
+    nlink: u32,
+    uid: u32,
+    gid: u32,
+    size: u64,
+    mtime: i64,
+    mtime_nsec: u32,
+    raw_u: u32,
+    ino: u32,
+    xattr_icount: u16,
+    xattr_offset: u64,
+    xattr_size: u32,
+    tail_offset: u64,
+    tail_len: u32,
+}
+
+impl Inode {
+    /// The inode's nid (its byte offset divided by 32).
+    pub fn nid(&self) -> u64 {
+        self.nid
+    }
+    /// Whether the on-disk inode is the 64-byte extended form.
+    pub fn is_extended(&self) -> bool {
+        self.extended
+    }
+    /// Data layout.
+    pub fn layout(&self) -> DataLayout {
+        self.layout
+    }
+    /// File mode (type and permissions).
+    pub fn mode(&self) -> u32 {
+        self.mode
+    }
+    /// File type bits of the mode (`S_IF*`).
+    pub fn file_type(&self) -> u32 {
+        self.mode & S_IFMT
+    }
+    /// Whether this is a directory.
+    pub fn is_dir(&self) -> bool {
+        self.file_type() == S_IFDIR
+    }
+    /// Whether this is a regular file.
+    pub fn is_reg(&self) -> bool {
+        self.file_type() == S_IFREG
+    }
+    /// Whether this is a symlink.
+    pub fn is_symlink(&self) -> bool {
+        self.file_type() == S_IFLNK
+    }
+    /// Link count.
+    pub fn nlink(&self) -> u32 {
+        self.nlink
+    }
+    /// Owner.
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+    /// Group.
+    pub fn gid(&self) -> u32 {
+        self.gid
+    }
+    /// File size.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    /// Modification time, seconds (compact inodes: the superblock build time plus `i_mtime`).
+    pub fn mtime(&self) -> i64 {
+        self.mtime
+    }
+    /// Modification time, nanoseconds.
+    pub fn mtime_nsec(&self) -> u32 {
+        self.mtime_nsec
+    }
+    /// Raw (new-encoded, 32-bit) device number of a device node; 0 for other types.
+    pub fn rdev(&self) -> u32 {
+        match self.file_type() {
+            S_IFCHR | S_IFBLK => self.raw_u,
+            _ => 0,
+        }
+    }
+    /// The raw `i_u` union (block address, rdev or chunk format).
+    pub fn raw_u(&self) -> u32 {
+        self.raw_u
+    }
+    /// First data block of a flat inode.
+    pub fn raw_blkaddr(&self) -> u32 {
+        self.raw_u
+    }
+    /// The inode number recorded in the image (`i_ino`, a breadth-first index for mkcomposefs).
+    pub fn ino(&self) -> u32 {
+        self.ino
+    }
+    /// `i_xattr_icount`.
+    pub fn xattr_icount(&self) -> u16 {
+        self.xattr_icount
+    }
+    /// Image offset of the xattr area.
+    pub fn xattr_offset(&self) -> u64 {
+        self.xattr_offset
+    }
+    /// Size of the xattr area (0 if there are no xattrs).
+    pub fn xattr_size(&self) -> u32 {
+        self.xattr_size
+    }
+    /// Image offset of the inline tail (flat-inline) or the chunk array (chunk-based).
+    pub fn tail_offset(&self) -> u64 {
+        self.tail_offset
+    }
+    /// Length of the inline tail (flat-inline) or of the chunk array (chunk-based); 0 for
+    /// flat-plain inodes.
+    pub fn tail_len(&self) -> u32 {
+        self.tail_len
+    }
+    /// Number of data blocks stored out of line from `raw_blkaddr` (flat layouts).
+    pub fn plain_blocks(&self) -> u64 {
+        match self.layout {
+            DataLayout::FlatPlain => self.size.div_ceil(BLOCK_SIZE_U64),
+            DataLayout::FlatInline => self.size.div_ceil(BLOCK_SIZE_U64).saturating_sub(1),
+            DataLayout::ChunkBased => 0,
+        }
+    }
+    /// Chunk geometry of a chunk-based inode.
+    pub fn chunk_info(&self) -> Option<ChunkInfo> {
+        if self.layout != DataLayout::ChunkBased {
+            return None;
+        }
+        let format = (self.raw_u & 0xffff) as u16;
+        let chunkbits = BLOCK_BITS + u32::from(format & EROFS_CHUNK_FORMAT_BLKBITS_MASK);
+        let entry_size = if format & EROFS_CHUNK_FORMAT_INDEXES != 0 { 8 } else { 4 };
+        // chunkbits is at most 43, so the shift cannot overflow.
+        let count = self.size.div_ceil(1u64 << chunkbits);
+        Some(ChunkInfo { format, chunkbits, count, entry_size, array_offset: self.tail_offset })
+    }
+}
+
+/// One directory entry, borrowed from a directory block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DirEntry<'b> {
+    /// The entry's name (1..=255 bytes, no `/` or NUL).
+    pub name: &'b [u8],
+    /// nid of the entry's inode.
+    pub nid: u64,
+    /// `EROFS_FT_*` (0..=7).
+    pub file_type: u8,
+}
+
+/// A validated directory block (or inline tail).
+#[derive(Clone, Copy, Debug)]
+pub struct DirBlock<'b> {
+    data: &'b [u8],
+    count: usize,
+}
+
+impl<'b> DirBlock<'b> {
+    /// Validates `data` as one directory block: the first `nameoff` is a multiple of 12 and
+    /// gives the entry count, name offsets increase and stay inside the block, names are
+    /// 1..=255 bytes without `/` or NUL and strictly ascending, file types are at most 7 and
+    /// nids point inside an image of `image_size` bytes.
+    pub fn parse(data: &'b [u8], image_size: u64) -> Result<Self> {
+        let first = Dirent::parse(data).map_err(|_| FormatError::BadDirent)?;
+        let dirents_len = usize::from(first.nameoff);
+        if dirents_len < DIRENT_SIZE || dirents_len % DIRENT_SIZE != 0 || dirents_len > data.len()
+        {
+            return Err(FormatError::BadDirent);
+        }
+        let block = Self { data, count: dirents_len / DIRENT_SIZE };
+        let mut prev: Option<&[u8]> = None;
+        for i in 0..block.count {
+            let e = block.entry_unchecked(i)?;
+            if e.file_type > EROFS_FT_MAX {
+                return Err(FormatError::BadDirent);
+            }
+            let inode_off = e.nid.checked_mul(1 << ISLOT_BITS).ok_or(FormatError::NidOutOfRange)?;
+            if e.nid >> (64 - ISLOT_BITS) != 0 || inode_off >= image_size {
+                return Err(FormatError::NidOutOfRange);
+            }
+            check_name(e.name)?;
+            if let Some(p) = prev {
+                if p >= e.name {
+                    return Err(FormatError::DirentsUnsorted);
+                }
+            }
+            prev = Some(e.name);
+        }
+        Ok(block)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the block has no entries (never true for a parsed block).
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Entry `i` (`None` if out of range).
+    pub fn get(&self, i: usize) -> Option<DirEntry<'b>> {
+        if i >= self.count {
+            return None;
+        }
+        self.entry_unchecked(i).ok()
+    }
+
+    /// Decodes entry `i`, checking only that its name lies within the block.
+    fn entry_unchecked(&self, i: usize) -> Result<DirEntry<'b>> {
+        let off = i.checked_mul(DIRENT_SIZE).ok_or(FormatError::Overflow)?;
+        let d = Dirent::parse(self.data.get(off..).unwrap_or(&[]))?;
+        let start = usize::from(d.nameoff);
+        let end = if i + 1 < self.count {
+            let next = Dirent::parse(self.data.get(off + DIRENT_SIZE..).unwrap_or(&[]))?;
+            usize::from(next.nameoff)
+        } else {
+            // The last name ends at the first NUL or at the end of the block.
+            let rest = self.data.get(start..).ok_or(FormatError::BadDirent)?;
+            start + rest.iter().position(|&c| c == 0).unwrap_or(rest.len())
+        };
+        if start < self.count * DIRENT_SIZE || end <= start {
+            return Err(FormatError::BadDirent);
+        }
+        let name = self.data.get(start..end).ok_or(FormatError::BadDirent)?;
+        Ok(DirEntry { name, nid: d.nid, file_type: d.file_type })
+    }
+
+    /// Binary search for `name` in the block.
+    pub fn find(&self, name: &[u8]) -> Option<DirEntry<'b>> {
+        let (mut lo, mut hi) = (0usize, self.count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let e = self.get(mid)?;
+            match e.name.cmp(name) {
+                Ordering::Equal => return Some(e),
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+            }
+        }
+        None
+    }
+}
+
+/// Checks a file name: 1..=255 bytes, no `/`, no NUL.
+pub fn check_name(name: &[u8]) -> Result<()> {
+    if name.is_empty() {
+        return Err(FormatError::BadName);
+    }
+    if name.len() > NAME_MAX {
+        return Err(FormatError::NameTooLong);
+    }
+    if name.iter().any(|&c| c == b'/' || c == 0) {
+        return Err(FormatError::BadName);
+    }
+    Ok(())
+}
+
+/// One xattr entry as stored: the name prefix index, the suffix and where the value is.
+#[derive(Clone, Copy, Debug)]
+pub struct XattrItem<'n> {
+    /// Name prefix index (`XATTR_INDEX_*`, 0..=6).
+    pub index: u8,
+    /// Name suffix (after the prefix of `index`).
+    pub suffix: &'n [u8],
+    /// Image offset of the value.
+    pub value_offset: u64,
+    /// Length of the value.
+    pub value_len: u16,
+    /// Whether the entry lives in the shared xattr table.
+    pub shared: bool,
+}
+
+impl XattrItem<'_> {
+    /// The name prefix of the entry's index.
+    pub fn prefix(&self) -> &'static [u8] {
+        xattr_prefix(self.index).unwrap_or(b"")
+    }
+
+    /// Writes the full name (prefix and suffix) into `buf` and returns its length.
+    pub fn full_name(&self, buf: &mut [u8]) -> Result<usize> {
+        let prefix = self.prefix();
+        let len = prefix.len().checked_add(self.suffix.len()).ok_or(FormatError::Overflow)?;
+        let out = buf.get_mut(..len).ok_or(FormatError::BufferTooSmall)?;
+        let (a, b) = out.split_at_mut(prefix.len());
+        a.copy_from_slice(prefix);
+        b.copy_from_slice(self.suffix);
+        Ok(len)
+    }
+}
+
+/// A name to look up among an inode's xattrs: a prefix index and a suffix given in up to two
+/// parts (so that `overlay.` can be put back in front of an escaped name without a copy).
+#[derive(Clone, Copy, Debug)]
+pub struct XattrKey<'k> {
+    /// Name prefix index.
+    pub index: u8,
+    /// First part of the suffix.
+    pub head: &'k [u8],
+    /// Second part of the suffix.
+    pub tail: &'k [u8],
+}
+
+impl XattrKey<'_> {
+    fn matches(&self, index: u8, suffix: &[u8]) -> bool {
+        index == self.index
+            && suffix.len() == self.head.len() + self.tail.len()
+            && suffix.starts_with(self.head)
+            && suffix.ends_with(self.tail)
+    }
+
+    fn filter_bit(&self) -> Option<u32> {
+        // The bloom filter hashes the suffix as one string; only a single-part key can be
+        // hashed without a buffer.
+        if self.tail.is_empty() {
+            Some(xattr_filter_bit(self.index, self.head))
+        } else if self.head.is_empty() {
+            Some(xattr_filter_bit(self.index, self.tail))
+        } else {
+            None
+        }
+    }
+}
+
+/// A validated composefs image.
+pub struct Image<S: BlockSource> {
+    src: S,
+    header: ComposefsHeader,
+    sb: SuperBlock,
+    size: u64,
+}
+
+impl<S: BlockSource> Image<S> {
+    /// Opens an image: checks the composefs header, the EROFS superblock (see
+    /// [`SuperBlock::validate`] and [`SuperBlock::verify_checksum`]) and the root inode.
+    pub fn open(src: S) -> Result<Self> {
+        let size = src.size();
+        let (header, sb) = {
+            let b0 = src.block(0)?;
+            let header = ComposefsHeader::parse(&b0)?;
+            header.validate()?;
+            let sb = SuperBlock::parse(b0.get(EROFS_SUPER_OFFSET..).unwrap_or(&[]))?;
+            sb.validate()?;
+            sb.verify_checksum(&b0)?;
+            (header, sb)
+        };
+        let img = Self { src, header, sb, size };
+        let root = img.inode(img.root_nid())?;
+        if !root.is_dir() {
+            return Err(FormatError::NotDir);
+        }
+        Ok(img)
+    }
+
+    /// The block source.
+    pub fn source(&self) -> &S {
+        &self.src
+    }
+
+    /// The composefs header.
+    pub fn header(&self) -> &ComposefsHeader {
+        &self.header
+    }
+
+    /// The EROFS superblock.
+    pub fn superblock(&self) -> &SuperBlock {
+        &self.sb
+    }
+
+    /// Image size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// nid of the root directory.
+    pub fn root_nid(&self) -> u64 {
+        u64::from(self.sb.root_nid)
+    }
+
+    /// Returns `len` bytes at image offset `off`, which must lie within one block.
+    pub fn bytes(&self, off: u64, len: usize) -> Result<Bytes<'_, S>> {
+        let (blk, start) = split_offset(off)?;
+        let end = start.checked_add(len).ok_or(FormatError::Overflow)?;
+        if end > BLOCK_SIZE {
+            return Err(FormatError::InlineCrossesBlock);
+        }
+        let block = self.src.block(blk)?;
+        if end > block.len() {
+            return Err(FormatError::OutOfRange);
+        }
+        Ok(Bytes { block, start, end })
+    }
+
+    /// Copies `buf.len()` bytes from image offset `off` into `buf`, across blocks if needed.
+    pub fn read_exact_at(&self, off: u64, buf: &mut [u8]) -> Result<()> {
+        let total = u64::try_from(buf.len()).map_err(|_| FormatError::Overflow)?;
+        let end = off.checked_add(total).ok_or(FormatError::Overflow)?;
+        if end > self.size {
+            return Err(FormatError::OutOfRange);
+        }
+        let mut pos = off;
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let (blk, start) = split_offset(pos)?;
+            let n = rest.len().min(BLOCK_SIZE - start);
+            let block = self.src.block(blk)?;
+            let src = block.get(start..start + n).ok_or(FormatError::OutOfRange)?;
+            let (dst, tail) = rest.split_at_mut(n);
+            dst.copy_from_slice(src);
+            rest = tail;
+            pos += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Decodes and validates the inode `nid`.
+    pub fn inode(&self, nid: u64) -> Result<Inode> {
+        let off = nid.checked_mul(1 << ISLOT_BITS).ok_or(FormatError::NidOutOfRange)?;
+        if nid >> (64 - ISLOT_BITS) != 0 || off >= self.size {
+            return Err(FormatError::NidOutOfRange);
+        }
+        let mut raw = [0u8; INODE_EXTENDED_SIZE];
+        let compact_end = off.checked_add(INODE_COMPACT_SIZE as u64).ok_or(FormatError::Overflow)?;
+        if compact_end > self.size {
+            return Err(FormatError::InodeCrossesEnd);
+        }
+        self.read_exact_at(off, raw.get_mut(..INODE_COMPACT_SIZE).unwrap_or(&mut []))?;
+        let i_format = get_u16(&raw, 0);
+        if i_format & !I_FORMAT_SUPPORTED != 0 {
+            return Err(FormatError::BadInodeFormat);
+        }
+        let extended = i_format & I_VERSION_MASK != 0;
+        let layout = match ((i_format >> I_DATALAYOUT_SHIFT) & I_DATALAYOUT_MASK) as u8 {
+            EROFS_INODE_FLAT_PLAIN => DataLayout::FlatPlain,
+            EROFS_INODE_FLAT_INLINE => DataLayout::FlatInline,
+            EROFS_INODE_CHUNK_BASED => DataLayout::ChunkBased,
+            _ => return Err(FormatError::BadLayout),
+        };
+        let mut inode;
+        let isize = if extended {
+            let end = off.checked_add(INODE_EXTENDED_SIZE as u64).ok_or(FormatError::Overflow)?;
+            if end > self.size {
+                return Err(FormatError::InodeCrossesEnd);
+            }
+            // An extended inode may straddle a block boundary; read_exact_at handles that.
+            self.read_exact_at(off, &mut raw)?;
+            let e = InodeExtended::parse(&raw)?;
+            inode = Inode {
+                nid,
+                extended,
+                layout,
+                mode: u32::from(e.i_mode),
+                nlink: e.i_nlink,
+                uid: e.i_uid,
+                gid: e.i_gid,
+                size: e.i_size,
+                mtime: e.i_mtime as i64,
+                mtime_nsec: e.i_mtime_nsec,
+                raw_u: e.i_u,
+                ino: e.i_ino,
+                xattr_icount: e.i_xattr_icount,
+                xattr_offset: 0,
+                xattr_size: 0,
+                tail_offset: 0,
+                tail_len: 0,
+            };
+            INODE_EXTENDED_SIZE
+        } else {
+            let c = InodeCompact::parse(&raw)?;
+            let mtime = (self.sb.build_time as i64)
+                .checked_add(i64::from(c.i_mtime))
+                .ok_or(FormatError::Overflow)?;
+            inode = Inode {
+                nid,
+                extended,
+                layout,
+                mode: u32::from(c.i_mode),
+                nlink: u32::from(c.i_nlink),
+                uid: u32::from(c.i_uid),
+                gid: u32::from(c.i_gid),
+                size: u64::from(c.i_size),
+                mtime,
+                mtime_nsec: self.sb.build_time_nsec,
+                raw_u: c.i_u,
+                ino: c.i_ino,
+                xattr_icount: c.i_xattr_icount,
+                xattr_offset: 0,
+                xattr_size: 0,
+                tail_offset: 0,
+                tail_len: 0,
+            };
+            INODE_COMPACT_SIZE
+        };
+        if inode.size > i64::MAX as u64 {
+            return Err(FormatError::BadSize);
+        }
+        match inode.file_type() {
+            S_IFREG | S_IFDIR | S_IFLNK | S_IFCHR | S_IFBLK | S_IFIFO | S_IFSOCK => {}
+            _ => return Err(FormatError::BadMode),
+        }
+
+        let xattr_size = xattr_ibody_size(inode.xattr_icount);
+        inode.xattr_offset = off + isize as u64;
+        inode.xattr_size = u32::try_from(xattr_size).map_err(|_| FormatError::Overflow)?;
+        let body_end = inode
+            .xattr_offset
+            .checked_add(xattr_size as u64)
+            .ok_or(FormatError::Overflow)?;
+        if body_end > self.size {
+            return Err(FormatError::InodeCrossesEnd);
+        }
+        inode.tail_offset = body_end;
+
+        match inode.file_type() {
+            S_IFDIR | S_IFLNK if layout == DataLayout::ChunkBased => {
+                return Err(FormatError::BadLayout);
+            }
+            S_IFLNK if inode.size == 0 || inode.size >= PATH_MAX as u64 => {
+                return Err(FormatError::SymlinkTooLong);
+            }
+            _ => {}
+        }
+
+        match layout {
+            DataLayout::FlatPlain | DataLayout::FlatInline => {
+                let only_meta = matches!(inode.file_type(), S_IFCHR | S_IFBLK | S_IFIFO | S_IFSOCK);
+                if layout == DataLayout::FlatInline && !only_meta {
+                    // The tail is what is left after the full blocks: 1..=4096 bytes.
+                    let full = inode.size.div_ceil(BLOCK_SIZE_U64).saturating_sub(1);
+                    let tail = inode.size - full * BLOCK_SIZE_U64;
+                    let tail_end =
+                        inode.tail_offset.checked_add(tail).ok_or(FormatError::Overflow)?;
+                    if tail_end > self.size {
+                        return Err(FormatError::InodeCrossesEnd);
+                    }
+                    if (inode.tail_offset & (BLOCK_SIZE_U64 - 1)) + tail > BLOCK_SIZE_U64 {
+                        return Err(FormatError::InlineCrossesBlock);
+                    }
+                    inode.tail_len = tail as u32;
+                }
+                if !only_meta {
+                    let plain = inode.plain_blocks();
+                    if plain > 0 {
+                        let plain_bytes = inode.size.min(plain * BLOCK_SIZE_U64);
+                        let end = u64::from(inode.raw_u)
+                            .checked_mul(BLOCK_SIZE_U64)
+                            .and_then(|s| s.checked_add(plain_bytes))
+                            .ok_or(FormatError::Overflow)?;
+                        if end > self.size {
+                            return Err(FormatError::BadBlockAddr);
+                        }
+                    }
+                }
+            }
+            DataLayout::ChunkBased => {
+                if inode.file_type() != S_IFREG {
+                    return Err(FormatError::BadLayout);
+                }
+                let format = (inode.raw_u & 0xffff) as u16;
+                if format & !(EROFS_CHUNK_FORMAT_BLKBITS_MASK | EROFS_CHUNK_FORMAT_INDEXES) != 0 {
+                    return Err(FormatError::BadChunkFormat);
+                }
+                let entry = if format & EROFS_CHUNK_FORMAT_INDEXES != 0 { 8 } else { 4 };
+                inode.tail_offset =
+                    round_up_u64(inode.tail_offset, entry).ok_or(FormatError::Overflow)?;
+                let chunkbits = BLOCK_BITS + u32::from(format & EROFS_CHUNK_FORMAT_BLKBITS_MASK);
+                let count = inode.size.div_ceil(1u64 << chunkbits);
+                let array = count.checked_mul(entry).ok_or(FormatError::Overflow)?;
+                let end = inode.tail_offset.checked_add(array).ok_or(FormatError::Overflow)?;
+                if end > self.size {
+                    return Err(FormatError::InodeCrossesEnd);
+                }
+                inode.tail_len = u32::try_from(array).map_err(|_| FormatError::BadSize)?;
+            }
+        }
+        Ok(inode)
+    }
+
+    // ---- data ----
+
+    /// Returns the inline tail of a flat-inline inode as a borrowed slice (it never crosses a
+    /// block), or `None` for other layouts.
+    pub fn inline_data(&self, inode: &Inode) -> Result<Option<Bytes<'_, S>>> {
+        if inode.layout != DataLayout::FlatInline || inode.tail_len == 0 {
+            return Ok(None);
+        }
+        self.bytes(inode.tail_offset, inode.tail_len as usize).map(Some)
+    }
+
+    /// Image offset and length of the part of the file data that lies in the same block as
+    /// file offset `pos` (flat layouts only), or `None` at or past the end of the file.
+    fn flat_extent(&self, inode: &Inode, pos: u64) -> Result<Option<(u64, usize)>> {
+        if pos >= inode.size {
+            return Ok(None);
+        }
+        let blk = pos >> BLOCK_BITS;
+        let in_blk = pos & (BLOCK_SIZE_U64 - 1);
+        let left = inode.size - pos;
+        if blk < inode.plain_blocks() {
+            let start = u64::from(inode.raw_u)
+                .checked_add(blk)
+                .and_then(|b| b.checked_mul(BLOCK_SIZE_U64))
+                .and_then(|o| o.checked_add(in_blk))
+                .ok_or(FormatError::Overflow)?;
+            let n = left.min(BLOCK_SIZE_U64 - in_blk);
+            Ok(Some((start, n as usize)))
+        } else if inode.layout == DataLayout::FlatInline {
+            let start = inode.tail_offset.checked_add(in_blk).ok_or(FormatError::Overflow)?;
+            let n = left.min(u64::from(inode.tail_len).saturating_sub(in_blk));
+            if n == 0 {
+                return Err(FormatError::BadSize);
+            }
+            Ok(Some((start, n as usize)))
+        } else {
+            Err(FormatError::BadSize)
+        }
+    }
+
+    /// Reads file data from file offset `pos` into `buf`; returns the number of bytes read
+    /// (short only at the end of the file).
+    ///
+    /// Flat layouts read their blocks and inline tail; chunk-based inodes read holes (null
+    /// chunks) as zeros and mapped chunks from their blocks.
+    pub fn read_data(&self, inode: &Inode, pos: u64, buf: &mut [u8]) -> Result<usize> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let cur = pos.checked_add(done as u64).ok_or(FormatError::Overflow)?;
+            let extent = match inode.layout {
+                DataLayout::ChunkBased => self.chunk_extent(inode, cur)?,
+                _ => self.flat_extent(inode, cur)?.map(|(o, n)| (Some(o), n)),
+            };
+            let Some((src, n)) = extent else { break };
+            let n = n.min(buf.len() - done);
+            let dst = buf.get_mut(done..done + n).ok_or(FormatError::Overflow)?;
+            match src {
+                Some(off) => self.read_exact_at(off, dst)?,
+                None => dst.fill(0),
+            }
+            done += n;
+        }
+        Ok(done)
+    }
+
+    /// Copies the target of a symlink into `buf` and returns its length.
+    pub fn symlink_target(&self, inode: &Inode, buf: &mut [u8]) -> Result<usize> {
+        if !inode.is_symlink() {
+            return Err(FormatError::BadMode);
+        }
+        let len = inode.size as usize; // below 4096, checked at decode
+        let dst = buf.get_mut(..len).ok_or(FormatError::BufferTooSmall)?;
+        if self.read_data(inode, 0, dst)? != len {
+            return Err(FormatError::BadSize);
+        }
+        Ok(len)
+    }
+
+    /// Block address of chunk `index` of a chunk-based inode; `None` for a hole.
+    pub fn chunk_addr(&self, inode: &Inode, index: u64) -> Result<Option<u32>> {
+        let info = inode.chunk_info().ok_or(FormatError::BadLayout)?;
+        if index >= info.count {
+            return Err(FormatError::OutOfRange);
+        }
+        let off = index
+            .checked_mul(info.entry_size)
+            .and_then(|o| o.checked_add(info.array_offset))
+            .ok_or(FormatError::Overflow)?;
+        let mut e = [0u8; 8];
+        let entry = e.get_mut(..info.entry_size as usize).unwrap_or(&mut []);
+        self.read_exact_at(off, entry)?;
+        let addr = if info.entry_size == 8 {
+            // erofs_inode_chunk_index: startblk_hi (16), device_id (16), startblk_lo (32).
+            if get_u16(&e, 0) != 0 || get_u16(&e, 2) != 0 {
+                if get_u32(&e, 4) == EROFS_NULL_ADDR {
+                    return Ok(None);
+                }
+                return Err(FormatError::BadChunkFormat);
+            }
+            get_u32(&e, 4)
+        } else {
+            get_u32(&e, 0)
+        };
+        if addr == EROFS_NULL_ADDR {
+            return Ok(None);
+        }
+        Ok(Some(addr))
+    }
+
+    /// Where the data at file offset `pos` of a chunk-based inode lies: `(Some(image offset)
+    /// or None for a hole, length within the block)`.
+    fn chunk_extent(&self, inode: &Inode, pos: u64) -> Result<Option<(Option<u64>, usize)>> {
+        if pos >= inode.size {
+            return Ok(None);
+        }
+        let info = inode.chunk_info().ok_or(FormatError::BadLayout)?;
+        let chunk = pos >> info.chunkbits;
+        let in_chunk = pos & ((1u64 << info.chunkbits) - 1);
+        let in_blk = pos & (BLOCK_SIZE_U64 - 1);
+        let n = (inode.size - pos).min(BLOCK_SIZE_U64 - in_blk) as usize;
+        match self.chunk_addr(inode, chunk)? {
+            None => Ok(Some((None, n))),
+            Some(addr) => {
+                let off = u64::from(addr)
+                    .checked_mul(BLOCK_SIZE_U64)
+                    .and_then(|o| o.checked_add(in_chunk))
+                    .ok_or(FormatError::Overflow)?;
+                Ok(Some((Some(off), n)))
+            }
+        }
+    }
+
+    /// Whether every chunk of a chunk-based inode is a hole (as composefs writers produce
+    /// for files whose data lives in a backing object).
+    pub fn chunks_all_null(&self, inode: &Inode) -> Result<bool> {
+        let info = inode.chunk_info().ok_or(FormatError::BadLayout)?;
+        for i in 0..info.count {
+            if self.chunk_addr(inode, i)?.is_some() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    // ---- directories ----
+
+    /// Number of directory blocks (full blocks plus the inline tail) of a directory.
+    pub fn dir_blocks(&self, dir: &Inode) -> Result<u64> {
+        if !dir.is_dir() {
+            return Err(FormatError::NotDir);
+        }
+        Ok(dir.size.div_ceil(BLOCK_SIZE_U64))
+    }
+
+    /// Returns directory block `index` of `dir` (unvalidated bytes).
+    pub fn dir_block_bytes(&self, dir: &Inode, index: u64) -> Result<Bytes<'_, S>> {
+        let pos = index.checked_mul(BLOCK_SIZE_U64).ok_or(FormatError::Overflow)?;
+        let (off, len) = self.flat_extent(dir, pos)?.ok_or(FormatError::OutOfRange)?;
+        self.bytes(off, len)
+    }
+
+    /// Runs `f` on directory block `index` of `dir` after validating it.
+    pub fn with_dir_block<R>(
+        &self,
+        dir: &Inode,
+        index: u64,
+        f: impl FnOnce(&DirBlock<'_>) -> Result<R>,
+    ) -> Result<R> {
+        let bytes = self.dir_block_bytes(dir, index)?;
+        let block = DirBlock::parse(&bytes, self.size)?;
+        f(&block)
+    }
+
+    /// Iterates over the entries of `dir` from position `pos`, including `.` and `..`.
+    ///
+    /// A position is `block index * 4096 + 12 * entry index` (the `f_pos` EROFS uses); 0 is the
+    /// start. `emit` gets each entry and the position just after it, and returns `false` to
+    /// stop. Returns the position to resume from: the position after the last entry `emit`
+    /// accepted, or the directory size once all entries were seen.
+    pub fn readdir(
+        &self,
+        dir: &Inode,
+        pos: u64,
+        mut emit: impl FnMut(&DirEntry<'_>, u64) -> bool,
+    ) -> Result<u64> {
+        let nblocks = self.dir_blocks(dir)?;
+        let mut blk = pos >> BLOCK_BITS;
+        let mut first = ((pos & (BLOCK_SIZE_U64 - 1)) as usize).div_ceil(DIRENT_SIZE);
+        while blk < nblocks {
+            let block_pos = blk * BLOCK_SIZE_U64;
+            let stop = self.with_dir_block(dir, blk, |b| {
+                for i in first..b.len() {
+                    let e = b.get(i).ok_or(FormatError::BadDirent)?;
+                    let next = block_pos + ((i + 1) * DIRENT_SIZE) as u64;
+                    if !emit(&e, next) {
+                        return Ok(Some(block_pos + (i * DIRENT_SIZE) as u64));
+                    }
+                }
+                Ok(None)
+            })?;
+            if let Some(p) = stop {
+                return Ok(p);
+            }
+            blk += 1;
+            first = 0;
+        }
+        Ok(dir.size.max(pos))
+    }
+
+    /// Looks `name` up in `dir` by binary search over the directory blocks (ordered by their
+    /// first name) and then within the block, validating every block it reads.
+    pub fn lookup(&self, dir: &Inode, name: &[u8]) -> Result<Option<(u64, u8)>> {
+        check_name(name)?;
+        let (mut lo, mut hi) = (0u64, self.dir_blocks(dir)?);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let step = self.with_dir_block(dir, mid, |b| {
+                let first = b.get(0).ok_or(FormatError::BadDirent)?;
+                let last = b.get(b.len() - 1).ok_or(FormatError::BadDirent)?;
+                if name < first.name {
+                    Ok(Ordering::Greater)
+                } else if name > last.name {
+                    Ok(Ordering::Less)
+                } else {
+                    Ok(Ordering::Equal)
+                }
+            })?;
+            match step {
+                Ordering::Greater => hi = mid,
+                Ordering::Less => lo = mid + 1,
+                Ordering::Equal => {
+                    return self.with_dir_block(dir, mid, |b| {
+                        Ok(b.find(name).map(|e| (e.nid, e.file_type)))
+                    });
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    // ---- xattrs ----
+
+    /// Offset of shared xattr `id` in the image.
+    fn shared_xattr_offset(&self, id: u32) -> Result<u64> {
+        u64::from(self.sb.xattr_blkaddr)
+            .checked_mul(BLOCK_SIZE_U64)
+            .and_then(|b| b.checked_add(u64::from(id) * 4))
+            .ok_or(FormatError::Overflow)
+    }
+
+    /// Decodes the xattr entry at `off`, copying its suffix into `name`, and checks that it
+    /// ends at or before `limit`. Returns the entry header.
+    fn xattr_entry_at(&self, off: u64, limit: u64, name: &mut [u8; NAME_MAX]) -> Result<XattrEntry> {
+        let mut h = [0u8; XATTR_ENTRY_SIZE];
+        self.read_exact_at(off, &mut h).map_err(|_| FormatError::BadXattr)?;
+        let e = XattrEntry::parse(&h)?;
+        let end = off.checked_add(e.total_size() as u64).ok_or(FormatError::Overflow)?;
+        if end > limit {
+            return Err(FormatError::BadXattr);
+        }
+        if e.e_name_index & EROFS_XATTR_LONG_PREFIX != 0 || xattr_prefix(e.e_name_index).is_none() {
+            return Err(FormatError::BadXattr);
+        }
+        if e.e_name_index == XATTR_INDEX_NONE && e.e_name_len == 0 {
+            return Err(FormatError::BadXattr);
+        }
+        let n = usize::from(e.e_name_len);
+        let dst = name.get_mut(..n).ok_or(FormatError::BadXattr)?;
+        self.read_exact_at(off + XATTR_ENTRY_SIZE as u64, dst)?;
+        Ok(e)
+    }
+
+    /// Calls `f` for each xattr of `inode`: the inline entries first, then the shared ones (the
+    /// order EROFS lists them in). `f` returns `false` to stop early.
+    pub fn for_each_xattr(
+        &self,
+        inode: &Inode,
+        mut f: impl FnMut(&XattrItem<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        if inode.xattr_size == 0 {
+            return Ok(());
+        }
+        let mut hb = [0u8; XATTR_IBODY_HEADER_SIZE];
+        self.read_exact_at(inode.xattr_offset, &mut hb)?;
+        let hdr = XattrIbodyHeader::parse(&hb)?;
+        let shared = usize::from(hdr.h_shared_count);
+        let area_end = inode.xattr_offset + u64::from(inode.xattr_size);
+        let shared_end = XATTR_IBODY_HEADER_SIZE + shared * 4;
+        if shared_end > inode.xattr_size as usize {
+            return Err(FormatError::BadXattr);
+        }
+        let mut name = [0u8; NAME_MAX];
+        let mut pos = inode.xattr_offset + shared_end as u64;
+        while pos < area_end {
+            let e = self.xattr_entry_at(pos, area_end, &mut name)?;
+            let n = usize::from(e.e_name_len);
+            let item = XattrItem {
+                index: e.e_name_index,
+                suffix: name.get(..n).unwrap_or(&[]),
+                value_offset: pos + (XATTR_ENTRY_SIZE + n) as u64,
+                value_len: e.e_value_size,
+                shared: false,
+            };
+            if !f(&item)? {
+                return Ok(());
+            }
+            pos += e.total_size() as u64;
+        }
+        for i in 0..shared {
+            let mut idb = [0u8; 4];
+            self.read_exact_at(inode.xattr_offset + (XATTR_IBODY_HEADER_SIZE + i * 4) as u64, &mut idb)?;
+            let off = self.shared_xattr_offset(u32::from_le_bytes(idb))?;
+            let e = self.xattr_entry_at(off, self.size, &mut name)?;
+            let n = usize::from(e.e_name_len);
+            let item = XattrItem {
+                index: e.e_name_index,
+                suffix: name.get(..n).unwrap_or(&[]),
+                value_offset: off + (XATTR_ENTRY_SIZE + n) as u64,
+                value_len: e.e_value_size,
+                shared: true,
+            };
+            if !f(&item)? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Finds the xattr `key`; returns `(value offset, value length)`.
+    ///
+    /// Uses the inode's bloom filter as EROFS does when the image has `XATTR_FILTER` (a set
+    /// bit means the name is absent).
+    pub fn find_xattr(&self, inode: &Inode, key: &XattrKey<'_>) -> Result<Option<(u64, u16)>> {
+        if inode.xattr_size == 0 {
+            return Ok(None);
+        }
+        if self.sb.feature_compat & EROFS_FEATURE_COMPAT_XATTR_FILTER != 0
+            && self.sb.xattr_filter_reserved == 0
+        {
+            if let Some(bit) = key.filter_bit() {
+                let mut fb = [0u8; 4];
+                self.read_exact_at(inode.xattr_offset, &mut fb)?;
+                if u32::from_le_bytes(fb) & (1u32 << bit) != 0 {
+                    return Ok(None);
+                }
+            }
+        }
+        let mut found = None;
+        self.for_each_xattr(inode, |x| {
+            if key.matches(x.index, x.suffix) {
+                found = Some((x.value_offset, x.value_len));
+                Ok(false)
+            } else {
+                Ok(true)
+            }
+        })?;
+        Ok(found)
+    }
+
+    /// Finds the xattr with the full `name` (e.g. `user.foo`) and copies its value into `buf`;
+    /// returns the value length, or `None` if absent. With an empty `buf` only the length is
+    /// returned; a non-empty `buf` that is too small gives [`FormatError::BufferTooSmall`].
+    pub fn get_xattr(&self, inode: &Inode, name: &[u8], buf: &mut [u8]) -> Result<Option<usize>> {
+        let (index, suffix) = xattr_split_name(name);
+        let key = XattrKey { index, head: suffix, tail: b"" };
+        let Some((off, len)) = self.find_xattr(inode, &key)? else { return Ok(None) };
+        let len = usize::from(len);
+        if buf.is_empty() {
+            return Ok(Some(len));
+        }
+        let dst = buf.get_mut(..len).ok_or(FormatError::BufferTooSmall)?;
+        self.read_exact_at(off, dst)?;
+        Ok(Some(len))
+    }
+}
