@@ -1,0 +1,792 @@
+//! The composefs image writer: lays a [`Tree`] out as an EROFS image exactly
+//! the way upstream libcomposefs 1.0.8 does (format versions 0 and 1).
+//!
+//! The steps follow upstream: pick the format version, rewrite the tree for
+//! overlayfs (escape `trusted.overlay.*`, add metacopy/redirect xattrs,
+//! convert whiteouts, mark the root opaque, add the `00`-`ff` whiteout stubs),
+//! number the inodes breadth-first, build the shared xattr table, lay the
+//! inodes out (compact or extended, tail packing), then write everything in
+//! one pass.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::format::*;
+use crate::tree::{
+    Node, NodeId, Tree, TreeError, Xattr, ROOT, S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT,
+    S_IFREG, S_IFSOCK, S_IFIFO,
+};
+use crate::verity::HashAlg;
+
+/// Highest format version this writer knows (`LCFS_VERSION_MAX`).
+pub const VERSION_MAX: i32 = 1;
+
+/// Options of one image build.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions {
+    /// Minimal format version (`--min-version`).
+    pub min_version: i32,
+    /// Maximal format version (`--max-version`).
+    pub max_version: i32,
+    /// Hash of the metacopy digests.
+    pub hash: HashAlg,
+}
+
+/// Why an image could not be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteError {
+    /// A tree error, with upstream's errno meaning.
+    Tree(TreeError),
+}
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteError::Tree(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+impl From<TreeError> for WriteError {
+    fn from(e: TreeError) -> Self {
+        WriteError::Tree(e)
+    }
+}
+
+const OVERLAY_PREFIX: &[u8] = b"trusted.overlay.";
+const OVERLAY_ESCAPE_PREFIX: &[u8] = b"trusted.overlay.overlay.";
+
+fn round_up(x: u64, align: u64) -> u64 {
+    x.div_ceil(align) * align
+}
+
+/// Chunk size bits and chunk count of an external file of `size` bytes.
+pub fn chunking(size: u64) -> (u32, u64) {
+    // ilog2(size - 1) + 1, with upstream's ilog2(0) == 0.
+    let mut bits = match size.saturating_sub(1) {
+        0 => 1,
+        n => 64 - n.leading_zeros(),
+    };
+    bits = bits.clamp(BLOCK_BITS, BLOCK_BITS + CHUNK_FORMAT_BLKBITS_MASK);
+    (bits, size.div_ceil(1u64 << bits))
+}
+
+/// The version actually written: `min`, bumped to 1 when the tree holds a
+/// whiteout and `max` allows it.
+fn effective_version(tree: &Tree, opts: &WriteOptions) -> Result<i32, WriteError> {
+    if opts.min_version > VERSION_MAX || opts.max_version > VERSION_MAX {
+        return Err(TreeError::Invalid.into());
+    }
+    let max = opts.max_version.max(opts.min_version);
+    let mut version = opts.min_version;
+    if version < 1 && max >= 1 {
+        // Every node but hard links is reachable through non-link children.
+        if tree.nodes.iter().any(|n| n.link_to.is_none() && n.is_whiteout()) {
+            version = 1;
+        }
+    }
+    Ok(version)
+}
+
+/// Nodes reachable from the root through non-link children, breadth-first,
+/// children in name order.
+fn bfs(tree: &Tree) -> Vec<NodeId> {
+    let mut order = Vec::with_capacity(tree.nodes.len());
+    order.push(ROOT);
+    let mut i = 0;
+    while i < order.len() {
+        let id = order[i];
+        for &c in &tree.node(id).children {
+            if tree.node(c).link_to.is_none() {
+                order.push(c);
+            }
+        }
+        i += 1;
+    }
+    order
+}
+
+/// Upstream's `lcfs_node_validate`.
+fn validate(n: &Node) -> Result<(), TreeError> {
+    if n.link_invalid {
+        return Err(TreeError::Invalid);
+    }
+    if n.is_external() && chunking(n.size).1 > MAX_NONINLINE_CHUNKS {
+        return Err(TreeError::TooBig);
+    }
+    Ok(())
+}
+
+/// The overlayfs metacopy xattr value for a digest.
+fn metacopy_value(digest: &[u8], hash: HashAlg) -> Vec<u8> {
+    let len = 4 + digest.len();
+    let mut v = Vec::with_capacity(len);
+    v.push(0); // version
+    v.push(len as u8);
+    v.push(0); // flags
+    v.push(hash.fsverity_id());
+    v.extend_from_slice(digest);
+    v
+}
+
+/// Upstream's `add_overlayfs_xattrs` for one node.
+fn add_overlayfs_xattrs(tree: &mut Tree, id: NodeId, version: i32, hash: HashAlg) -> Result<(), TreeError> {
+    let n = tree.node_mut(id);
+    for i in 0..n.xattrs.len() {
+        if n.xattrs[i].key.starts_with(OVERLAY_PREFIX) {
+            let mut k = OVERLAY_ESCAPE_PREFIX.to_vec();
+            k.extend_from_slice(&n.xattrs[i].key[OVERLAY_PREFIX.len()..]);
+            n.rename_xattr(i, k.into_boxed_slice());
+        }
+    }
+    if n.is_external() {
+        let value = match &n.digest {
+            Some(d) => metacopy_value(d, hash),
+            None => Vec::new(),
+        };
+        n.set_xattr(b"trusted.overlay.metacopy", &value)?;
+        if let Some(p) = n.payload.as_deref().filter(|p| !p.is_empty()) {
+            let mut redirect = Vec::with_capacity(p.len() + 1);
+            redirect.push(b'/');
+            redirect.extend_from_slice(p);
+            n.set_xattr(b"trusted.overlay.redirect", &redirect)?;
+        }
+    }
+    if n.is_whiteout() {
+        n.size = 0;
+        n.mode = S_IFREG | (n.mode & !S_IFMT);
+        n.set_xattr(b"trusted.overlay.overlay.whiteout", b"")?;
+        n.set_xattr(b"user.overlay.whiteout", b"")?;
+        let parent = n.parent;
+        let parent = tree.node_mut(parent);
+        parent.set_xattr(b"trusted.overlay.overlay.whiteouts", b"")?;
+        parent.set_xattr(b"user.overlay.whiteouts", b"")?;
+        if version >= 1 {
+            parent.set_xattr(b"trusted.overlay.overlay.opaque", b"x")?;
+            parent.set_xattr(b"user.overlay.opaque", b"x")?;
+        }
+    }
+    Ok(())
+}
+
+/// Upstream's `add_overlay_whiteouts`: chardev 0:0 stubs `00`..`ff` in the
+/// root, for names not already taken.
+fn add_whiteout_stubs(tree: &mut Tree) -> Result<(), TreeError> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let root = tree.node(ROOT);
+    if !root.is_dir() {
+        return Err(TreeError::NotDir);
+    }
+    let selinux = root.xattr(b"security.selinux").map(<[u8]>::to_vec);
+    let (uid, gid, sec, nsec) = (root.uid, root.gid, root.mtime_sec, root.mtime_nsec);
+    let mut added = Vec::new();
+    for i in 0..=255usize {
+        let name = [HEX[i >> 4], HEX[i & 15]];
+        if tree.lookup_child(ROOT, &name).is_some() {
+            continue;
+        }
+        let mut child = Node::new(S_IFCHR | 0o644);
+        child.uid = uid;
+        child.gid = gid;
+        child.mtime_sec = sec;
+        child.mtime_nsec = nsec;
+        if let Some(s) = &selinux {
+            child.set_xattr(b"security.selinux", s)?;
+        }
+        child.name = name.to_vec().into_boxed_slice();
+        child.parent = ROOT;
+        added.push(tree.push(child));
+    }
+    if !added.is_empty() {
+        let mut children = std::mem::take(&mut tree.node_mut(ROOT).children);
+        children.extend_from_slice(&added);
+        children.sort_unstable_by(|a, b| tree.node(*a).name.cmp(&tree.node(*b).name));
+        tree.node_mut(ROOT).children = children;
+    }
+    Ok(())
+}
+
+/// One directory entry as written.
+struct Dirent<'a> {
+    name: &'a [u8],
+    /// The node the entry resolves to (hard links followed).
+    target: NodeId,
+}
+
+/// The sorted entries of a directory, with `.` and `..`.
+fn dir_entries(tree: &Tree, id: NodeId) -> Result<Vec<Dirent<'_>>, TreeError> {
+    let n = tree.node(id);
+    let mut v = Vec::with_capacity(n.children.len() + 2);
+    for &c in &n.children {
+        v.push(Dirent { name: &tree.node(c).name, target: tree.follow_links(c)? });
+    }
+    for (name, target) in [(&b"."[..], id), (&b".."[..], n.parent)] {
+        let pos = v.partition_point(|d| d.name < name);
+        v.insert(pos, Dirent { name, target });
+    }
+    Ok(v)
+}
+
+/// Per-inode layout, indexed by BFS position.
+#[derive(Default, Clone)]
+struct Layout {
+    compact: bool,
+    ipad: u64,
+    xattr_size: u64,
+    isize: u64,
+    n_blocks: u64,
+    tailsize: u64,
+    n_shared: usize,
+}
+
+/// Prefix index and name suffix of an xattr key (no long prefixes).
+fn xattr_index(key: &[u8]) -> (u8, &[u8]) {
+    const PREFIXES: [(&[u8], u8); 5] = [
+        (b"user.", XATTR_INDEX_USER),
+        (b"system.posix_acl_access", XATTR_INDEX_POSIX_ACL_ACCESS),
+        (b"system.posix_acl_default", XATTR_INDEX_POSIX_ACL_DEFAULT),
+        (b"trusted.", XATTR_INDEX_TRUSTED),
+        (b"security.", XATTR_INDEX_SECURITY),
+    ];
+    for (p, i) in PREFIXES {
+        if let Some(rest) = key.strip_prefix(p) {
+            return (i, rest);
+        }
+    }
+    (0, key)
+}
+
+fn xattr_entry_size(x: &Xattr) -> u64 {
+    let (_, suffix) = xattr_index(&x.key);
+    round_up((XATTR_ENTRY_SIZE + suffix.len() + x.value.len()) as u64, 4)
+}
+
+fn xattr_filter(xattrs: &[Xattr]) -> u32 {
+    let mut bits = 0u32;
+    for x in xattrs {
+        let (index, suffix) = xattr_index(&x.key);
+        let bit = xxh32(suffix, XATTR_FILTER_SEED.wrapping_add(u32::from(index))) & (XATTR_FILTER_BITS - 1);
+        bits |= 1 << bit;
+    }
+    !bits
+}
+
+fn file_type_of(mode: u32) -> u8 {
+    match mode & S_IFMT {
+        S_IFREG => FT_REG_FILE,
+        S_IFDIR => FT_DIR,
+        S_IFCHR => FT_CHRDEV,
+        S_IFBLK => FT_BLKDEV,
+        S_IFIFO => FT_FIFO,
+        S_IFSOCK => FT_SOCK,
+        S_IFLNK => FT_SYMLINK,
+        _ => FT_UNKNOWN,
+    }
+}
+
+/// Splits directory entries into blocks: returns the index of the first
+/// entry of each full block, the start of the last partial block and its
+/// byte size.
+fn dir_blocks(entries: &[Dirent<'_>]) -> (Vec<usize>, usize, u64) {
+    let mut starts = Vec::new();
+    let mut first = 0;
+    let mut size = 0u64;
+    for (i, e) in entries.iter().enumerate() {
+        let len = (DIRENT_SIZE + e.name.len()) as u64;
+        if size + len > BLOCK_SIZE as u64 {
+            starts.push(first);
+            first = i;
+            size = 0;
+        }
+        size += len;
+    }
+    (starts, first, size)
+}
+
+/// Builds the image of `tree`. Returns the image bytes and the format
+/// version written.
+pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32), WriteError> {
+    let version = effective_version(&tree, opts)?;
+
+    // Rewrite for overlayfs, parents before children.
+    let order = bfs(&tree);
+    for &id in &order {
+        validate(tree.node(id))?;
+        add_overlayfs_xattrs(&mut tree, id, version, opts.hash)?;
+    }
+    tree.node_mut(ROOT).set_xattr(b"trusted.overlay.opaque", b"y")?;
+    add_whiteout_stubs(&mut tree)?;
+
+    // Inode order, canonical xattr order, directory link counts.
+    let order = bfs(&tree);
+    let mut min_mtime = (tree.node(ROOT).mtime_sec, tree.node(ROOT).mtime_nsec);
+    let mut has_acl = false;
+    for &id in &order {
+        let subdirs = tree
+            .node(id)
+            .children
+            .iter()
+            .filter(|c| tree.node(**c).is_dir())
+            .count();
+        let n = tree.node_mut(id);
+        if n.is_dir() {
+            n.nlink = (2 + subdirs) as u32;
+        }
+        n.xattrs.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        if (n.mtime_sec, n.mtime_nsec) < min_mtime {
+            min_mtime = (n.mtime_sec, n.mtime_nsec);
+        }
+        if n.xattr(b"system.posix_acl_access").is_some() || n.xattr(b"system.posix_acl_default").is_some() {
+            has_acl = true;
+        }
+    }
+    let tree = tree;
+
+    // Shared xattrs: every (key, value) used more than once.
+    let mut counts: HashMap<(&[u8], &[u8]), u32> = HashMap::new();
+    for &id in &order {
+        for x in &tree.node(id).xattrs {
+            *counts.entry((&x.key, &x.value)).or_insert(0) += 1;
+        }
+    }
+    let mut shared: Vec<(&[u8], &[u8])> = counts.iter().filter(|(_, c)| **c > 1).map(|(k, _)| *k).collect();
+    shared.sort_unstable_by(|a, b| {
+        b.0.cmp(a.0).then_with(|| b.1.len().cmp(&a.1.len())).then_with(|| b.1.cmp(a.1))
+    });
+    let mut shared_offsets: HashMap<(&[u8], &[u8]), u64> = HashMap::with_capacity(shared.len());
+    let mut shared_size = 0u64;
+    for &(k, v) in &shared {
+        shared_offsets.insert((k, v), shared_size);
+        let (_, suffix) = xattr_index(k);
+        shared_size += round_up((XATTR_ENTRY_SIZE + suffix.len() + v.len()) as u64, 4);
+    }
+    // Per inode: the shared offset of each xattr (in sorted order), or None.
+    let xattr_shared: Vec<Vec<Option<u64>>> = order
+        .iter()
+        .map(|&id| {
+            let mut n_shared = 0;
+            tree.node(id)
+                .xattrs
+                .iter()
+                .map(|x| match shared_offsets.get(&(&*x.key, &*x.value)) {
+                    Some(off) if n_shared < XATTR_LONG_PREFIX => {
+                        n_shared += 1;
+                        Some(*off)
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+
+    // Directory entries.
+    let mut entries: Vec<Option<Vec<Dirent<'_>>>> = Vec::with_capacity(order.len());
+    for &id in &order {
+        entries.push(if tree.node(id).is_dir() { Some(dir_entries(&tree, id)?) } else { None });
+    }
+
+    // Inode layout.
+    let mut nids = vec![0u64; tree.nodes.len()];
+    let mut layouts = vec![Layout::default(); order.len()];
+    let mut pos = (SUPER_OFFSET + SUPER_BLOCK_SIZE) as u64;
+    let meta_start = pos / BLOCK_SIZE as u64 * BLOCK_SIZE as u64;
+    let mut n_data_blocks = 0u64;
+    for (bi, &id) in order.iter().enumerate() {
+        let n = tree.node(id);
+        let l = &mut layouts[bi];
+        match n.file_type() {
+            S_IFDIR => {
+                let ents = entries[bi].as_deref().unwrap_or(&[]);
+                let (starts, _, mut tail) = dir_blocks(ents);
+                let mut blocks = starts.len() as u64;
+                if tail > (BLOCK_SIZE / 2) as u64 {
+                    blocks += 1;
+                    tail = 0;
+                }
+                l.n_blocks = blocks;
+                l.tailsize = tail;
+            }
+            S_IFLNK => {
+                l.n_blocks = 0;
+                l.tailsize = n.payload.as_deref().map_or(0, <[u8]>::len) as u64;
+            }
+            S_IFREG if n.size > 0 => {
+                if n.content.is_some() {
+                    l.n_blocks = n.size / BLOCK_SIZE as u64;
+                    l.tailsize = n.size % BLOCK_SIZE as u64;
+                    if l.tailsize > (BLOCK_SIZE / 2) as u64 {
+                        l.n_blocks += 1;
+                        l.tailsize = 0;
+                    }
+                } else {
+                    l.n_blocks = 0;
+                    l.tailsize = chunking(n.size).1 * 4;
+                }
+            }
+            _ => {}
+        }
+        let size = if n.is_dir() { l.n_blocks * BLOCK_SIZE as u64 + l.tailsize } else { n.size };
+        l.compact = (n.mtime_sec, n.mtime_nsec) == min_mtime
+            && n.nlink <= u32::from(u16::MAX)
+            && n.uid <= u32::from(u16::MAX)
+            && n.gid <= u32::from(u16::MAX)
+            && size <= u64::from(u32::MAX);
+        let inode_size = if l.compact { INODE_COMPACT_SIZE } else { INODE_EXTENDED_SIZE } as u64;
+
+        let mut unshared = 0u64;
+        for (x, s) in n.xattrs.iter().zip(&xattr_shared[bi]) {
+            match s {
+                Some(_) => l.n_shared += 1,
+                None => unshared += xattr_entry_size(x),
+            }
+        }
+        l.xattr_size = if l.n_shared == 0 && unshared == 0 {
+            0
+        } else {
+            round_up(XATTR_IBODY_HEADER_SIZE as u64 + 4 * l.n_shared as u64 + unshared, 4)
+        };
+
+        let ppos = pos;
+        pos = round_up(pos, SLOT_SIZE as u64);
+        l.ipad = pos - ppos;
+
+        // Keep tail data within one block.
+        let bs = BLOCK_SIZE as u64;
+        let non_tail = inode_size + l.xattr_size;
+        let extra_pad = if n.file_type() == S_IFLNK {
+            let total = non_tail + l.tailsize;
+            let pos_block = pos / bs;
+            let end_block = (pos + total - 1) / bs;
+            if total / bs > 0 {
+                l.n_blocks += 1;
+                l.tailsize = 0;
+            }
+            if pos_block != end_block { round_up(pos, bs) - pos } else { 0 }
+        } else {
+            let remainder = bs - (pos + non_tail) % bs;
+            if remainder < l.tailsize {
+                let extra = round_up(remainder, SLOT_SIZE as u64);
+                let remainder = bs - (pos + non_tail + extra) % bs;
+                if l.tailsize <= remainder {
+                    extra
+                } else {
+                    l.n_blocks += 1;
+                    l.tailsize = 0;
+                    round_up(pos, bs) - pos
+                }
+            } else {
+                0
+            }
+        };
+        l.ipad += extra_pad;
+        pos += extra_pad;
+        l.isize = inode_size + l.xattr_size + l.tailsize;
+        n_data_blocks += l.n_blocks;
+        nids[id as usize] = (pos - meta_start) / SLOT_SIZE as u64;
+        pos += l.isize;
+    }
+    let inodes_end = round_up(pos, SLOT_SIZE as u64);
+    let root_nid = nids[ROOT as usize];
+    if root_nid >= u64::from(u16::MAX) {
+        return Err(TreeError::Invalid.into());
+    }
+    let data_block_start = round_up(inodes_end + shared_size, BLOCK_SIZE as u64);
+    let total_size = data_block_start + n_data_blocks * BLOCK_SIZE as u64;
+
+    // Write.
+    let mut out = Vec::with_capacity(usize::try_from(total_size).unwrap_or(0));
+    let header = ComposefsHeader {
+        magic: COMPOSEFS_MAGIC,
+        version: COMPOSEFS_VERSION,
+        flags: if has_acl { COMPOSEFS_FLAGS_HAS_ACL } else { 0 },
+        composefs_version: version as u32,
+    };
+    header.write_to(&mut out);
+    out.resize(SUPER_OFFSET, 0);
+    let sb = SuperBlock {
+        feature_compat: FEATURE_COMPAT_MTIME | FEATURE_COMPAT_XATTR_FILTER,
+        blkszbits: BLOCK_BITS as u8,
+        root_nid: root_nid as u16,
+        inos: order.len() as u64,
+        build_time: min_mtime.0 as u64,
+        build_time_nsec: min_mtime.1,
+        blocks: (data_block_start / BLOCK_SIZE as u64 + n_data_blocks) as u32,
+        meta_blkaddr: ((SUPER_OFFSET + SUPER_BLOCK_SIZE) / BLOCK_SIZE) as u32,
+        xattr_blkaddr: (inodes_end / BLOCK_SIZE as u64) as u32,
+    };
+    sb.write_to(&mut out);
+
+    let mut current_end = data_block_start;
+    let xattr_base = inodes_end % BLOCK_SIZE as u64;
+    for (bi, &id) in order.iter().enumerate() {
+        let n = tree.node(id);
+        let l = &layouts[bi];
+        let ftype = n.file_type();
+        out.resize(out.len() + l.ipad as usize, 0);
+        let inode_start = out.len();
+
+        let mut layout = if l.tailsize > 0 { INODE_FLAT_INLINE } else { INODE_FLAT_PLAIN };
+        let mut chunk_format = None;
+        let size = match ftype {
+            S_IFDIR => l.n_blocks * BLOCK_SIZE as u64 + l.tailsize,
+            S_IFREG => {
+                if n.is_external() {
+                    let (bits, _) = chunking(n.size);
+                    layout = INODE_CHUNK_BASED;
+                    chunk_format = Some((bits - BLOCK_BITS) as u16);
+                }
+                n.size
+            }
+            S_IFLNK => {
+                if l.n_blocks == 0 {
+                    l.tailsize
+                } else {
+                    n.size
+                }
+            }
+            _ => 0,
+        };
+        let mut i_u = 0u32;
+        match ftype {
+            S_IFCHR | S_IFBLK => i_u = n.rdev,
+            S_IFDIR | S_IFREG | S_IFLNK => {
+                if l.n_blocks > 0 {
+                    i_u = (current_end / BLOCK_SIZE as u64) as u32;
+                    current_end += BLOCK_SIZE as u64 * l.n_blocks;
+                }
+                if let Some(cf) = chunk_format {
+                    i_u = (i_u & 0xFFFF_0000) | u32::from(cf);
+                }
+            }
+            _ => {}
+        }
+        let xattr_icount = if l.xattr_size == 0 { 0 } else { (l.xattr_size - XATTR_IBODY_HEADER_SIZE as u64) / 4 + 1 };
+        if xattr_icount > u64::from(u16::MAX) {
+            return Err(TreeError::Invalid.into());
+        }
+        let format = (layout << INODE_DATALAYOUT_BIT) | u16::from(!l.compact);
+        if l.compact {
+            InodeCompact {
+                format,
+                xattr_icount: xattr_icount as u16,
+                mode: n.mode as u16,
+                nlink: n.nlink as u16,
+                size: size as u32,
+                u: i_u,
+                ino: bi as u32,
+                uid: n.uid as u16,
+                gid: n.gid as u16,
+            }
+            .write_to(&mut out);
+        } else {
+            InodeExtended {
+                format,
+                xattr_icount: xattr_icount as u16,
+                mode: n.mode as u16,
+                size,
+                u: i_u,
+                ino: bi as u32,
+                uid: n.uid,
+                gid: n.gid,
+                mtime: n.mtime_sec as u64,
+                mtime_nsec: n.mtime_nsec,
+                nlink: n.nlink,
+            }
+            .write_to(&mut out);
+        }
+
+        if l.xattr_size > 0 {
+            out.extend_from_slice(&xattr_filter(&n.xattrs).to_le_bytes());
+            out.push(l.n_shared as u8);
+            out.extend_from_slice(&[0u8; 7]);
+            for s in xattr_shared[bi].iter().flatten() {
+                out.extend_from_slice(&(((xattr_base + s) / 4) as u32).to_le_bytes());
+            }
+            for (x, s) in n.xattrs.iter().zip(&xattr_shared[bi]) {
+                if s.is_none() {
+                    write_xattr(&mut out, x);
+                }
+            }
+        }
+
+        match ftype {
+            S_IFDIR => {
+                if l.tailsize > 0 {
+                    let ents = entries[bi].as_deref().unwrap_or(&[]);
+                    let (_, first, _) = dir_blocks(ents);
+                    write_dirents(&mut out, &ents[first..], &nids, &tree);
+                }
+            }
+            S_IFLNK => {
+                if l.n_blocks == 0 {
+                    out.extend_from_slice(n.payload.as_deref().unwrap_or(&[]));
+                }
+            }
+            S_IFREG if l.tailsize > 0 => match &n.content {
+                Some(c) => out.extend_from_slice(&c[c.len() - l.tailsize as usize..]),
+                None => {
+                    let chunks = chunking(n.size).1;
+                    for _ in 0..chunks {
+                        out.extend_from_slice(&NULL_ADDR.to_le_bytes());
+                    }
+                }
+            },
+            _ => {}
+        }
+        debug_assert_eq!((out.len() - inode_start) as u64, l.isize);
+    }
+    out.resize(inodes_end as usize, 0);
+
+    for &(k, v) in &shared {
+        write_xattr_kv(&mut out, k, v);
+    }
+    out.resize(data_block_start as usize, 0);
+
+    // Data blocks, in inode order.
+    for (bi, &id) in order.iter().enumerate() {
+        let n = tree.node(id);
+        let l = &layouts[bi];
+        if let Some(ents) = &entries[bi] {
+            let (starts, first, _) = dir_blocks(ents);
+            let mut ranges: Vec<(usize, usize)> = starts
+                .iter()
+                .enumerate()
+                .map(|(k, &s)| (s, starts.get(k + 1).copied().unwrap_or(first)))
+                .collect();
+            if (starts.len() as u64) < l.n_blocks {
+                // The last partial block was too big to inline.
+                ranges.push((first, ents.len()));
+            }
+            for (s, e) in ranges {
+                write_dirents(&mut out, &ents[s..e], &nids, &tree);
+                let end = round_up(out.len() as u64, BLOCK_SIZE as u64) as usize;
+                out.resize(end, 0);
+            }
+        }
+        if l.n_blocks > 0 {
+            match n.file_type() {
+                S_IFREG => match &n.content {
+                    None => {
+                        for _ in 0..MAX_NONINLINE_CHUNKS {
+                            out.extend_from_slice(&NULL_ADDR.to_le_bytes());
+                        }
+                    }
+                    Some(c) => {
+                        out.extend_from_slice(&c[..c.len().min(BLOCK_SIZE)]);
+                        let end = round_up(out.len() as u64, BLOCK_SIZE as u64) as usize;
+                        out.resize(end, 0);
+                    }
+                },
+                S_IFLNK => {
+                    let p = n.payload.as_deref().unwrap_or(&[]);
+                    out.extend_from_slice(&p[..p.len().min(BLOCK_SIZE)]);
+                    let end = round_up(out.len() as u64, BLOCK_SIZE as u64) as usize;
+                    out.resize(end, 0);
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok((out, version))
+}
+
+fn write_xattr(out: &mut Vec<u8>, x: &Xattr) {
+    write_xattr_kv(out, &x.key, &x.value);
+}
+
+fn write_xattr_kv(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
+    let (index, suffix) = xattr_index(key);
+    out.push(suffix.len() as u8);
+    out.push(index);
+    out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+    out.extend_from_slice(suffix);
+    out.extend_from_slice(value);
+    let end = round_up(out.len() as u64, 4) as usize;
+    out.resize(end, 0);
+}
+
+fn write_dirents(out: &mut Vec<u8>, ents: &[Dirent<'_>], nids: &[u64], tree: &Tree) {
+    let mut nameoff = (ents.len() * DIRENT_SIZE) as u16;
+    for e in ents {
+        let target = tree.node(e.target);
+        out.extend_from_slice(&nids[e.target as usize].to_le_bytes());
+        out.extend_from_slice(&nameoff.to_le_bytes());
+        out.push(file_type_of(target.mode));
+        out.push(0);
+        nameoff = nameoff.wrapping_add(e.name.len() as u16);
+    }
+    for e in ents {
+        out.extend_from_slice(e.name);
+    }
+}
+
+/// xxHash32, as used by the EROFS xattr name filter.
+pub fn xxh32(input: &[u8], seed: u32) -> u32 {
+    const P1: u32 = 2654435761;
+    const P2: u32 = 2246822519;
+    const P3: u32 = 3266489917;
+    const P4: u32 = 668265263;
+    const P5: u32 = 374761393;
+    let le = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let round = |acc: u32, v: u32| acc.wrapping_add(v.wrapping_mul(P2)).rotate_left(13).wrapping_mul(P1);
+    let mut p = input;
+    let mut h = if input.len() >= 16 {
+        let mut v = [
+            seed.wrapping_add(P1).wrapping_add(P2),
+            seed.wrapping_add(P2),
+            seed,
+            seed.wrapping_sub(P1),
+        ];
+        while p.len() >= 16 {
+            for (i, acc) in v.iter_mut().enumerate() {
+                *acc = round(*acc, le(&p[i * 4..]));
+            }
+            p = &p[16..];
+        }
+        v[0].rotate_left(1)
+            .wrapping_add(v[1].rotate_left(7))
+            .wrapping_add(v[2].rotate_left(12))
+            .wrapping_add(v[3].rotate_left(18))
+    } else {
+        seed.wrapping_add(P5)
+    };
+    h = h.wrapping_add(input.len() as u32);
+    while p.len() >= 4 {
+        h = h.wrapping_add(le(p).wrapping_mul(P3)).rotate_left(17).wrapping_mul(P4);
+        p = &p[4..];
+    }
+    for &b in p {
+        h = h.wrapping_add(u32::from(b).wrapping_mul(P5)).rotate_left(11).wrapping_mul(P1);
+    }
+    h ^= h >> 15;
+    h = h.wrapping_mul(P2);
+    h ^= h >> 13;
+    h = h.wrapping_mul(P3);
+    h ^= h >> 16;
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_sizes() {
+        assert_eq!(chunking(1), (12, 1));
+        assert_eq!(chunking(4096), (12, 1));
+        assert_eq!(chunking(4097), (13, 1));
+        assert_eq!(chunking(1 << 20), (20, 1));
+        assert_eq!(chunking((1 << 20) + 1), (21, 1));
+        assert_eq!(chunking(9_000_000_000_000_000).1, 1024);
+        assert!(chunking(9_500_000_000_000_000).1 > 1024);
+    }
+
+    #[test]
+    fn xxh32_reference_values() {
+        assert_eq!(xxh32(b"", 0), 0x02CC5D05);
+        assert_eq!(xxh32(b"abc", 0), 0x32D153FF);
+        assert_eq!(xxh32(b"Nobody inspects the spammish repetition", 0), 0xE2293B2F);
+    }
+}

@@ -1,0 +1,123 @@
+//! A progress line on stderr for long runs: files and bytes done, and the
+//! rate. Silent unless enabled (a terminal and no `--quiet`).
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct State {
+    files: AtomicU64,
+    bytes: AtomicU64,
+    total_files: AtomicU64,
+    total_bytes: AtomicU64,
+    stop: AtomicBool,
+    phase: Mutex<&'static str>,
+}
+
+/// Progress reporting shared by the worker threads.
+pub struct Progress {
+    state: Option<Arc<State>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+fn human(bytes: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.1} {}", UNITS[u])
+}
+
+impl Progress {
+    /// A reporter; when `enabled` is false every call is a no-op.
+    pub fn new(enabled: bool) -> Self {
+        Progress { state: enabled.then(|| Arc::new(State::default())), thread: Mutex::new(None) }
+    }
+
+    /// Starts (or restarts) the display for a phase over `files` files and
+    /// `bytes` bytes.
+    pub fn start(&self, phase: &'static str, files: u64, bytes: u64) {
+        let Some(state) = &self.state else { return };
+        self.stop_thread();
+        state.files.store(0, Ordering::Relaxed);
+        state.bytes.store(0, Ordering::Relaxed);
+        state.total_files.store(files, Ordering::Relaxed);
+        state.total_bytes.store(bytes, Ordering::Relaxed);
+        state.stop.store(false, Ordering::Relaxed);
+        if let Ok(mut p) = state.phase.lock() {
+            *p = phase;
+        }
+        let st = Arc::clone(state);
+        let handle = std::thread::spawn(move || {
+            let start = Instant::now();
+            let mut shown = false;
+            loop {
+                let stopping = st.stop.load(Ordering::Relaxed);
+                let elapsed = start.elapsed();
+                // Short runs stay silent.
+                if elapsed >= Duration::from_millis(500) || (stopping && shown) {
+                    let files = st.files.load(Ordering::Relaxed);
+                    let bytes = st.bytes.load(Ordering::Relaxed);
+                    let rate = bytes as f64 / elapsed.as_secs_f64().max(1e-3);
+                    let phase = st.phase.lock().map(|p| *p).unwrap_or("");
+                    let mut err = std::io::stderr().lock();
+                    let _ = write!(
+                        err,
+                        "\r\x1b[K{phase}: {files}/{} files, {} / {} ({}/s)",
+                        st.total_files.load(Ordering::Relaxed),
+                        human(bytes as f64),
+                        human(st.total_bytes.load(Ordering::Relaxed) as f64),
+                        human(rate),
+                    );
+                    if stopping {
+                        let _ = writeln!(err);
+                    }
+                    let _ = err.flush();
+                    shown = true;
+                }
+                if stopping {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        if let Ok(mut t) = self.thread.lock() {
+            *t = Some(handle);
+        }
+    }
+
+    /// Counts `files` more files and `bytes` more bytes as done.
+    pub fn add(&self, files: u64, bytes: u64) {
+        if let Some(s) = &self.state {
+            s.files.fetch_add(files, Ordering::Relaxed);
+            s.bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
+
+    fn stop_thread(&self) {
+        if let Some(s) = &self.state {
+            s.stop.store(true, Ordering::Relaxed);
+        }
+        let handle = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+
+    /// Ends the current display line.
+    pub fn finish(&self) {
+        self.stop_thread();
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop_thread();
+    }
+}
