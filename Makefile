@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The composefs module, its userspace tools and its tests.
+#
+# Included by kbuild (KERNELRELEASE set): the module's build rules, for an
+# in-tree build at fs/composefs/ or an out-of-tree build with M=.
+# Otherwise: the project's entry points (see README.md).
+
+ifneq ($(KERNELRELEASE),)
+
+obj-$(if $(CONFIG_COMPOSEFS_FS),$(CONFIG_COMPOSEFS_FS),m) += composefs.o
+composefs-y := src/composefs.o src/helpers.o
+
+# Bindings for the headers that kernel::bindings leaves out, generated with
+# the same bindgen flags the kernel used for its own bindings (read from the
+# kernel's saved command) so that layouts agree. Types the kernel's bindings
+# already have are not regenerated: the generated module imports them.
+cfs_bindgen_cflags := $(shell sed -n '/^savedcmd_rust\/bindings\/bindings_generated.rs := /{ \
+	s/.* -- //; s/;.*//; s/-Wp,-MMD,[^ ]*//; p; }' \
+	$(objtree)/rust/bindings/.bindings_generated.rs.cmd)
+# Those include paths are relative to the kernel's build directory.
+cfs_bindgen_cflags := $(foreach f,$(cfs_bindgen_cflags),$(if $(filter -I/%,$(f)),$(f),$(if \
+	$(filter -I%,$(f)),-I$(abspath $(objtree))/$(patsubst -I%,%,$(f)),$(f))))
+
+quiet_cmd_cfs_bindgen = BINDGEN $@
+      cmd_cfs_bindgen = \
+	$(BINDGEN) $< $(shell grep -Ev '^\#|^$$' $(src)/src/bindings/bindgen_parameters) \
+		--rust-target 1.85 --use-core --ctypes-prefix ffi --no-layout-tests \
+		--no-debug '.*' --no-doc-comments --raw-line 'pub use kernel::bindings::*;' \
+		-o $@ -- $(cfs_bindgen_cflags) -Wp$(comma)-MMD$(comma)$(depfile)
+
+$(obj)/src/bindings_generated.rs: $(src)/src/bindings/bindings_helper.h \
+		$(src)/src/bindings/bindgen_parameters FORCE
+	$(call if_changed_dep,cfs_bindgen)
+targets += src/bindings_generated.rs
+$(obj)/src/composefs.o: $(obj)/src/bindings_generated.rs
+
+else
+
+SHELL := /bin/bash
+CARGO_TARGET := x86_64-unknown-linux-gnu
+TOOLS := mkcomposefs composefs-info
+
+.PHONY: all module module-bench tools selftests kernel check demo bench fuzz stress clean
+
+all: module tools selftests
+
+module:
+	@scripts/build-module.sh debug
+
+module-bench:
+	@scripts/build-module.sh bench
+
+tools:
+	cd tools && RUSTFLAGS='-C target-feature=+crt-static' \
+		cargo build --release --locked --target $(CARGO_TARGET) $(addprefix --bin ,$(TOOLS))
+	@mkdir -p build/bin
+	@for t in $(TOOLS); do cp tools/target/$(CARGO_TARGET)/release/$$t build/bin/; done
+
+selftests: build/bin/cfs-mount
+
+build/bin/cfs-mount: selftests/cfs-mount.c
+	@mkdir -p build/bin
+	gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
+
+kernel:
+	@scripts/build-kernel.sh debug >/dev/null
+	@scripts/build-kernel.sh bench >/dev/null
+
+check: all
+	@scripts/check.sh
+
+demo: all
+	@scripts/demo.sh
+
+bench: tools selftests module-bench
+	@scripts/bench.sh
+
+clean:
+	rm -rf build tools/target
+
+endif

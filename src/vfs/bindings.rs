@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Bindings for the C declarations that `kernel::bindings` leaves out.
+//!
+//! Generated at build time from `src/bindings/bindings_helper.h` with the
+//! kernel's own bindgen flags (see the module `Makefile`); everything else
+//! comes from `kernel::bindings`, re-exported here so that the VFS layer has
+//! one place to take C items from.
+
+#![allow(
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    missing_docs,
+    dead_code,
+    improper_ctypes,
+    unnecessary_transmutes,
+    clippy::missing_safety_doc,
+    unreachable_pub,
+    unsafe_op_in_unsafe_fn,
+    clippy::all,
+    clippy::undocumented_unsafe_blocks,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr,
+    clippy::as_underscore,
+    clippy::cast_lossless
+)]
+
+use kernel::ffi;
+
+include!("../bindings_generated.rs");
