@@ -11,12 +11,34 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::format::*;
-use crate::tree::{
-    Node, NodeId, Tree, TreeError, Xattr, ROOT, S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT,
-    S_IFREG, S_IFSOCK, S_IFIFO,
+use cfs_format::format::layout::{
+    overlay_names, ComposefsHeader, Dirent as RawDirent, InodeCompact, InodeExtended, SuperBlock,
+    XattrEntry, XattrIbodyHeader, BLOCK_BITS, BLOCK_SIZE, COMPOSEFS_FLAGS_HAS_ACL,
+    COMPOSEFS_MAGIC, COMPOSEFS_VERSION, DIRENT_SIZE, EROFS_CHUNK_FORMAT_BLKBITS_MASK,
+    EROFS_FEATURE_COMPAT_MTIME, EROFS_FEATURE_COMPAT_XATTR_FILTER, EROFS_FT_BLKDEV,
+    EROFS_FT_CHRDEV, EROFS_FT_DIR, EROFS_FT_FIFO, EROFS_FT_REG_FILE, EROFS_FT_SOCK,
+    EROFS_FT_SYMLINK, EROFS_FT_UNKNOWN, EROFS_INODE_CHUNK_BASED, EROFS_INODE_FLAT_INLINE,
+    EROFS_INODE_FLAT_PLAIN, EROFS_NULL_ADDR, EROFS_SUPER_MAGIC, EROFS_SUPER_OFFSET,
+    EROFS_SUPER_SIZE, EROFS_XATTR_LONG_PREFIX, INODE_COMPACT_SIZE, INODE_EXTENDED_SIZE,
+    I_DATALAYOUT_SHIFT, XATTR_ENTRY_SIZE, XATTR_IBODY_HEADER_SIZE, XATTR_INDEX_NONE,
+    XATTR_INDEX_POSIX_ACL_ACCESS, XATTR_INDEX_POSIX_ACL_DEFAULT, XATTR_INDEX_SECURITY,
+    XATTR_INDEX_TRUSTED, XATTR_INDEX_USER,
 };
-use crate::verity::HashAlg;
+use cfs_format::format::xxhash::xattr_filter_bit;
+use cfs_format::fsverity::HashAlg;
+
+use crate::tree::{
+    Node, NodeId, Tree, TreeError, Xattr, ROOT, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK,
+    S_IFMT, S_IFREG, S_IFSOCK,
+};
+
+/// Inode slot size (`1 << EROFS_ISLOTBITS`).
+const SLOT_SIZE: u64 = 32;
+/// Block size as u64.
+const BS: u64 = BLOCK_SIZE as u64;
+/// Most chunk entries of an external file (`LCFS_MAX_NONINLINE_CHUNKS`): the
+/// chunk index must fit one block.
+pub const MAX_NONINLINE_CHUNKS: u64 = 1024;
 
 /// Highest format version this writer knows (`LCFS_VERSION_MAX`).
 pub const VERSION_MAX: i32 = 1;
@@ -55,8 +77,6 @@ impl From<TreeError> for WriteError {
     }
 }
 
-const OVERLAY_PREFIX: &[u8] = b"trusted.overlay.";
-const OVERLAY_ESCAPE_PREFIX: &[u8] = b"trusted.overlay.overlay.";
 
 fn round_up(x: u64, align: u64) -> u64 {
     x.div_ceil(align) * align
@@ -69,7 +89,7 @@ pub fn chunking(size: u64) -> (u32, u64) {
         0 => 1,
         n => 64 - n.leading_zeros(),
     };
-    bits = bits.clamp(BLOCK_BITS, BLOCK_BITS + CHUNK_FORMAT_BLKBITS_MASK);
+    bits = bits.clamp(BLOCK_BITS, BLOCK_BITS + u32::from(EROFS_CHUNK_FORMAT_BLKBITS_MASK));
     (bits, size.div_ceil(1u64 << bits))
 }
 
@@ -126,7 +146,7 @@ fn metacopy_value(digest: &[u8], hash: HashAlg) -> Vec<u8> {
     v.push(0); // version
     v.push(len as u8);
     v.push(0); // flags
-    v.push(hash.fsverity_id());
+    v.push(hash.id());
     v.extend_from_slice(digest);
     v
 }
@@ -135,9 +155,9 @@ fn metacopy_value(digest: &[u8], hash: HashAlg) -> Vec<u8> {
 fn add_overlayfs_xattrs(tree: &mut Tree, id: NodeId, version: i32, hash: HashAlg) -> Result<(), TreeError> {
     let n = tree.node_mut(id);
     for i in 0..n.xattrs.len() {
-        if n.xattrs[i].key.starts_with(OVERLAY_PREFIX) {
-            let mut k = OVERLAY_ESCAPE_PREFIX.to_vec();
-            k.extend_from_slice(&n.xattrs[i].key[OVERLAY_PREFIX.len()..]);
+        if n.xattrs[i].key.starts_with(overlay_names::PREFIX) {
+            let mut k = overlay_names::ESCAPE_PREFIX.to_vec();
+            k.extend_from_slice(&n.xattrs[i].key[overlay_names::PREFIX.len()..]);
             n.rename_xattr(i, k.into_boxed_slice());
         }
     }
@@ -146,26 +166,26 @@ fn add_overlayfs_xattrs(tree: &mut Tree, id: NodeId, version: i32, hash: HashAlg
             Some(d) => metacopy_value(d, hash),
             None => Vec::new(),
         };
-        n.set_xattr(b"trusted.overlay.metacopy", &value)?;
+        n.set_xattr(overlay_names::METACOPY, &value)?;
         if let Some(p) = n.payload.as_deref().filter(|p| !p.is_empty()) {
             let mut redirect = Vec::with_capacity(p.len() + 1);
             redirect.push(b'/');
             redirect.extend_from_slice(p);
-            n.set_xattr(b"trusted.overlay.redirect", &redirect)?;
+            n.set_xattr(overlay_names::REDIRECT, &redirect)?;
         }
     }
     if n.is_whiteout() {
         n.size = 0;
         n.mode = S_IFREG | (n.mode & !S_IFMT);
-        n.set_xattr(b"trusted.overlay.overlay.whiteout", b"")?;
-        n.set_xattr(b"user.overlay.whiteout", b"")?;
+        n.set_xattr(overlay_names::ESCAPED_WHITEOUT, b"")?;
+        n.set_xattr(overlay_names::USER_WHITEOUT, b"")?;
         let parent = n.parent;
         let parent = tree.node_mut(parent);
-        parent.set_xattr(b"trusted.overlay.overlay.whiteouts", b"")?;
-        parent.set_xattr(b"user.overlay.whiteouts", b"")?;
+        parent.set_xattr(overlay_names::ESCAPED_WHITEOUTS, b"")?;
+        parent.set_xattr(overlay_names::USER_WHITEOUTS, b"")?;
         if version >= 1 {
-            parent.set_xattr(b"trusted.overlay.overlay.opaque", b"x")?;
-            parent.set_xattr(b"user.overlay.opaque", b"x")?;
+            parent.set_xattr(overlay_names::ESCAPED_OPAQUE, b"x")?;
+            parent.set_xattr(overlay_names::USER_OPAQUE, b"x")?;
         }
     }
     Ok(())
@@ -241,7 +261,10 @@ struct Layout {
     n_shared: usize,
 }
 
-/// Prefix index and name suffix of an xattr key (no long prefixes).
+/// Prefix index and name suffix of an xattr key, as upstream's writer
+/// (`xattr_erofs_entry_index`) picks them: the first matching prefix, the ACL
+/// names included (so `system.posix_acl_access2` is index 2 with suffix `2`);
+/// `lustre.` is not used and there are no long prefixes.
 fn xattr_index(key: &[u8]) -> (u8, &[u8]) {
     const PREFIXES: [(&[u8], u8); 5] = [
         (b"user.", XATTR_INDEX_USER),
@@ -255,7 +278,7 @@ fn xattr_index(key: &[u8]) -> (u8, &[u8]) {
             return (i, rest);
         }
     }
-    (0, key)
+    (XATTR_INDEX_NONE, key)
 }
 
 fn xattr_entry_size(x: &Xattr) -> u64 {
@@ -263,26 +286,26 @@ fn xattr_entry_size(x: &Xattr) -> u64 {
     round_up((XATTR_ENTRY_SIZE + suffix.len() + x.value.len()) as u64, 4)
 }
 
+/// The inode's xattr name bloom filter: a clear bit for each name present.
 fn xattr_filter(xattrs: &[Xattr]) -> u32 {
     let mut bits = 0u32;
     for x in xattrs {
         let (index, suffix) = xattr_index(&x.key);
-        let bit = xxh32(suffix, XATTR_FILTER_SEED.wrapping_add(u32::from(index))) & (XATTR_FILTER_BITS - 1);
-        bits |= 1 << bit;
+        bits |= 1 << xattr_filter_bit(index, suffix);
     }
     !bits
 }
 
 fn file_type_of(mode: u32) -> u8 {
     match mode & S_IFMT {
-        S_IFREG => FT_REG_FILE,
-        S_IFDIR => FT_DIR,
-        S_IFCHR => FT_CHRDEV,
-        S_IFBLK => FT_BLKDEV,
-        S_IFIFO => FT_FIFO,
-        S_IFSOCK => FT_SOCK,
-        S_IFLNK => FT_SYMLINK,
-        _ => FT_UNKNOWN,
+        S_IFREG => EROFS_FT_REG_FILE,
+        S_IFDIR => EROFS_FT_DIR,
+        S_IFCHR => EROFS_FT_CHRDEV,
+        S_IFBLK => EROFS_FT_BLKDEV,
+        S_IFIFO => EROFS_FT_FIFO,
+        S_IFSOCK => EROFS_FT_SOCK,
+        S_IFLNK => EROFS_FT_SYMLINK,
+        _ => EROFS_FT_UNKNOWN,
     }
 }
 
@@ -295,7 +318,7 @@ fn dir_blocks(entries: &[Dirent<'_>]) -> (Vec<usize>, usize, u64) {
     let mut size = 0u64;
     for (i, e) in entries.iter().enumerate() {
         let len = (DIRENT_SIZE + e.name.len()) as u64;
-        if size + len > BLOCK_SIZE as u64 {
+        if size + len > BS {
             starts.push(first);
             first = i;
             size = 0;
@@ -316,7 +339,7 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
         validate(tree.node(id))?;
         add_overlayfs_xattrs(&mut tree, id, version, opts.hash)?;
     }
-    tree.node_mut(ROOT).set_xattr(b"trusted.overlay.opaque", b"y")?;
+    tree.node_mut(ROOT).set_xattr(overlay_names::OPAQUE, b"y")?;
     add_whiteout_stubs(&mut tree)?;
 
     // Inode order, canonical xattr order, directory link counts.
@@ -371,7 +394,7 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
                 .xattrs
                 .iter()
                 .map(|x| match shared_offsets.get(&(&*x.key, &*x.value)) {
-                    Some(off) if n_shared < XATTR_LONG_PREFIX => {
+                    Some(off) if n_shared < usize::from(EROFS_XATTR_LONG_PREFIX) => {
                         n_shared += 1;
                         Some(*off)
                     }
@@ -390,8 +413,8 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
     // Inode layout.
     let mut nids = vec![0u64; tree.nodes.len()];
     let mut layouts = vec![Layout::default(); order.len()];
-    let mut pos = (SUPER_OFFSET + SUPER_BLOCK_SIZE) as u64;
-    let meta_start = pos / BLOCK_SIZE as u64 * BLOCK_SIZE as u64;
+    let mut pos = (EROFS_SUPER_OFFSET + EROFS_SUPER_SIZE) as u64;
+    let meta_start = pos / BS * BS;
     let mut n_data_blocks = 0u64;
     for (bi, &id) in order.iter().enumerate() {
         let n = tree.node(id);
@@ -414,8 +437,8 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
             }
             S_IFREG if n.size > 0 => {
                 if n.content.is_some() {
-                    l.n_blocks = n.size / BLOCK_SIZE as u64;
-                    l.tailsize = n.size % BLOCK_SIZE as u64;
+                    l.n_blocks = n.size / BS;
+                    l.tailsize = n.size % BS;
                     if l.tailsize > (BLOCK_SIZE / 2) as u64 {
                         l.n_blocks += 1;
                         l.tailsize = 0;
@@ -427,7 +450,7 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
             }
             _ => {}
         }
-        let size = if n.is_dir() { l.n_blocks * BLOCK_SIZE as u64 + l.tailsize } else { n.size };
+        let size = if n.is_dir() { l.n_blocks * BS + l.tailsize } else { n.size };
         l.compact = (n.mtime_sec, n.mtime_nsec) == min_mtime
             && n.nlink <= u32::from(u16::MAX)
             && n.uid <= u32::from(u16::MAX)
@@ -449,11 +472,11 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
         };
 
         let ppos = pos;
-        pos = round_up(pos, SLOT_SIZE as u64);
+        pos = round_up(pos, SLOT_SIZE);
         l.ipad = pos - ppos;
 
         // Keep tail data within one block.
-        let bs = BLOCK_SIZE as u64;
+        let bs = BS;
         let non_tail = inode_size + l.xattr_size;
         let extra_pad = if n.file_type() == S_IFLNK {
             let total = non_tail + l.tailsize;
@@ -467,7 +490,7 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
         } else {
             let remainder = bs - (pos + non_tail) % bs;
             if remainder < l.tailsize {
-                let extra = round_up(remainder, SLOT_SIZE as u64);
+                let extra = round_up(remainder, SLOT_SIZE);
                 let remainder = bs - (pos + non_tail + extra) % bs;
                 if l.tailsize <= remainder {
                     extra
@@ -484,16 +507,16 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
         pos += extra_pad;
         l.isize = inode_size + l.xattr_size + l.tailsize;
         n_data_blocks += l.n_blocks;
-        nids[id as usize] = (pos - meta_start) / SLOT_SIZE as u64;
+        nids[id as usize] = (pos - meta_start) / SLOT_SIZE;
         pos += l.isize;
     }
-    let inodes_end = round_up(pos, SLOT_SIZE as u64);
+    let inodes_end = round_up(pos, SLOT_SIZE);
     let root_nid = nids[ROOT as usize];
     if root_nid >= u64::from(u16::MAX) {
         return Err(TreeError::Invalid.into());
     }
-    let data_block_start = round_up(inodes_end + shared_size, BLOCK_SIZE as u64);
-    let total_size = data_block_start + n_data_blocks * BLOCK_SIZE as u64;
+    let data_block_start = round_up(inodes_end + shared_size, BS);
+    let total_size = data_block_start + n_data_blocks * BS;
 
     // Write.
     let mut out = Vec::with_capacity(usize::try_from(total_size).unwrap_or(0));
@@ -503,23 +526,25 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
         flags: if has_acl { COMPOSEFS_FLAGS_HAS_ACL } else { 0 },
         composefs_version: version as u32,
     };
-    header.write_to(&mut out);
-    out.resize(SUPER_OFFSET, 0);
+    out.extend_from_slice(&header.to_bytes());
+    out.resize(EROFS_SUPER_OFFSET, 0);
     let sb = SuperBlock {
-        feature_compat: FEATURE_COMPAT_MTIME | FEATURE_COMPAT_XATTR_FILTER,
+        magic: EROFS_SUPER_MAGIC,
+        feature_compat: EROFS_FEATURE_COMPAT_MTIME | EROFS_FEATURE_COMPAT_XATTR_FILTER,
         blkszbits: BLOCK_BITS as u8,
         root_nid: root_nid as u16,
         inos: order.len() as u64,
         build_time: min_mtime.0 as u64,
         build_time_nsec: min_mtime.1,
-        blocks: (data_block_start / BLOCK_SIZE as u64 + n_data_blocks) as u32,
-        meta_blkaddr: ((SUPER_OFFSET + SUPER_BLOCK_SIZE) / BLOCK_SIZE) as u32,
-        xattr_blkaddr: (inodes_end / BLOCK_SIZE as u64) as u32,
+        blocks: (data_block_start / BS + n_data_blocks) as u32,
+        meta_blkaddr: ((EROFS_SUPER_OFFSET + EROFS_SUPER_SIZE) / BLOCK_SIZE) as u32,
+        xattr_blkaddr: (inodes_end / BS) as u32,
+        ..SuperBlock::default()
     };
-    sb.write_to(&mut out);
+    out.extend_from_slice(&sb.to_bytes());
 
     let mut current_end = data_block_start;
-    let xattr_base = inodes_end % BLOCK_SIZE as u64;
+    let xattr_base = inodes_end % BS;
     for (bi, &id) in order.iter().enumerate() {
         let n = tree.node(id);
         let l = &layouts[bi];
@@ -527,14 +552,14 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
         out.resize(out.len() + l.ipad as usize, 0);
         let inode_start = out.len();
 
-        let mut layout = if l.tailsize > 0 { INODE_FLAT_INLINE } else { INODE_FLAT_PLAIN };
+        let mut layout = if l.tailsize > 0 { EROFS_INODE_FLAT_INLINE } else { EROFS_INODE_FLAT_PLAIN };
         let mut chunk_format = None;
         let size = match ftype {
-            S_IFDIR => l.n_blocks * BLOCK_SIZE as u64 + l.tailsize,
+            S_IFDIR => l.n_blocks * BS + l.tailsize,
             S_IFREG => {
                 if n.is_external() {
                     let (bits, _) = chunking(n.size);
-                    layout = INODE_CHUNK_BASED;
+                    layout = EROFS_INODE_CHUNK_BASED;
                     chunk_format = Some((bits - BLOCK_BITS) as u16);
                 }
                 n.size
@@ -553,8 +578,8 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
             S_IFCHR | S_IFBLK => i_u = n.rdev,
             S_IFDIR | S_IFREG | S_IFLNK => {
                 if l.n_blocks > 0 {
-                    i_u = (current_end / BLOCK_SIZE as u64) as u32;
-                    current_end += BLOCK_SIZE as u64 * l.n_blocks;
+                    i_u = (current_end / BS) as u32;
+                    current_end += BS * l.n_blocks;
                 }
                 if let Some(cf) = chunk_format {
                     i_u = (i_u & 0xFFFF_0000) | u32::from(cf);
@@ -566,41 +591,44 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
         if xattr_icount > u64::from(u16::MAX) {
             return Err(TreeError::Invalid.into());
         }
-        let format = (layout << INODE_DATALAYOUT_BIT) | u16::from(!l.compact);
+        let format = (u16::from(layout) << I_DATALAYOUT_SHIFT) | u16::from(!l.compact);
         if l.compact {
-            InodeCompact {
-                format,
-                xattr_icount: xattr_icount as u16,
-                mode: n.mode as u16,
-                nlink: n.nlink as u16,
-                size: size as u32,
-                u: i_u,
-                ino: bi as u32,
-                uid: n.uid as u16,
-                gid: n.gid as u16,
-            }
-            .write_to(&mut out);
+            let inode = InodeCompact {
+                i_format: format,
+                i_xattr_icount: xattr_icount as u16,
+                i_mode: n.mode as u16,
+                i_nlink: n.nlink as u16,
+                i_size: size as u32,
+                i_mtime: 0,
+                i_u,
+                i_ino: bi as u32,
+                i_uid: n.uid as u16,
+                i_gid: n.gid as u16,
+            };
+            out.extend_from_slice(&inode.to_bytes());
         } else {
-            InodeExtended {
-                format,
-                xattr_icount: xattr_icount as u16,
-                mode: n.mode as u16,
-                size,
-                u: i_u,
-                ino: bi as u32,
-                uid: n.uid,
-                gid: n.gid,
-                mtime: n.mtime_sec as u64,
-                mtime_nsec: n.mtime_nsec,
-                nlink: n.nlink,
-            }
-            .write_to(&mut out);
+            let inode = InodeExtended {
+                i_format: format,
+                i_xattr_icount: xattr_icount as u16,
+                i_mode: n.mode as u16,
+                i_size: size,
+                i_u,
+                i_ino: bi as u32,
+                i_uid: n.uid,
+                i_gid: n.gid,
+                i_mtime: n.mtime_sec as u64,
+                i_mtime_nsec: n.mtime_nsec,
+                i_nlink: n.nlink,
+            };
+            out.extend_from_slice(&inode.to_bytes());
         }
 
         if l.xattr_size > 0 {
-            out.extend_from_slice(&xattr_filter(&n.xattrs).to_le_bytes());
-            out.push(l.n_shared as u8);
-            out.extend_from_slice(&[0u8; 7]);
+            let header = XattrIbodyHeader {
+                h_name_filter: xattr_filter(&n.xattrs),
+                h_shared_count: l.n_shared as u8,
+            };
+            out.extend_from_slice(&header.to_bytes());
             for s in xattr_shared[bi].iter().flatten() {
                 out.extend_from_slice(&(((xattr_base + s) / 4) as u32).to_le_bytes());
             }
@@ -629,7 +657,7 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
                 None => {
                     let chunks = chunking(n.size).1;
                     for _ in 0..chunks {
-                        out.extend_from_slice(&NULL_ADDR.to_le_bytes());
+                        out.extend_from_slice(&EROFS_NULL_ADDR.to_le_bytes());
                     }
                 }
             },
@@ -661,7 +689,7 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
             }
             for (s, e) in ranges {
                 write_dirents(&mut out, &ents[s..e], &nids, &tree);
-                let end = round_up(out.len() as u64, BLOCK_SIZE as u64) as usize;
+                let end = round_up(out.len() as u64, BS) as usize;
                 out.resize(end, 0);
             }
         }
@@ -670,19 +698,19 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
                 S_IFREG => match &n.content {
                     None => {
                         for _ in 0..MAX_NONINLINE_CHUNKS {
-                            out.extend_from_slice(&NULL_ADDR.to_le_bytes());
+                            out.extend_from_slice(&EROFS_NULL_ADDR.to_le_bytes());
                         }
                     }
                     Some(c) => {
                         out.extend_from_slice(&c[..c.len().min(BLOCK_SIZE)]);
-                        let end = round_up(out.len() as u64, BLOCK_SIZE as u64) as usize;
+                        let end = round_up(out.len() as u64, BS) as usize;
                         out.resize(end, 0);
                     }
                 },
                 S_IFLNK => {
                     let p = n.payload.as_deref().unwrap_or(&[]);
                     out.extend_from_slice(&p[..p.len().min(BLOCK_SIZE)]);
-                    let end = round_up(out.len() as u64, BLOCK_SIZE as u64) as usize;
+                    let end = round_up(out.len() as u64, BS) as usize;
                     out.resize(end, 0);
                 }
                 _ => {}
@@ -698,9 +726,12 @@ fn write_xattr(out: &mut Vec<u8>, x: &Xattr) {
 
 fn write_xattr_kv(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
     let (index, suffix) = xattr_index(key);
-    out.push(suffix.len() as u8);
-    out.push(index);
-    out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+    let entry = XattrEntry {
+        e_name_len: suffix.len() as u8,
+        e_name_index: index,
+        e_value_size: value.len() as u16,
+    };
+    out.extend_from_slice(&entry.to_bytes());
     out.extend_from_slice(suffix);
     out.extend_from_slice(value);
     let end = round_up(out.len() as u64, 4) as usize;
@@ -710,62 +741,17 @@ fn write_xattr_kv(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
 fn write_dirents(out: &mut Vec<u8>, ents: &[Dirent<'_>], nids: &[u64], tree: &Tree) {
     let mut nameoff = (ents.len() * DIRENT_SIZE) as u16;
     for e in ents {
-        let target = tree.node(e.target);
-        out.extend_from_slice(&nids[e.target as usize].to_le_bytes());
-        out.extend_from_slice(&nameoff.to_le_bytes());
-        out.push(file_type_of(target.mode));
-        out.push(0);
+        let dirent = RawDirent {
+            nid: nids[e.target as usize],
+            nameoff,
+            file_type: file_type_of(tree.node(e.target).mode),
+        };
+        out.extend_from_slice(&dirent.to_bytes());
         nameoff = nameoff.wrapping_add(e.name.len() as u16);
     }
     for e in ents {
         out.extend_from_slice(e.name);
     }
-}
-
-/// xxHash32, as used by the EROFS xattr name filter.
-pub fn xxh32(input: &[u8], seed: u32) -> u32 {
-    const P1: u32 = 2654435761;
-    const P2: u32 = 2246822519;
-    const P3: u32 = 3266489917;
-    const P4: u32 = 668265263;
-    const P5: u32 = 374761393;
-    let le = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    let round = |acc: u32, v: u32| acc.wrapping_add(v.wrapping_mul(P2)).rotate_left(13).wrapping_mul(P1);
-    let mut p = input;
-    let mut h = if input.len() >= 16 {
-        let mut v = [
-            seed.wrapping_add(P1).wrapping_add(P2),
-            seed.wrapping_add(P2),
-            seed,
-            seed.wrapping_sub(P1),
-        ];
-        while p.len() >= 16 {
-            for (i, acc) in v.iter_mut().enumerate() {
-                *acc = round(*acc, le(&p[i * 4..]));
-            }
-            p = &p[16..];
-        }
-        v[0].rotate_left(1)
-            .wrapping_add(v[1].rotate_left(7))
-            .wrapping_add(v[2].rotate_left(12))
-            .wrapping_add(v[3].rotate_left(18))
-    } else {
-        seed.wrapping_add(P5)
-    };
-    h = h.wrapping_add(input.len() as u32);
-    while p.len() >= 4 {
-        h = h.wrapping_add(le(p).wrapping_mul(P3)).rotate_left(17).wrapping_mul(P4);
-        p = &p[4..];
-    }
-    for &b in p {
-        h = h.wrapping_add(u32::from(b).wrapping_mul(P5)).rotate_left(11).wrapping_mul(P1);
-    }
-    h ^= h >> 15;
-    h = h.wrapping_mul(P2);
-    h ^= h >> 13;
-    h = h.wrapping_mul(P3);
-    h ^= h >> 16;
-    h
 }
 
 #[cfg(test)]
@@ -781,12 +767,5 @@ mod tests {
         assert_eq!(chunking((1 << 20) + 1), (21, 1));
         assert_eq!(chunking(9_000_000_000_000_000).1, 1024);
         assert!(chunking(9_500_000_000_000_000).1 > 1024);
-    }
-
-    #[test]
-    fn xxh32_reference_values() {
-        assert_eq!(xxh32(b"", 0), 0x02CC5D05);
-        assert_eq!(xxh32(b"abc", 0), 0x32D153FF);
-        assert_eq!(xxh32(b"Nobody inspects the spammish repetition", 0), 0xE2293B2F);
     }
 }

@@ -3,12 +3,11 @@
 
 mod dump;
 mod erofs;
-mod format;
+mod objects;
 mod progress;
 mod source;
 mod store;
 mod tree;
-mod verity;
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
@@ -19,7 +18,7 @@ use clap::{Parser, ValueEnum};
 
 use crate::dump::{c_strtol, DumpParser};
 use crate::erofs::{write_image, WriteOptions};
-use crate::verity::HashAlg;
+use cfs_format::fsverity::{self, HashAlg};
 
 /// Hash algorithm choice on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -169,7 +168,7 @@ fn run(cli: Cli) -> Result<(), Fatal> {
                 .map_err(|e| Fatal(format!("open `{}`: {e}", cli.source.display())))?;
         }
         let strict = std::env::var_os("CFS_PARSE_STRICT").is_some();
-        DumpParser::new(strict, hash.digest_len()).parse_all(&data)?
+        DumpParser::new(strict, hash.digest_size()).parse_all(&data)?
     } else {
         let flags = source::BuildFlags {
             use_epoch: cli.use_epoch,
@@ -207,8 +206,8 @@ fn run(cli: Cli) -> Result<(), Fatal> {
         }
     }
     if print_digest {
-        let digest = verity::digest_bytes(hash, &image);
-        println!("{}", verity::hex(&digest));
+        let digest = fsverity::digest_bytes(hash, &image);
+        println!("{}", fsverity::to_hex(&digest));
     }
     Ok(())
 }

@@ -12,7 +12,9 @@ use rayon::prelude::*;
 
 use crate::progress::Progress;
 use crate::tree::{Node, NodeId, Tree, TreeError, RECOMMENDED_INLINE_CONTENT_MAX, ROOT, S_IFREG};
-use crate::verity::{self, HashAlg};
+use cfs_format::fsverity::{self, HashAlg};
+
+use crate::objects::object_path;
 
 /// What to take from the source directory.
 #[derive(Debug, Clone, Copy, Default)]
@@ -206,7 +208,7 @@ fn read_file(path: &Path, size: u64, hash: HashAlg, progress: &Progress) -> io::
         return Ok(Some(Content::Inline(buf)));
     }
     let mut buf = vec![0u8; 1 << 20];
-    let mut h = verity::FsVerityHasher::new(hash);
+    let mut h = fsverity::Hasher::new(hash);
     loop {
         let k = match f.read(&mut buf) {
             Ok(0) => break,
@@ -244,7 +246,7 @@ pub fn compute_digests(
                 n.set_content(&data).map_err(|e| SourceError(format!("error computing digest: {e}")))?;
             }
             Some(Content::Digest(d)) => {
-                n.payload = Some(verity::object_path(&d).into_bytes().into_boxed_slice());
+                n.payload = Some(object_path(&d).into_bytes().into_boxed_slice());
                 n.digest = Some(d.into_boxed_slice());
             }
         }

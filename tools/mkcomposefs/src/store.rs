@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use crate::progress::Progress;
 use crate::source::SourceError;
 use crate::tree::{NodeId, Tree};
-use crate::verity::{HashAlg, BLOCK_SIZE};
+use cfs_format::fsverity::{HashAlg, BLOCK_SIZE};
 
 /// `FICLONE` ioctl request.
 const FICLONE: libc::c_ulong = 0x4004_9409;
@@ -44,7 +44,7 @@ struct FsverityEnableArg {
 pub fn enable_verity(file: &File, hash: HashAlg) -> io::Result<()> {
     let arg = FsverityEnableArg {
         version: 1,
-        hash_algorithm: u32::from(hash.fsverity_id()),
+        hash_algorithm: u32::from(hash.id()),
         block_size: BLOCK_SIZE as u32,
         salt_size: 0,
         salt_ptr: 0,

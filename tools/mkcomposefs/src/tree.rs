@@ -60,8 +60,6 @@ pub enum TreeError {
     Range,
     /// `ENAMETOOLONG`.
     NameTooLong,
-    /// `EEXIST`.
-    Exists,
     /// `ENOTDIR`.
     NotDir,
     /// `EFBIG`: an external file is too big for one chunk block.
@@ -76,7 +74,6 @@ impl fmt::Display for TreeError {
             TreeError::Invalid => "Invalid argument",
             TreeError::Range => "Numerical result out of range",
             TreeError::NameTooLong => "File name too long",
-            TreeError::Exists => "File exists",
             TreeError::NotDir => "Not a directory",
             TreeError::TooBig => "File too large",
             TreeError::Loop => "Too many levels of symbolic links",
