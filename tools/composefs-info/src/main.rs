@@ -48,7 +48,6 @@ struct Cli {
     /// The command: ls, dump, objects, missing-objects, measure-file or fsck.
     command: Option<String>,
     /// Images (or files, for measure-file).
-    #[arg(trailing_var_arg = true)]
     paths: Vec<PathBuf>,
 }
 
