@@ -116,7 +116,10 @@ impl FormatError {
     /// Whether the error means the image is corrupt (as opposed to an I/O or memory failure
     /// of the block source, or a caller error).
     pub fn is_corruption(&self) -> bool {
-        !matches!(self, Self::Io | Self::NoMemory | Self::BufferTooSmall | Self::NotDir)
+        !matches!(
+            self,
+            Self::Io | Self::NoMemory | Self::BufferTooSmall | Self::NotDir
+        )
     }
 }
 

@@ -206,7 +206,9 @@ pub fn xattr_ibody_size(icount: u16) -> usize {
 
 /// Size of one xattr entry with its name and value, padded to 4 bytes.
 pub fn xattr_entry_size(name_len: usize, value_len: usize) -> Option<usize> {
-    let raw = XATTR_ENTRY_SIZE.checked_add(name_len)?.checked_add(value_len)?;
+    let raw = XATTR_ENTRY_SIZE
+        .checked_add(name_len)?
+        .checked_add(value_len)?;
     round_up(raw, XATTR_ALIGN)
 }
 
@@ -634,7 +636,11 @@ impl Dirent {
     /// Decodes a directory entry from the start of `b`.
     pub fn parse(b: &[u8]) -> Result<Self> {
         check_len(b, DIRENT_SIZE)?;
-        Ok(Self { nid: get_u64(b, 0), nameoff: get_u16(b, 8), file_type: get_u8(b, 10) })
+        Ok(Self {
+            nid: get_u64(b, 0),
+            nameoff: get_u16(b, 8),
+            file_type: get_u8(b, 10),
+        })
     }
 
     /// Encodes the entry.
@@ -660,7 +666,10 @@ impl XattrIbodyHeader {
     /// Decodes the header from the start of `b`.
     pub fn parse(b: &[u8]) -> Result<Self> {
         check_len(b, XATTR_IBODY_HEADER_SIZE)?;
-        Ok(Self { h_name_filter: get_u32(b, 0), h_shared_count: get_u8(b, 4) })
+        Ok(Self {
+            h_name_filter: get_u32(b, 0),
+            h_shared_count: get_u8(b, 4),
+        })
     }
 
     /// Encodes the header.
@@ -687,14 +696,17 @@ impl XattrEntry {
     /// Decodes an entry header from the start of `b`.
     pub fn parse(b: &[u8]) -> Result<Self> {
         check_len(b, XATTR_ENTRY_SIZE)?;
-        Ok(Self { e_name_len: get_u8(b, 0), e_name_index: get_u8(b, 1), e_value_size: get_u16(b, 2) })
+        Ok(Self {
+            e_name_len: get_u8(b, 0),
+            e_name_index: get_u8(b, 1),
+            e_value_size: get_u16(b, 2),
+        })
     }
 
     /// Size of the whole entry (header, name and value) padded to 4 bytes.
     pub fn total_size(&self) -> usize {
         // At most 4 + 255 + 65535 rounded up: no overflow.
-        (XATTR_ENTRY_SIZE + usize::from(self.e_name_len) + usize::from(self.e_value_size) + 3)
-            & !3
+        (XATTR_ENTRY_SIZE + usize::from(self.e_name_len) + usize::from(self.e_value_size) + 3) & !3
     }
 
     /// Encodes the entry header.

@@ -43,7 +43,9 @@ pub fn parse_metacopy(value: &[u8]) -> Result<Option<MetacopyDigest>> {
         return Err(FormatError::BadMetacopy);
     }
     let size = digest_size(h.digest_algo).ok_or(FormatError::BadMetacopy)?;
-    let digest = value.get(METACOPY_HEADER_SIZE..).ok_or(FormatError::BadMetacopy)?;
+    let digest = value
+        .get(METACOPY_HEADER_SIZE..)
+        .ok_or(FormatError::BadMetacopy)?;
     if digest.len() != size {
         return Err(FormatError::BadMetacopy);
     }
@@ -51,7 +53,11 @@ pub fn parse_metacopy(value: &[u8]) -> Result<Option<MetacopyDigest>> {
     for (d, s) in bytes.iter_mut().zip(digest) {
         *d = *s;
     }
-    Ok(Some(MetacopyDigest { algo: h.digest_algo, len: h.len - METACOPY_HEADER_SIZE as u8, bytes }))
+    Ok(Some(MetacopyDigest {
+        algo: h.digest_algo,
+        len: h.len - METACOPY_HEADER_SIZE as u8,
+        bytes,
+    }))
 }
 
 /// Validates a `trusted.overlay.redirect` value of a regular file and returns the object
@@ -112,7 +118,9 @@ pub fn xattr_visibility(index: u8, suffix: &[u8]) -> XattrVisibility<'_> {
     }
     // The suffixes after "trusted.".
     let private = overlay_names::PREFIX.get(8..).unwrap_or(b"overlay.");
-    let escaped = overlay_names::ESCAPE_PREFIX.get(8..).unwrap_or(b"overlay.overlay.");
+    let escaped = overlay_names::ESCAPE_PREFIX
+        .get(8..)
+        .unwrap_or(b"overlay.overlay.");
     if suffix.starts_with(escaped) {
         XattrVisibility::Unescaped(suffix.get(private.len()..).unwrap_or(&[]))
     } else if suffix.starts_with(private) {

@@ -52,7 +52,9 @@ impl BlockSource for SliceSource<'_> {
         Self: 'a;
 
     fn block(&self, blkaddr: u32) -> Result<&[u8]> {
-        let start = (blkaddr as usize).checked_mul(BLOCK_SIZE).ok_or(FormatError::Overflow)?;
+        let start = (blkaddr as usize)
+            .checked_mul(BLOCK_SIZE)
+            .ok_or(FormatError::Overflow)?;
         let rest = self.data.get(start..).ok_or(FormatError::OutOfRange)?;
         if rest.is_empty() {
             return Err(FormatError::OutOfRange);
@@ -265,10 +267,20 @@ impl Inode {
         }
         let format = (self.raw_u & 0xffff) as u16;
         let chunkbits = BLOCK_BITS + u32::from(format & EROFS_CHUNK_FORMAT_BLKBITS_MASK);
-        let entry_size = if format & EROFS_CHUNK_FORMAT_INDEXES != 0 { 8 } else { 4 };
+        let entry_size = if format & EROFS_CHUNK_FORMAT_INDEXES != 0 {
+            8
+        } else {
+            4
+        };
         // chunkbits is at most 43, so the shift cannot overflow.
         let count = self.size.div_ceil(1u64 << chunkbits);
-        Some(ChunkInfo { format, chunkbits, count, entry_size, array_offset: self.tail_offset })
+        Some(ChunkInfo {
+            format,
+            chunkbits,
+            count,
+            entry_size,
+            array_offset: self.tail_offset,
+        })
     }
 }
 
@@ -298,18 +310,23 @@ impl<'b> DirBlock<'b> {
     pub fn parse(data: &'b [u8], image_size: u64) -> Result<Self> {
         let first = Dirent::parse(data).map_err(|_| FormatError::BadDirent)?;
         let dirents_len = usize::from(first.nameoff);
-        if dirents_len < DIRENT_SIZE || dirents_len % DIRENT_SIZE != 0 || dirents_len > data.len()
-        {
+        if dirents_len < DIRENT_SIZE || dirents_len % DIRENT_SIZE != 0 || dirents_len > data.len() {
             return Err(FormatError::BadDirent);
         }
-        let block = Self { data, count: dirents_len / DIRENT_SIZE };
+        let block = Self {
+            data,
+            count: dirents_len / DIRENT_SIZE,
+        };
         let mut prev: Option<&[u8]> = None;
         for i in 0..block.count {
             let e = block.entry_unchecked(i)?;
             if e.file_type > EROFS_FT_MAX {
                 return Err(FormatError::BadDirent);
             }
-            let inode_off = e.nid.checked_mul(1 << ISLOT_BITS).ok_or(FormatError::NidOutOfRange)?;
+            let inode_off = e
+                .nid
+                .checked_mul(1 << ISLOT_BITS)
+                .ok_or(FormatError::NidOutOfRange)?;
             if e.nid >> (64 - ISLOT_BITS) != 0 || inode_off >= image_size {
                 return Err(FormatError::NidOutOfRange);
             }
@@ -359,7 +376,11 @@ impl<'b> DirBlock<'b> {
             return Err(FormatError::BadDirent);
         }
         let name = self.data.get(start..end).ok_or(FormatError::BadDirent)?;
-        Ok(DirEntry { name, nid: d.nid, file_type: d.file_type })
+        Ok(DirEntry {
+            name,
+            nid: d.nid,
+            file_type: d.file_type,
+        })
     }
 
     /// Binary search for `name` in the block.
@@ -416,7 +437,10 @@ impl XattrItem<'_> {
     /// Writes the full name (prefix and suffix) into `buf` and returns its length.
     pub fn full_name(&self, buf: &mut [u8]) -> Result<usize> {
         let prefix = self.prefix();
-        let len = prefix.len().checked_add(self.suffix.len()).ok_or(FormatError::Overflow)?;
+        let len = prefix
+            .len()
+            .checked_add(self.suffix.len())
+            .ok_or(FormatError::Overflow)?;
         let out = buf.get_mut(..len).ok_or(FormatError::BufferTooSmall)?;
         let (a, b) = out.split_at_mut(prefix.len());
         a.copy_from_slice(prefix);
@@ -480,7 +504,12 @@ impl<S: BlockSource> Image<S> {
             sb.verify_checksum(&b0)?;
             (header, sb)
         };
-        let img = Self { src, header, sb, size };
+        let img = Self {
+            src,
+            header,
+            sb,
+            size,
+        };
         let root = img.inode(img.root_nid())?;
         if !root.is_dir() {
             return Err(FormatError::NotDir);
@@ -551,12 +580,16 @@ impl<S: BlockSource> Image<S> {
 
     /// Decodes and validates the inode `nid`.
     pub fn inode(&self, nid: u64) -> Result<Inode> {
-        let off = nid.checked_mul(1 << ISLOT_BITS).ok_or(FormatError::NidOutOfRange)?;
+        let off = nid
+            .checked_mul(1 << ISLOT_BITS)
+            .ok_or(FormatError::NidOutOfRange)?;
         if nid >> (64 - ISLOT_BITS) != 0 || off >= self.size {
             return Err(FormatError::NidOutOfRange);
         }
         let mut raw = [0u8; INODE_EXTENDED_SIZE];
-        let compact_end = off.checked_add(INODE_COMPACT_SIZE as u64).ok_or(FormatError::Overflow)?;
+        let compact_end = off
+            .checked_add(INODE_COMPACT_SIZE as u64)
+            .ok_or(FormatError::Overflow)?;
         if compact_end > self.size {
             return Err(FormatError::InodeCrossesEnd);
         }
@@ -574,7 +607,9 @@ impl<S: BlockSource> Image<S> {
         };
         let mut inode;
         let isize = if extended {
-            let end = off.checked_add(INODE_EXTENDED_SIZE as u64).ok_or(FormatError::Overflow)?;
+            let end = off
+                .checked_add(INODE_EXTENDED_SIZE as u64)
+                .ok_or(FormatError::Overflow)?;
             if end > self.size {
                 return Err(FormatError::InodeCrossesEnd);
             }
@@ -664,8 +699,10 @@ impl<S: BlockSource> Image<S> {
                     // The tail is what is left after the full blocks: 1..=4096 bytes.
                     let full = inode.size.div_ceil(BLOCK_SIZE_U64).saturating_sub(1);
                     let tail = inode.size - full * BLOCK_SIZE_U64;
-                    let tail_end =
-                        inode.tail_offset.checked_add(tail).ok_or(FormatError::Overflow)?;
+                    let tail_end = inode
+                        .tail_offset
+                        .checked_add(tail)
+                        .ok_or(FormatError::Overflow)?;
                     if tail_end > self.size {
                         return Err(FormatError::InodeCrossesEnd);
                     }
@@ -696,13 +733,20 @@ impl<S: BlockSource> Image<S> {
                 if format & !(EROFS_CHUNK_FORMAT_BLKBITS_MASK | EROFS_CHUNK_FORMAT_INDEXES) != 0 {
                     return Err(FormatError::BadChunkFormat);
                 }
-                let entry = if format & EROFS_CHUNK_FORMAT_INDEXES != 0 { 8 } else { 4 };
+                let entry = if format & EROFS_CHUNK_FORMAT_INDEXES != 0 {
+                    8
+                } else {
+                    4
+                };
                 inode.tail_offset =
                     round_up_u64(inode.tail_offset, entry).ok_or(FormatError::Overflow)?;
                 let chunkbits = BLOCK_BITS + u32::from(format & EROFS_CHUNK_FORMAT_BLKBITS_MASK);
                 let count = inode.size.div_ceil(1u64 << chunkbits);
                 let array = count.checked_mul(entry).ok_or(FormatError::Overflow)?;
-                let end = inode.tail_offset.checked_add(array).ok_or(FormatError::Overflow)?;
+                let end = inode
+                    .tail_offset
+                    .checked_add(array)
+                    .ok_or(FormatError::Overflow)?;
                 if end > self.size {
                     return Err(FormatError::InodeCrossesEnd);
                 }
@@ -720,7 +764,8 @@ impl<S: BlockSource> Image<S> {
         if inode.layout != DataLayout::FlatInline || inode.tail_len == 0 {
             return Ok(None);
         }
-        self.bytes(inode.tail_offset, inode.tail_len as usize).map(Some)
+        self.bytes(inode.tail_offset, inode.tail_len as usize)
+            .map(Some)
     }
 
     /// Image offset and length of the part of the file data that lies in the same block as
@@ -741,7 +786,10 @@ impl<S: BlockSource> Image<S> {
             let n = left.min(BLOCK_SIZE_U64 - in_blk);
             Ok(Some((start, n as usize)))
         } else if inode.layout == DataLayout::FlatInline {
-            let start = inode.tail_offset.checked_add(in_blk).ok_or(FormatError::Overflow)?;
+            let start = inode
+                .tail_offset
+                .checked_add(in_blk)
+                .ok_or(FormatError::Overflow)?;
             let n = left.min(u64::from(inode.tail_len).saturating_sub(in_blk));
             if n == 0 {
                 return Err(FormatError::BadSize);
@@ -868,7 +916,9 @@ impl<S: BlockSource> Image<S> {
 
     /// Returns directory block `index` of `dir` (unvalidated bytes).
     pub fn dir_block_bytes(&self, dir: &Inode, index: u64) -> Result<Bytes<'_, S>> {
-        let pos = index.checked_mul(BLOCK_SIZE_U64).ok_or(FormatError::Overflow)?;
+        let pos = index
+            .checked_mul(BLOCK_SIZE_U64)
+            .ok_or(FormatError::Overflow)?;
         let (off, len) = self.flat_extent(dir, pos)?.ok_or(FormatError::OutOfRange)?;
         self.bytes(off, len)
     }
@@ -964,11 +1014,19 @@ impl<S: BlockSource> Image<S> {
 
     /// Decodes the xattr entry at `off`, copying its suffix into `name`, and checks that it
     /// ends at or before `limit`. Returns the entry header.
-    fn xattr_entry_at(&self, off: u64, limit: u64, name: &mut [u8; NAME_MAX]) -> Result<XattrEntry> {
+    fn xattr_entry_at(
+        &self,
+        off: u64,
+        limit: u64,
+        name: &mut [u8; NAME_MAX],
+    ) -> Result<XattrEntry> {
         let mut h = [0u8; XATTR_ENTRY_SIZE];
-        self.read_exact_at(off, &mut h).map_err(|_| FormatError::BadXattr)?;
+        self.read_exact_at(off, &mut h)
+            .map_err(|_| FormatError::BadXattr)?;
         let e = XattrEntry::parse(&h)?;
-        let end = off.checked_add(e.total_size() as u64).ok_or(FormatError::Overflow)?;
+        let end = off
+            .checked_add(e.total_size() as u64)
+            .ok_or(FormatError::Overflow)?;
         if end > limit {
             return Err(FormatError::BadXattr);
         }
@@ -1022,7 +1080,10 @@ impl<S: BlockSource> Image<S> {
         }
         for i in 0..shared {
             let mut idb = [0u8; 4];
-            self.read_exact_at(inode.xattr_offset + (XATTR_IBODY_HEADER_SIZE + i * 4) as u64, &mut idb)?;
+            self.read_exact_at(
+                inode.xattr_offset + (XATTR_IBODY_HEADER_SIZE + i * 4) as u64,
+                &mut idb,
+            )?;
             let off = self.shared_xattr_offset(u32::from_le_bytes(idb))?;
             let e = self.xattr_entry_at(off, self.size, &mut name)?;
             let n = usize::from(e.e_name_len);
@@ -1076,8 +1137,14 @@ impl<S: BlockSource> Image<S> {
     /// returned; a non-empty `buf` that is too small gives [`FormatError::BufferTooSmall`].
     pub fn get_xattr(&self, inode: &Inode, name: &[u8], buf: &mut [u8]) -> Result<Option<usize>> {
         let (index, suffix) = xattr_split_name(name);
-        let key = XattrKey { index, head: suffix, tail: b"" };
-        let Some((off, len)) = self.find_xattr(inode, &key)? else { return Ok(None) };
+        let key = XattrKey {
+            index,
+            head: suffix,
+            tail: b"",
+        };
+        let Some((off, len)) = self.find_xattr(inode, &key)? else {
+            return Ok(None);
+        };
         let len = usize::from(len);
         if buf.is_empty() {
             return Ok(Some(len));

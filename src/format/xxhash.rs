@@ -76,5 +76,8 @@ pub fn xxh32(input: &[u8], seed: u32) -> u32 {
 
 /// The bloom filter bit (0..32) of an xattr with name index `index` and name suffix `suffix`.
 pub fn xattr_filter_bit(index: u8, suffix: &[u8]) -> u32 {
-    xxh32(suffix, EROFS_XATTR_FILTER_SEED.wrapping_add(u32::from(index))) % EROFS_XATTR_FILTER_BITS
+    xxh32(
+        suffix,
+        EROFS_XATTR_FILTER_SEED.wrapping_add(u32::from(index)),
+    ) % EROFS_XATTR_FILTER_BITS
 }

@@ -81,7 +81,12 @@ pub struct Hasher {
 impl Hasher {
     /// A new hasher for `alg`.
     pub fn new(alg: HashAlg) -> Self {
-        Self { alg, leaves: Vec::new(), buf: Vec::with_capacity(BLOCK_SIZE), size: 0 }
+        Self {
+            alg,
+            leaves: Vec::new(),
+            buf: Vec::with_capacity(BLOCK_SIZE),
+            size: 0,
+        }
     }
 
     /// Feeds file data.
@@ -200,7 +205,9 @@ mod tests {
 
     #[test]
     fn incremental_matches_oneshot() {
-        let data: Vec<u8> = (0..(4096 * 130 + 17)).map(|i| (i * 7 % 251) as u8).collect();
+        let data: Vec<u8> = (0..(4096 * 130 + 17))
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
         let one = digest_bytes(HashAlg::Sha256, &data);
         let mut h = Hasher::new(HashAlg::Sha256);
         for c in data.chunks(1000) {

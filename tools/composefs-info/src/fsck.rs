@@ -46,10 +46,20 @@ enum Measured {
 }
 
 fn measure_verity(f: &File) -> io::Result<Measured> {
-    let mut d = VerityDigest { algorithm: 0, size: 64, digest: [0; 64] };
+    let mut d = VerityDigest {
+        algorithm: 0,
+        size: 64,
+        digest: [0; 64],
+    };
     // SAFETY: `f` is an open file, and `d` is a writable `struct fsverity_digest` whose
     // `size` field tells the kernel how many digest bytes follow the header.
-    let r = unsafe { libc::ioctl(f.as_raw_fd(), FS_IOC_MEASURE_VERITY, &mut d as *mut VerityDigest) };
+    let r = unsafe {
+        libc::ioctl(
+            f.as_raw_fd(),
+            FS_IOC_MEASURE_VERITY,
+            &mut d as *mut VerityDigest,
+        )
+    };
     if r == 0 {
         let n = usize::from(d.size).min(d.digest.len());
         return Ok(Measured::Digest(d.algorithm, d.digest[..n].to_vec()));
@@ -112,10 +122,18 @@ impl Checker<'_> {
         let mut names = HashSet::new();
         for (n, _) in &xattrs {
             if !names.insert(n.clone()) {
-                self.problem(path, format_args!("duplicate xattr {}", String::from_utf8_lossy(n)));
+                self.problem(
+                    path,
+                    format_args!("duplicate xattr {}", String::from_utf8_lossy(n)),
+                );
             }
         }
-        let get = |name: &[u8]| xattrs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let get = |name: &[u8]| {
+            xattrs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
 
         let mut buf = vec![0u8; 64 * 1024];
         match ino.layout() {
@@ -151,7 +169,9 @@ impl Checker<'_> {
                 None
             }
         };
-        let Some(redirect) = get(overlay_names::REDIRECT) else { return };
+        let Some(redirect) = get(overlay_names::REDIRECT) else {
+            return;
+        };
         match redirect_object_path(&redirect) {
             Ok(rel) => {
                 let rel = rel.to_vec();
@@ -167,7 +187,10 @@ impl Checker<'_> {
             let p = base.join(rel);
             match File::open(&p) {
                 Ok(f) => {
-                    let len = f.metadata().map_err(|e| format!("{}: {e}", p.display()))?.len();
+                    let len = f
+                        .metadata()
+                        .map_err(|e| format!("{}: {e}", p.display()))?
+                        .len();
                     let m = measure_verity(&f).map_err(|e| format!("{}: {e}", p.display()))?;
                     return Ok((len, m));
                 }
@@ -228,9 +251,14 @@ impl Checker<'_> {
         // (dir nid, parent nid, path)
         let mut stack: Vec<(u64, u64, Vec<u8>)> = vec![(root_nid, root_nid, Vec::new())];
         while let Some((nid, parent, path)) = stack.pop() {
-            let Some(dir) = self.inode(nid, &path) else { continue };
+            let Some(dir) = self.inode(nid, &path) else {
+                continue;
+            };
             if !dirs_seen.insert(nid) {
-                self.problem(&path, "directory reached twice (directory hard link or cycle)");
+                self.problem(
+                    &path,
+                    "directory reached twice (directory hard link or cycle)",
+                );
                 continue;
             }
             self.check_inode(&dir, &path);
@@ -250,15 +278,24 @@ impl Checker<'_> {
                 if name == b"." || name == b".." {
                     let want = if name == b"." { nid } else { parent };
                     if cnid != want {
-                        self.problem(&path, format_args!("'{}' points to the wrong directory", show(&name)));
+                        self.problem(
+                            &path,
+                            format_args!("'{}' points to the wrong directory", show(&name)),
+                        );
                     }
-                    if name == b"." { has_dot = true } else { has_dotdot = true }
+                    if name == b"." {
+                        has_dot = true
+                    } else {
+                        has_dotdot = true
+                    }
                     continue;
                 }
                 let mut cpath = path.clone();
                 cpath.push(b'/');
                 cpath.extend_from_slice(&name);
-                let Some(child) = self.inode(cnid, &cpath) else { continue };
+                let Some(child) = self.inode(cnid, &cpath) else {
+                    continue;
+                };
                 if ft != EROFS_FT_UNKNOWN && ft != mode_to_file_type(child.mode()) {
                     self.problem(&cpath, "directory entry type does not match the inode");
                 }
@@ -310,7 +347,13 @@ pub fn run(images: &[PathBuf], basedir: Option<&Path>) -> ExitCode {
                 continue;
             }
         };
-        let mut c = Checker { img: &img, basedirs: &basedirs, problems: 0, label, objects: HashMap::new() };
+        let mut c = Checker {
+            img: &img,
+            basedirs: &basedirs,
+            problems: 0,
+            label,
+            objects: HashMap::new(),
+        };
         if basedirs.is_empty() {
             c.problem(b"", "no --basedir given: objects cannot be checked");
         }

@@ -78,7 +78,13 @@ fn measure_files(cli: &Cli) -> ExitCode {
     for path in &cli.paths {
         let f = match File::open(path) {
             Ok(f) => f,
-            Err(e) => return fail(format_args!("Failed to open '{}': {}", path.display(), io_msg(&e))),
+            Err(e) => {
+                return fail(format_args!(
+                    "Failed to open '{}': {}",
+                    path.display(),
+                    io_msg(&e)
+                ))
+            }
         };
         match fsverity::digest_reader(alg, f) {
             Ok(d) => {
@@ -142,10 +148,17 @@ fn main() -> ExitCode {
             Ok(d) => d,
             Err(e) => {
                 let _ = out.flush();
-                return fail(format_args!("Failed to open '{}': {}", path.display(), io_msg(&e)));
+                return fail(format_args!(
+                    "Failed to open '{}': {}",
+                    path.display(),
+                    io_msg(&e)
+                ));
             }
         };
-        let tree = match Image::open(SliceSource::new(&data)).map_err(tree::LoadError).and_then(|img| tree::load(&img, &filter)) {
+        let tree = match Image::open(SliceSource::new(&data))
+            .map_err(tree::LoadError)
+            .and_then(|img| tree::load(&img, &filter))
+        {
             Ok(t) => t,
             Err(e) => {
                 let _ = out.flush();
@@ -196,5 +209,7 @@ fn object_exists(basedir: Option<&Path>, payload: &[u8]) -> bool {
     if rel.is_empty() {
         return true;
     }
-    base.join(std::ffi::OsStr::from_bytes(rel)).metadata().is_ok()
+    base.join(std::ffi::OsStr::from_bytes(rel))
+        .metadata()
+        .is_ok()
 }

@@ -35,7 +35,11 @@ pub fn write_escaped(out: &mut impl Write, val: &[u8], esc: Escape) -> io::Resul
             b'=' if esc.equal => buf.extend_from_slice(b"\\x3d"),
             b'=' => buf.push(c),
             _ => {
-                let printable = if esc.noescape_space { (0x20..=0x7e).contains(&c) } else { (0x21..=0x7e).contains(&c) };
+                let printable = if esc.noescape_space {
+                    (0x20..=0x7e).contains(&c)
+                } else {
+                    (0x21..=0x7e).contains(&c)
+                };
                 if printable {
                     buf.push(c);
                 } else {
@@ -70,7 +74,14 @@ pub fn ls(out: &mut impl Write, tree: &Tree) -> io::Result<()> {
         let mut path = paths.last().cloned().unwrap_or_default();
         path.push(b'/');
         path.extend_from_slice(&tree.nodes[child].name);
-        write_escaped(out, &path, Escape { noescape_space: true, ..Escape::default() })?;
+        write_escaped(
+            out,
+            &path,
+            Escape {
+                noescape_space: true,
+                ..Escape::default()
+            },
+        )?;
         // A hard link's own node has no mode or payload upstream: only its path is printed.
         if tree.link_target(child).is_none() {
             let d = tree.data(child);
@@ -78,7 +89,11 @@ pub fn ls(out: &mut impl Write, tree: &Tree) -> io::Result<()> {
                 S_IFDIR => out.write_all(b"/\t")?,
                 S_IFLNK => {
                     out.write_all(b"\t-> ")?;
-                    write_escaped(out, d.payload.as_deref().unwrap_or_default(), Escape::default())?;
+                    write_escaped(
+                        out,
+                        d.payload.as_deref().unwrap_or_default(),
+                        Escape::default(),
+                    )?;
                 }
                 S_IFREG => {
                     if let Some(p) = &d.payload {
@@ -100,7 +115,11 @@ fn dump_one(out: &mut impl Write, tree: &Tree, id: NodeId, path: &[u8]) -> io::R
     let target = tree.link_target(id);
     let hardlink_path = target.map(|t| tree.path(t));
     let d = tree.data(id);
-    write_escaped(out, if path.is_empty() { b"/" } else { path }, Escape::default())?;
+    write_escaped(
+        out,
+        if path.is_empty() { b"/" } else { path },
+        Escape::default(),
+    )?;
     write!(
         out,
         " {} {}{:o} {} {} {} {} {}.{} ",
@@ -114,17 +133,26 @@ fn dump_one(out: &mut impl Write, tree: &Tree, id: NodeId, path: &[u8]) -> io::R
         d.mtime,
         d.mtime_nsec
     )?;
-    let lone = Escape { lone_dash: true, ..Escape::default() };
+    let lone = Escape {
+        lone_dash: true,
+        ..Escape::default()
+    };
     write_optional(out, hardlink_path.as_deref().or(d.payload.as_deref()), lone)?;
     out.write_all(b" ")?;
     // Upstream prints `size` bytes of content.
-    let content = d.content.as_deref().map(|c| &c[..c.len().min(d.size as usize)]);
+    let content = d
+        .content
+        .as_deref()
+        .map(|c| &c[..c.len().min(d.size as usize)]);
     write_optional(out, content, lone)?;
     match &d.digest {
         Some(dg) => write!(out, " {}", to_hex(dg))?,
         None => out.write_all(b" -")?,
     }
-    let eq = Escape { equal: true, ..Escape::default() };
+    let eq = Escape {
+        equal: true,
+        ..Escape::default()
+    };
     for (k, v) in &d.xattrs {
         out.write_all(b" ")?;
         write_escaped(out, k, eq)?;
@@ -161,11 +189,10 @@ pub fn dump(out: &mut impl Write, tree: &Tree) -> io::Result<()> {
 /// The backing object paths of regular files (with the leading `/` as stored stripped).
 pub fn objects(tree: &Tree) -> Vec<Vec<u8>> {
     let mut v = Vec::new();
-    for (id, n) in tree.nodes.iter().enumerate() {
+    for n in &tree.nodes {
         if let crate::tree::Kind::Inode(d) = &n.kind {
             if d.mode & S_IFMT == S_IFREG {
                 if let Some(p) = &d.payload {
-                    let _ = id;
                     v.push(p.clone());
                 }
             }

@@ -5,12 +5,17 @@
 
 use std::collections::HashMap;
 
-use cfs_format::format::layout::{overlay_names, PATH_MAX, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use cfs_format::format::layout::{
+    overlay_names, PATH_MAX, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG,
+};
 use cfs_format::format::reader::{DataLayout, Inode};
 use cfs_format::format::{BlockSource, FormatError, Image};
 
 /// Largest inline file content upstream accepts (`LCFS_INLINE_CONTENT_MAX`).
 const INLINE_CONTENT_MAX: u64 = 5000;
+
+/// A directory entry to visit: name and nid.
+type Entry = (Vec<u8>, u64);
 
 /// Index of a node in [`Tree::nodes`].
 pub type NodeId = usize;
@@ -115,7 +120,11 @@ impl Tree {
 }
 
 /// Reads `len` bytes at `off`, clipped to the image end.
-fn read_clipped<S: BlockSource>(img: &Image<S>, off: u64, len: u64) -> Result<Vec<u8>, FormatError> {
+fn read_clipped<S: BlockSource>(
+    img: &Image<S>,
+    off: u64,
+    len: u64,
+) -> Result<Vec<u8>, FormatError> {
     let avail = img.size().saturating_sub(off).min(len);
     let mut v = vec![0u8; avail as usize];
     img.read_exact_at(off, &mut v)?;
@@ -250,10 +259,14 @@ pub fn load<S: BlockSource>(img: &Image<S>, filter: &[Vec<u8>]) -> Result<Tree, 
     let root_nid = img.root_nid();
     let root = img.inode(root_nid)?;
     seen.insert(root_nid, 0);
-    tree.nodes.push(Node { name: Vec::new(), parent: None, kind: Kind::Inode(Box::new(build_data(img, &root)?)) });
+    tree.nodes.push(Node {
+        name: Vec::new(),
+        parent: None,
+        kind: Kind::Inode(Box::new(build_data(img, &root)?)),
+    });
 
     // Depth-first, in directory order, with an explicit stack of (node, pending entries).
-    let mut stack: Vec<(NodeId, std::vec::IntoIter<(Vec<u8>, u64)>)> = Vec::new();
+    let mut stack: Vec<(NodeId, std::vec::IntoIter<Entry>)> = Vec::new();
     stack.push((0, dir_entries(img, &root, filter)?.into_iter()));
     while let Some((parent, iter)) = stack.last_mut() {
         let parent = *parent;
@@ -263,7 +276,11 @@ pub fn load<S: BlockSource>(img: &Image<S>, filter: &[Vec<u8>]) -> Result<Tree, 
         };
         if let Some(&target) = seen.get(&nid) {
             let id = tree.nodes.len();
-            tree.nodes.push(Node { name, parent: Some(parent), kind: Kind::Link(target) });
+            tree.nodes.push(Node {
+                name,
+                parent: Some(parent),
+                kind: Kind::Link(target),
+            });
             add_child(&mut tree, parent, id);
             continue;
         }
@@ -274,7 +291,11 @@ pub fn load<S: BlockSource>(img: &Image<S>, filter: &[Vec<u8>]) -> Result<Tree, 
         let data = build_data(img, &ino)?;
         let id = tree.nodes.len();
         seen.insert(nid, id);
-        tree.nodes.push(Node { name, parent: Some(parent), kind: Kind::Inode(Box::new(data)) });
+        tree.nodes.push(Node {
+            name,
+            parent: Some(parent),
+            kind: Kind::Inode(Box::new(data)),
+        });
         add_child(&mut tree, parent, id);
         if ino.file_type() == S_IFDIR {
             stack.push((id, dir_entries(img, &ino, &[])?.into_iter()));
@@ -285,8 +306,12 @@ pub fn load<S: BlockSource>(img: &Image<S>, filter: &[Vec<u8>]) -> Result<Tree, 
 
 fn add_child(tree: &mut Tree, parent: NodeId, child: NodeId) {
     let name = tree.nodes[child].name.clone();
-    let Kind::Inode(p) = &tree.nodes[parent].kind else { return };
-    let pos = p.children.binary_search_by(|c| tree.nodes[*c].name.cmp(&name));
+    let Kind::Inode(p) = &tree.nodes[parent].kind else {
+        return;
+    };
+    let pos = p
+        .children
+        .binary_search_by(|c| tree.nodes[*c].name.cmp(&name));
     let pos = match pos {
         Ok(p) | Err(p) => p,
     };
@@ -300,10 +325,13 @@ fn dir_entries<S: BlockSource>(
     img: &Image<S>,
     dir: &Inode,
     filter: &[Vec<u8>],
-) -> Result<Vec<(Vec<u8>, u64)>, FormatError> {
+) -> Result<Vec<Entry>, FormatError> {
     let mut out = Vec::new();
     img.readdir(dir, 0, |e, _| {
-        if e.name != b"." && e.name != b".." && (filter.is_empty() || filter.iter().any(|f| f == e.name)) {
+        if e.name != b"."
+            && e.name != b".."
+            && (filter.is_empty() || filter.iter().any(|f| f == e.name))
+        {
             out.push((e.name.to_vec(), e.nid));
         }
         true

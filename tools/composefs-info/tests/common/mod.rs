@@ -18,8 +18,15 @@ pub fn oracle_dir() -> PathBuf {
             return PathBuf::from(d);
         }
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fetch-oracle.sh");
-        let out = Command::new("bash").arg(&script).output().expect("run fetch-oracle.sh");
-        assert!(out.status.success(), "fetch-oracle.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("bash")
+            .arg(&script)
+            .output()
+            .expect("run fetch-oracle.sh");
+        assert!(
+            out.status.success(),
+            "fetch-oracle.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let s = String::from_utf8(out.stdout).expect("utf-8 path");
         PathBuf::from(s.lines().last().expect("oracle dir").trim())
     })
@@ -43,14 +50,22 @@ pub fn oracle_mkcomposefs(dump: &Path, image: &Path, extra: &[&str]) {
         .arg(image)
         .output()
         .expect("run mkcomposefs");
-    assert!(out.status.success(), "mkcomposefs {}: {}", dump.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "mkcomposefs {}: {}",
+        dump.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The dump files shipped with the tests plus generated ones, as (name, path).
 pub fn all_dumps(dir: &Path) -> Vec<(String, PathBuf)> {
     let mut v = Vec::new();
     let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dumps");
-    let mut entries: Vec<_> = std::fs::read_dir(&assets).expect("dumps").flatten().collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&assets)
+        .expect("dumps")
+        .flatten()
+        .collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -80,7 +95,8 @@ pub fn generated_dumps() -> Vec<(String, String)> {
     let mut out = Vec::new();
 
     // A directory spanning many blocks, with names of all lengths and odd bytes.
-    let mut s = String::from("/ 4096 40755 3 0 0 0 10.0 - - -\n/big 4096 40755 2 0 0 0 10.0 - - -\n");
+    let mut s =
+        String::from("/ 4096 40755 3 0 0 0 10.0 - - -\n/big 4096 40755 2 0 0 0 10.0 - - -\n");
     let mut names: Vec<String> = (0..900)
         .map(|i| {
             let len = 1 + (i * 37) % 255;
@@ -100,7 +116,16 @@ pub fn generated_dumps() -> Vec<(String, String)> {
     names.dedup();
     for (i, n) in names.iter().enumerate() {
         let d = digest_for(i % 40);
-        let _ = writeln!(s, "/big/{n} {} 100644 1 {i} {} 0 {}.{} {}/{} - {d}", 1000 + i, i % 3, i, i * 1000, &d[..2], &d[2..]);
+        let _ = writeln!(
+            s,
+            "/big/{n} {} 100644 1 {i} {} 0 {}.{} {}/{} - {d}",
+            1000 + i,
+            i % 3,
+            i,
+            i * 1000,
+            &d[..2],
+            &d[2..]
+        );
     }
     out.push(("gen-bigdir.dump".into(), s));
 
@@ -118,16 +143,28 @@ pub fn generated_dumps() -> Vec<(String, String)> {
     out.push(("gen-deep.dump".into(), s));
 
     // Symlinks of many lengths (including ones that force a separate block), ACLs, devices.
-    let mut s = String::from("/ 4096 40755 2 0 0 0 0.0 - - - system.posix_acl_default=\\x02\\x00\\x00\\x00\n");
-    for (i, len) in [1usize, 100, 1000, 2000, 3000, 4000, 4095].iter().enumerate() {
-        let target: String = (0..*len).map(|k| char::from(b'a' + (k % 26) as u8)).collect();
+    let mut s = String::from(
+        "/ 4096 40755 2 0 0 0 0.0 - - - system.posix_acl_default=\\x02\\x00\\x00\\x00\n",
+    );
+    for (i, len) in [1usize, 100, 1000, 2000, 3000, 4000, 4095]
+        .iter()
+        .enumerate()
+    {
+        let target: String = (0..*len)
+            .map(|k| char::from(b'a' + (k % 26) as u8))
+            .collect();
         let _ = writeln!(s, "/link{i} {len} 120777 1 0 0 0 0.0 {target} - -");
     }
     for i in 0..20 {
         let _ = writeln!(s, "/acl{i:02} 0 100640 1 0 0 0 0.0 - - - system.posix_acl_access=\\x02\\x00\\x00\\x00\\x01\\x00\\x06\\x00\\xff\\xff\\xff\\xff");
     }
     for i in 0..10 {
-        let _ = writeln!(s, "/dev{i} 0 {} 1 0 0 {} 0.0 - - -", if i % 2 == 0 { "20600" } else { "60600" }, i * 65537 + 1);
+        let _ = writeln!(
+            s,
+            "/dev{i} 0 {} 1 0 0 {} 0.0 - - -",
+            if i % 2 == 0 { "20600" } else { "60600" },
+            i * 65537 + 1
+        );
     }
     out.push(("gen-links.dump".into(), s));
     out

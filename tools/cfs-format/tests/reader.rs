@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+
+//! Reader tests: images built by the reference mkcomposefs are walked completely, and
+//! damaged copies of them (truncated, bit-flipped) must give errors, never panics or hangs.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use cfs_format::format::layout::*;
+use cfs_format::format::overlay::*;
+use cfs_format::format::reader::XattrKey;
+use cfs_format::format::xxhash::{xattr_filter_bit, xxh32};
+use cfs_format::format::{FormatError, Image, SliceSource};
+
+fn oracle_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("CFS_ORACLE_DIR") {
+        return PathBuf::from(d);
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fetch-oracle.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .output()
+        .expect("run fetch-oracle.sh");
+    assert!(out.status.success(), "fetch-oracle.sh failed");
+    PathBuf::from(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .expect("dir")
+            .trim(),
+    )
+}
+
+/// Builds an image from dump text with the reference mkcomposefs.
+fn image(name: &str, dump: &str, extra: &[&str]) -> Vec<u8> {
+    let dir = std::env::temp_dir().join(format!("cfs-format-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let d = dir.join(format!("{name}.dump"));
+    let i = dir.join(format!("{name}.cfs"));
+    std::fs::write(&d, dump).expect("dump");
+    let st = Command::new(oracle_dir().join("mkcomposefs"))
+        .args(extra)
+        .arg("--from-file")
+        .arg(&d)
+        .arg(&i)
+        .status()
+        .expect("mkcomposefs");
+    assert!(st.success());
+    std::fs::read(&i).expect("image")
+}
+
+const DIGEST: &str = "35d02f81325122d77ec1d11baba655bc9bf8a891ab26119a41c50fa03ddfb408";
+
+fn sample_dump() -> String {
+    let mut s = format!(
+        "/ 4096 40755 3 0 0 0 100.7 - - - user.root=1\n\
+         /a 5 100644 1 0 0 0 100.7 - hello - user.x=y trusted.overlay.nested=z\n\
+         /b 100 100644 1 0 0 0 200.0 35/{} - {DIGEST}\n\
+         /c 100 100644 1 0 0 0 200.0 35/{} - {DIGEST}\n\
+         /l 3 120777 1 0 0 0 0.0 foo - -\n\
+         /w 0 20000 1 0 0 0 0.0 - - -\n\
+         /d 4096 40755 2 70000 0 0 0.0 - - -\n",
+        &DIGEST[2..],
+        &DIGEST[2..]
+    );
+    for i in 0..400 {
+        s.push_str(&format!(
+            "/d/entry-with-a-fairly-long-name-{i:05} {} 100644 1 0 0 0 0.0 - {} -\n",
+            i % 7,
+            "q".repeat(i % 7)
+        ));
+    }
+    s
+}
+
+/// Walks everything reachable from the root with the reader; returns the number of inodes.
+/// Bounded: each directory is entered at most once.
+fn walk(img: &Image<SliceSource<'_>>, max_lookups: usize) -> Result<usize, FormatError> {
+    let mut seen = HashSet::new();
+    let mut stack = vec![img.root_nid()];
+    let mut count = 0;
+    let mut buf = vec![0u8; 8192];
+    while let Some(nid) = stack.pop() {
+        let dir = img.inode(nid)?;
+        if !seen.insert(nid) {
+            continue;
+        }
+        let mut entries = Vec::new();
+        let end = img.readdir(&dir, 0, |e, _| {
+            entries.push((e.name.to_vec(), e.nid, e.file_type));
+            true
+        })?;
+        assert!(end >= dir.size());
+        for (k, (name, cnid, _ft)) in entries.into_iter().enumerate() {
+            if k < max_lookups {
+                if let Some((n, _)) = img.lookup(&dir, &name)? {
+                    assert_eq!(n, cnid, "lookup disagrees with readdir");
+                }
+            }
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let ino = img.inode(cnid)?;
+            count += 1;
+            img.for_each_xattr(&ino, |x| {
+                let mut v = vec![0u8; usize::from(x.value_len)];
+                img.read_exact_at(x.value_offset, &mut v)?;
+                Ok(true)
+            })?;
+            if ino.is_dir() {
+                stack.push(cnid);
+            } else {
+                img.read_data(&ino, 0, &mut buf)?;
+            }
+        }
+    }
+    Ok(count)
+}
+
+#[test]
+fn walks_reference_images() {
+    for extra in [&[][..], &["--min-version=1", "--max-version=1"][..]] {
+        let data = image("walk", &sample_dump(), extra);
+        let img = Image::open(SliceSource::new(&data)).expect("open");
+        assert_eq!(img.header().magic, COMPOSEFS_MAGIC);
+        // 6 root entries + 400 in /d + 256 whiteout stubs.
+        assert_eq!(walk(&img, usize::MAX).expect("walk"), 6 + 400 + 256);
+
+        let root = img.inode(img.root_nid()).expect("root");
+        assert!(root.is_dir());
+        assert_eq!(root.mtime(), 100);
+        assert_eq!(root.mtime_nsec(), 7);
+
+        let (anid, ft) = img.lookup(&root, b"a").expect("lookup").expect("a exists");
+        assert_eq!(ft, EROFS_FT_REG_FILE);
+        let a = img.inode(anid).expect("a");
+        let mut buf = [0u8; 16];
+        assert_eq!(img.read_data(&a, 0, &mut buf).expect("read"), 5);
+        assert_eq!(&buf[..5], b"hello");
+        assert_eq!(
+            &*img.inline_data(&a).expect("inline").expect("some"),
+            b"hello"
+        );
+        let mut v = [0u8; 8];
+        assert_eq!(
+            img.get_xattr(&a, b"user.x", &mut v).expect("xattr"),
+            Some(1)
+        );
+        assert_eq!(&v[..1], b"y");
+        assert_eq!(
+            img.get_xattr(&a, b"user.nope", &mut v).expect("xattr"),
+            None
+        );
+        assert_eq!(
+            img.get_xattr(&a, b"trusted.overlay.overlay.nested", &mut v)
+                .expect("xattr"),
+            Some(1)
+        );
+        // The escaped name, looked up with its presented form split in two parts.
+        let key = XattrKey {
+            index: XATTR_INDEX_TRUSTED,
+            head: b"overlay.",
+            tail: b"overlay.nested",
+        };
+        assert!(img.find_xattr(&a, &key).expect("find").is_some());
+
+        let (bnid, _) = img.lookup(&root, b"b").expect("lookup").expect("b");
+        let b = img.inode(bnid).expect("b");
+        assert_eq!(b.size(), 100);
+        assert!(img.chunks_all_null(&b).expect("chunks"));
+        let mut mc = [0u8; 64];
+        let n = img
+            .get_xattr(&b, overlay_names::METACOPY, &mut mc)
+            .expect("mc")
+            .expect("present");
+        let d = parse_metacopy(&mc[..n]).expect("parse").expect("digest");
+        assert_eq!(d.algo, FS_VERITY_HASH_ALG_SHA256);
+        assert_eq!(cfs_format::fsverity::to_hex(d.digest()), DIGEST);
+        let mut rd = [0u8; 128];
+        let n = img
+            .get_xattr(&b, overlay_names::REDIRECT, &mut rd)
+            .expect("rd")
+            .expect("present");
+        assert_eq!(
+            redirect_object_path(&rd[..n]).expect("path"),
+            format!("35/{}", &DIGEST[2..]).as_bytes()
+        );
+        let mut zeros = [1u8; 100];
+        assert_eq!(img.read_data(&b, 0, &mut zeros).expect("read"), 100);
+        assert!(zeros.iter().all(|&z| z == 0));
+
+        let (lnid, _) = img.lookup(&root, b"l").expect("lookup").expect("l");
+        let mut t = [0u8; 16];
+        let n = img
+            .symlink_target(&img.inode(lnid).expect("l"), &mut t)
+            .expect("target");
+        assert_eq!(&t[..n], b"foo");
+
+        let (stub, _) = img.lookup(&root, b"7f").expect("lookup").expect("stub");
+        assert!(is_whiteout(&img.inode(stub).expect("stub")));
+        assert!(is_whiteout_stub_name(b"7f"));
+
+        let (dnid, _) = img.lookup(&root, b"d").expect("lookup").expect("d");
+        let d = img.inode(dnid).expect("d");
+        assert!(img.dir_blocks(&d).expect("blocks") > 1);
+        assert!(d.is_extended(), "uid 70000 needs an extended inode");
+        for i in [0, 1, 199, 200, 399] {
+            let name = format!("entry-with-a-fairly-long-name-{i:05}");
+            assert!(
+                img.lookup(&d, name.as_bytes()).expect("lookup").is_some(),
+                "{name}"
+            );
+        }
+        assert!(img
+            .lookup(&d, b"entry-with-a-fairly-long-name-00400")
+            .expect("lookup")
+            .is_none());
+        assert!(img.lookup(&d, b"0").expect("lookup").is_none());
+        assert!(img.lookup(&d, b"zzz").expect("lookup").is_none());
+
+        // Resuming readdir at every returned position visits the same entries.
+        let mut all = Vec::new();
+        img.readdir(&d, 0, |e, _| {
+            all.push(e.name.to_vec());
+            true
+        })
+        .expect("readdir");
+        let mut resumed = Vec::new();
+        let mut pos = 0;
+        loop {
+            let mut got = None;
+            let next = img
+                .readdir(&d, pos, |e, _| {
+                    got = Some(e.name.to_vec());
+                    false
+                })
+                .expect("readdir");
+            match got {
+                Some(n) => {
+                    resumed.push(n);
+                    // Stopped before accepting: the returned position is the entry itself.
+                    assert_eq!(next, pos.max(next));
+                    let mut p2 = next;
+                    img.readdir(&d, next, |_, after| {
+                        p2 = after;
+                        false
+                    })
+                    .expect("readdir");
+                    pos = p2;
+                }
+                None => break,
+            }
+        }
+        assert_eq!(all, resumed);
+    }
+}
+
+#[test]
+fn bloom_filter_matches_writer() {
+    let data = image("bloom", &sample_dump(), &[]);
+    let img = Image::open(SliceSource::new(&data)).expect("open");
+    let root = img.inode(img.root_nid()).expect("root");
+    let mut nids = vec![];
+    img.readdir(&root, 0, |e, _| {
+        nids.push(e.nid);
+        true
+    })
+    .expect("readdir");
+    for nid in nids {
+        let ino = img.inode(nid).expect("inode");
+        if ino.xattr_size() == 0 {
+            continue;
+        }
+        let mut h = [0u8; 4];
+        img.read_exact_at(ino.xattr_offset(), &mut h).expect("hdr");
+        let filter = u32::from_le_bytes(h);
+        img.for_each_xattr(&ino, |x| {
+            assert_eq!(filter & (1 << xattr_filter_bit(x.index, x.suffix)), 0);
+            Ok(true)
+        })
+        .expect("xattrs");
+    }
+}
+
+#[test]
+fn primitives() {
+    assert_eq!(xxh32(b"", 0), 0x02cc_5d05);
+    assert_eq!(xxh32(b"abc", 0), 0x32d1_53ff);
+    assert_eq!(
+        xxh32(b"Nobody inspects the spammish repetition", 0),
+        0xe229_3b2f
+    );
+    // CRC-32C check value, before the final inversion.
+    assert_eq!(!crc32c(!0, b"123456789"), 0xe306_9283);
+
+    let sb = SuperBlock {
+        magic: EROFS_SUPER_MAGIC,
+        blkszbits: 12,
+        root_nid: 36,
+        inos: 9,
+        ..Default::default()
+    };
+    assert_eq!(SuperBlock::parse(&sb.to_bytes()).expect("parse"), sb);
+    let e = InodeExtended {
+        i_format: 1,
+        i_mode: 0o100644,
+        i_size: 1 << 40,
+        i_mtime: 5,
+        i_nlink: 3,
+        ..Default::default()
+    };
+    assert_eq!(InodeExtended::parse(&e.to_bytes()).expect("parse"), e);
+    assert_eq!(InodeCompact::parse(&[0; 31]), Err(FormatError::Truncated));
+
+    assert_eq!(parse_metacopy(b""), Ok(None));
+    assert_eq!(
+        parse_metacopy(&[0, 36, 0, 1]),
+        Err(FormatError::BadMetacopy)
+    );
+    let mut v = vec![0, 68, 0, 2];
+    v.extend([7u8; 64]);
+    assert_eq!(
+        parse_metacopy(&v).expect("ok").expect("some").digest(),
+        &[7u8; 64][..]
+    );
+    v[1] = 36;
+    assert_eq!(parse_metacopy(&v), Err(FormatError::BadMetacopy));
+
+    assert_eq!(redirect_object_path(b"/ab/cd"), Ok(&b"ab/cd"[..]));
+    for bad in [
+        &b"ab/cd"[..],
+        b"/",
+        b"/a//b",
+        b"/a/../b",
+        b"/./a",
+        b"/a/",
+        b"/a\0b",
+    ] {
+        assert_eq!(
+            redirect_object_path(bad),
+            Err(FormatError::BadRedirect),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        xattr_visibility(XATTR_INDEX_TRUSTED, b"overlay.overlay.x"),
+        XattrVisibility::Unescaped(b"overlay.x")
+    );
+    assert_eq!(
+        xattr_visibility(XATTR_INDEX_TRUSTED, b"overlay.metacopy"),
+        XattrVisibility::Private
+    );
+    assert_eq!(
+        xattr_visibility(XATTR_INDEX_USER, b"overlay.x"),
+        XattrVisibility::Plain
+    );
+}
+
+/// Every truncation and many single-bit flips of a reference image: the reader returns
+/// errors or data, never panics, and terminates.
+#[test]
+fn hostile_images_do_not_panic() {
+    let data = image("hostile", &sample_dump(), &[]);
+    for len in (0..data.len())
+        .step_by(97)
+        .chain([0, 1, 31, 1023, 1151, 1152, 4095, 4096])
+    {
+        let cut = &data[..len.min(data.len())];
+        if let Ok(img) = Image::open(SliceSource::new(cut)) {
+            let _ = walk(&img, 4);
+        }
+    }
+    let mut copy = data.clone();
+    // Flip bits densely in the header, superblock and first inodes, sparsely in the rest.
+    let dense = data.len().min(8192);
+    let mut positions: Vec<usize> = (0..dense).step_by(7).collect();
+    positions.extend((dense..data.len()).step_by(101));
+    for (k, &pos) in positions.iter().enumerate() {
+        let bit = 1u8 << (k % 8);
+        copy[pos] ^= bit;
+        if let Ok(img) = Image::open(SliceSource::new(&copy)) {
+            let _ = walk(&img, 4);
+        }
+        copy[pos] ^= bit;
+    }
+    assert_eq!(copy, data);
+}
