@@ -57,9 +57,11 @@ tools:
 	@mkdir -p build/bin
 	@for t in $(TOOLS); do cp tools/target/$(CARGO_TARGET)/release/$$t build/bin/; done
 
-selftests: build/bin/cfs-mount
+SELFTEST_BINS := build/bin/cfs-mount build/bin/cfs-walk
 
-build/bin/cfs-mount: selftests/cfs-mount.c
+selftests: $(SELFTEST_BINS)
+
+build/bin/%: selftests/%.c
 	@mkdir -p build/bin
 	gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
 

@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: GPL-2.0
+# KTAP helpers for the guest-side selftests (busybox sh). Each test script
+# sources this, reports one result line per check and ends with ktap_finish,
+# which prints the plan and exits 0 only if nothing failed.
+
+KTAP_N=0
+KTAP_FAIL=0
+KTAP_SKIP=0
+echo "TAP version 13"
+echo "# ${0##*/}"
+
+# ktap_result STATUS DESCRIPTION [DIRECTIVE]
+ktap_result() {
+	KTAP_N=$((KTAP_N + 1))
+	case $1 in
+	pass) echo "ok $KTAP_N $2" ;;
+	skip) KTAP_SKIP=$((KTAP_SKIP + 1)); echo "ok $KTAP_N $2 # SKIP $3" ;;
+	*) KTAP_FAIL=$((KTAP_FAIL + 1)); echo "not ok $KTAP_N $2" ;;
+	esac
+}
+
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ktap_result pass "$desc"; else ktap_result fail "$desc"; fi
+}
+
+# check_errno ERRNO DESCRIPTION COMMAND...: passes when COMMAND exits with
+# ERRNO (cfs-mount exits with the errno the kernel returned).
+check_errno() {
+	local want=$1 desc=$2 rc
+	shift 2
+	"$@" 2>/tmp/check_errno.err
+	rc=$?
+	if [ "$rc" = "$want" ]; then
+		ktap_result pass "$desc"
+	else
+		echo "# expected errno $want, got exit status $rc: $(cat /tmp/check_errno.err)"
+		ktap_result fail "$desc"
+	fi
+}
+
+# skip DESCRIPTION REASON
+skip() {
+	ktap_result skip "$1" "$2"
+}
+
+# same_output DESCRIPTION FILE1 FILE2: passes when the files are identical,
+# else shows the first differences.
+same_output() {
+	if cmp -s "$2" "$3"; then
+		ktap_result pass "$1"
+	else
+		diff "$2" "$3" | head -n 20 | sed 's/^/# /'
+		ktap_result fail "$1"
+	fi
+}
+
+ktap_finish() {
+	echo "1..$KTAP_N"
+	echo "# totals: $((KTAP_N - KTAP_FAIL - KTAP_SKIP)) pass, $KTAP_FAIL fail, $KTAP_SKIP skip"
+	[ "$KTAP_FAIL" = 0 ]
+	exit $?
+}
+
+# Reference stack: the same image through EROFS + overlayfs with the
+# basedirs as data-only lower layers, as mount.composefs sets it up.
+# ref_mount IMAGE TARGET BASEDIR[:BASEDIR...] [EXTRA_OVERLAY_OPTS]
+ref_mount() {
+	local img=$1 target=$2 bases=$3 extra=${4:-} erofs=$2.erofs opts
+	mkdir -p "$erofs" "$target"
+	opts=ro
+	# Without HAS_ACL in the header, mount.composefs mounts EROFS with noacl.
+	if [ "$(od -An -tu4 -j8 -N4 "$img" | tr -d ' ')" = 0 ]; then opts=ro,noacl; fi
+	cfs-mount -t erofs -o "$opts" "$img" "$erofs" || return 1
+	cfs-mount -t overlay -o "ro,metacopy=on,redirect_dir=on,lowerdir=$erofs::$(echo "$bases" | sed 's/:/::/g')$extra" composefs "$target" || {
+		cfs-mount -u "$erofs"
+		return 1
+	}
+	# Like mount.composefs: the overlay keeps the EROFS mount alive.
+	cfs-mount -u -l "$erofs"
+}
+
+ref_umount() {
+	cfs-mount -u "$1"
+}
+
+load_module() {
+	grep -q '^composefs ' /proc/modules || modprobe composefs
+}
