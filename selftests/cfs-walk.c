@@ -159,9 +159,10 @@ static void print_entry(const char *path, unsigned char dtype)
 		printf(" lstat-err=%d\n", errno);
 		return;
 	}
-	printf(" mode=%o nlink=%lu uid=%u gid=%u size=%lld blocks=%lld",
+	/* st_blocks is left out: overlayfs and EROFS only estimate it. */
+	printf(" mode=%o nlink=%lu uid=%u gid=%u size=%lld",
 	       st.st_mode, (unsigned long)st.st_nlink, st.st_uid, st.st_gid,
-	       (long long)st.st_size, (long long)st.st_blocks);
+	       (long long)st.st_size);
 	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
 		printf(" rdev=%u:%u", major(st.st_rdev), minor(st.st_rdev));
 	printf(" mtime=%lld.%09ld ctime=%lld.%09ld",

@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# `make check`: the host tests (cargo test over the tools and the shared
+# format reader, with the reference mkcomposefs as oracle) and the in-guest
+# selftests (selftests/run.sh under selftests/vm-run with the debug kernel).
+# Ends with "N passed, N failed, N skipped"; exits non-zero on any failure.
+# `make all` has built the module, tools and guest helpers before this runs.
+. "$(dirname "$0")/common.sh"
+cd "$PROJECT_ROOT"
+mkdir -p build
+
+pass=0 fail=0 skipped=0
+
+log "host tests (cargo test)"
+export CFS_ORACLE_DIR=${CFS_ORACLE_DIR:-$(scripts/fetch-oracle.sh)}
+set +e
+(cd tools && cargo test --locked --workspace 2>&1) | tee build/host-tests.log
+host_rc=${PIPESTATUS[0]}
+set -e
+while read -r p f i; do
+	pass=$((pass + p)) fail=$((fail + f)) skipped=$((skipped + i))
+done < <(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1 \2 \3/p' build/host-tests.log)
+if [ "$host_rc" != 0 ] && ! grep -q '^test result: FAILED' build/host-tests.log; then
+	echo "# cargo test exited with status $host_rc without a failing test (build error?)"
+	fail=$((fail + 1))
+fi
+echo "# host: $pass passed, $fail failed, $skipped skipped"
+
+log "test data: dumps, and images from the reference mkcomposefs"
+rm -rf build/testdata
+mkdir -p build/testdata
+selftests/gen-testdata.py build/testdata
+cp tools/composefs-info/tests/dumps/*.dump build/testdata/
+for dump in build/testdata/*.dump; do
+	for v in 0 1; do
+		"$CFS_ORACLE_DIR/mkcomposefs" --from-file --min-version=$v "$dump" \
+			"${dump%.dump}-ref-v$v.cfs"
+	done
+done
+
+log "guest selftests (selftests/vm-run)"
+set +e
+selftests/vm-run --attach selftests --attach build/testdata -- sh /attach/selftests/run.sh ${CHECK_TESTS:-} |
+	tee build/guest-tests.log
+guest_rc=${PIPESTATUS[0]}
+set -e
+line=$(grep '^guest: [0-9]* passed, [0-9]* failed, [0-9]* skipped' build/guest-tests.log | tail -n1 || true)
+if [ -n "$line" ]; then
+	read -r p f s < <(echo "$line" | sed 's/^guest: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped.*/\1 \2 \3/')
+	pass=$((pass + p)) fail=$((fail + f)) skipped=$((skipped + s))
+else
+	echo "# the guest did not report results"
+	fail=$((fail + 1))
+fi
+if [ "$guest_rc" != 0 ] && { [ -z "$line" ] || [ "${f:-0}" = 0 ]; }; then
+	# A kernel report (exit 125) or a timeout (124) fails the run even when
+	# every test passed.
+	echo "# vm-run exited with status $guest_rc (125: kernel report, 124: timeout)"
+	fail=$((fail + 1))
+fi
+
+echo "$pass passed, $fail failed, $skipped skipped"
+[ "$fail" = 0 ]
