@@ -10,7 +10,8 @@
  * readdir reported, and from lstat the type, mode, nlink, uid, gid, size,
  * rdev, mtime and ctime; symlink targets; every xattr name and value (hex);
  * for regular files a hash of the contents read with read(2) and with mmap,
- * or the errno opening or reading failed with; and which earlier path has the
+ * (also compared with what mmap and splice return), or the errno opening or
+ * reading failed with; and which earlier path has the
  * same inode (hard links). Inode and device numbers are left out: they differ
  * between filesystems by design. -n leaves out the contents. Entries are
  * printed in readdir order, so the order is compared too.
@@ -110,6 +111,33 @@ static void print_xattrs(const char *path)
 	free(names);
 }
 
+/* Hash the file again through splice(2) into a pipe (the sendfile path). */
+static void print_splice(int fd, uint64_t want)
+{
+	static unsigned char buf[65536];
+	uint64_t h = 0xcbf29ce484222325ULL;
+	loff_t off = 0;
+	int p[2];
+	ssize_t n;
+
+	if (pipe(p) < 0)
+		return;
+	while ((n = splice(fd, &off, p[1], NULL, sizeof(buf), 0)) > 0) {
+		ssize_t got = 0, r;
+
+		while (got < n && (r = read(p[0], buf, n - got)) > 0) {
+			h = fnv(h, buf, r);
+			got += r;
+		}
+	}
+	if (n < 0)
+		printf(" splice-err=%d", errno);
+	else if (h != want)
+		printf(" splice-differs");
+	close(p[0]);
+	close(p[1]);
+}
+
 static void print_data(const char *path, const struct stat *st)
 {
 	static unsigned char buf[65536];
@@ -142,6 +170,7 @@ static void print_data(const char *path, const struct stat *st)
 				printf(" mmap-differs");
 			munmap(m, st->st_size);
 		}
+		print_splice(fd, h);
 	}
 	close(fd);
 }

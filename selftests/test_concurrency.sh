@@ -1,0 +1,46 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Parallel walkers (readdir, lookup, stat, getxattr, read, mmap, splice) on
+# one mount from several processes, on the debug kernel with lockdep: every
+# walker must see the same tree, and vm-run fails the run on any lockdep,
+# KFENCE or kmemleak report.
+. ./lib.sh
+load_module
+
+w=/scratch/concurrency
+mkdir -p "$w" /mnt/cfs
+for name in names xattrs types; do
+	mkcomposefs --from-file "/attach/testdata/$name.dump" "$w/$name.cfs"
+done
+if cfs-mount -t composefs -o "basedir=$w" "$w/names.cfs" /mnt/cfs; then
+	cfs-walk /mnt/cfs >"$w/expected"
+	# Fresh inodes and dentries for the racing walkers.
+	echo 2 >/proc/sys/vm/drop_caches
+	for i in 1 2 3 4 5 6; do
+		(for round in 1 2 3; do cfs-walk /mnt/cfs >"$w/walk.$i.$round"; done) &
+	done
+	(for round in 1 2 3 4 5 6; do echo 2 >/proc/sys/vm/drop_caches; sleep 1; done) &
+	wait
+	ok=1
+	for f in "$w"/walk.*; do cmp -s "$w/expected" "$f" || { echo "# $f differs"; ok=0; }; done
+	check "six parallel walkers with cache drops see the same tree" [ $ok = 1 ]
+	cfs-mount -u /mnt/cfs
+else
+	ktap_result fail "mount for the parallel walkers"
+fi
+
+# Mount and unmount racing with walkers of other mounts of other images.
+pids=
+for name in xattrs types; do
+	mkdir -p "/mnt/$name"
+	(for round in 1 2 3 4 5; do
+		cfs-mount -t composefs -o "basedir=$w" "$w/$name.cfs" "/mnt/$name" || exit 1
+		cfs-walk "/mnt/$name" >/dev/null
+		cfs-mount -u "/mnt/$name" || exit 1
+	done) &
+	pids="$pids $!"
+done
+ok=1
+for p in $pids; do wait "$p" || ok=0; done
+check "concurrent mount/walk/umount cycles of two images" [ $ok = 1 ]
+ktap_finish

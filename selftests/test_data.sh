@@ -1,0 +1,175 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The data path: a source tree is turned into an image and a store of
+# fs-verity objects by the project's mkcomposefs on /scratch, then read
+# through composefs and through the reference stack. Contents (read, mmap,
+# splice) must equal the source's and the reference's; binaries run from the
+# mount; fs-verity is enforced on open per verity=; objects share the page
+# cache across images; missing, replaced and resized objects fail as the
+# reference fails.
+. ./lib.sh
+load_module
+
+w=/scratch/data
+src=$w/src
+mkdir -p "$src/bin" "$src/dir/sub" /mnt/cfs /mnt/cfs2 /mnt/ref
+
+# The source tree: sizes around the inline limit and page/block boundaries,
+# large files, duplicates (one shared object), a sparse file, executables.
+for size in 0 1 64 65 100 4095 4096 4097 65536 200000; do
+	head -c "$size" /dev/urandom >"$src/f$size"
+done
+head -c 5000000 /dev/urandom >"$src/big"
+cp "$src/big" "$src/dir/big-copy"
+cp "$src/f4097" "$src/dir/sub/dup"
+dd if=/dev/urandom of="$src/sparse" bs=4096 count=2 seek=100 2>/dev/null
+cp /bin/busybox "$src/bin/busybox"
+printf '#!/bin/sh\necho script-ran-from-composefs\n' >"$src/bin/script"
+chmod 755 "$src/bin/script"
+chmod 600 "$src/f100"
+ln -s ../big "$src/dir/link"
+
+if ! mkcomposefs --digest-store="$w/store" "$src" "$w/img.cfs"; then
+	ktap_result fail "mkcomposefs --digest-store"
+	ktap_finish
+fi
+obj=$(find "$w/store" -type f | head -n 1)
+check "stored objects have fs-verity enabled" cfs-verity measure "$obj"
+
+mount_cfs() { # OPTIONS [IMAGE] [TARGET]
+	cfs-mount -t composefs -o "$1" "${2:-$w/img.cfs}" "${3:-/mnt/cfs}"
+}
+data_of() { # TREE: path and content fields of every regular file
+	cfs-walk "$1" | awk '/ mode=10/ { d = ""; for (i = 2; i <= NF; i++)
+		if ($i ~ /^(data|open-err|read-err|mmap|splice)/) d = d " " $i; print $1 d }'
+}
+
+check "composefs mounts the image" mount_cfs "basedir=$w/store"
+check "reference stack mounts the image" ref_mount "$w/img.cfs" /mnt/ref "$w/store" ",verity=on"
+cfs-walk /mnt/ref >"$w/ref.txt"
+cfs-walk /mnt/cfs >"$w/cfs.txt"
+same_output "tree with contents equals the reference" "$w/ref.txt" "$w/cfs.txt"
+data_of "$src" >"$w/src.data"
+data_of /mnt/cfs >"$w/cfs.data"
+same_output "contents (read, mmap, splice) equal the source tree's" "$w/src.data" "$w/cfs.data"
+check "contents by cat equal the source's" cmp "$src/big" /mnt/cfs/big
+
+check "a static binary runs from composefs" sh -c '[ "$(/mnt/cfs/bin/busybox echo ok)" = ok ]'
+check "a script runs from composefs" sh -c '[ "$(/mnt/cfs/bin/script)" = script-ran-from-composefs ]'
+check "/proc/self/maps names the composefs path" \
+	sh -c '/mnt/cfs/bin/busybox cat /proc/self/maps | grep -q " /mnt/cfs/bin/busybox$"'
+exec 3</mnt/cfs/big
+check "/proc/self/fd names the composefs path" [ "$(readlink /proc/$$/fd/3)" = /mnt/cfs/big ]
+exec 3<&-
+check "write opens fail with EROFS" sh -c "sh -c ': >>/mnt/cfs/f100' 2>&1 | grep -q 'Read-only file system'"
+check "non-root cannot read a 0600 file" sh -c '! su nobody -s /bin/sh -c "cat /mnt/cfs/f100" 2>/dev/null'
+check "non-root reads a 0644 file" su nobody -s /bin/sh -c "cat /mnt/cfs/f65 >/dev/null"
+
+# Page cache sharing: a second image naming the same object.
+mkdir -p "$w/src2"
+cp "$src/big" "$w/src2/other-name"
+mkcomposefs --digest-store="$w/store" "$w/src2" "$w/img2.cfs"
+echo 3 >/proc/sys/vm/drop_caches
+mount_cfs "basedir=$w/store" "$w/img2.cfs" /mnt/cfs2
+cat /mnt/cfs/big >/dev/null
+set -- $(cfs-resident /mnt/cfs2/other-name)
+check "a file read through one image is cached for another ($1/$2 pages)" [ "$1" = "$2" ]
+cfs-mount -u /mnt/cfs2
+
+cfs-mount -u /mnt/cfs
+ref_umount /mnt/ref
+
+# fs-verity enforcement: replace the object of f65 by different content.
+digest_path() { # FILE-IN-MOUNT: the object's store path, from the image
+	composefs-info dump "$w/img.cfs" | awk -v p="$1" '$1 == p { print $9 }'
+}
+f65obj=$w/store/$(digest_path /f65)
+check "the image names f65's object" [ -f "$f65obj" ]
+cp "$f65obj" "$w/f65.orig"
+rm -f "$f65obj"
+head -c 65 /dev/zero >"$f65obj"
+mount_cfs "basedir=$w/store"
+check_errno 0 "verity=on: other files still open" cat /mnt/cfs/f64
+check "verity=on: an object without fs-verity fails to open" sh -c '! cat /mnt/cfs/f65 >/dev/null 2>&1'
+cfs-mount -u /mnt/cfs
+cfs-verity enable "$f65obj"
+mount_cfs "basedir=$w/store"
+check "verity=on: an object with another digest fails to open" sh -c '! cat /mnt/cfs/f65 >/dev/null 2>&1'
+check "the failure names the composefs path in the kernel log" sh -c 'dmesg | grep -q "f65"'
+cfs-mount -u /mnt/cfs
+mount_cfs "basedir=$w/store,verity=off"
+check "verity=off: the replaced object is read as is" sh -c 'cmp /mnt/cfs/f65 '"$f65obj"
+cfs-mount -u /mnt/cfs
+# Differential: the same tampered store through the reference stack.
+ref_mount "$w/img.cfs" /mnt/ref "$w/store" ",verity=on"
+mount_cfs "basedir=$w/store"
+cfs-walk /mnt/ref >"$w/ref.txt"
+cfs-walk /mnt/cfs >"$w/cfs.txt"
+same_output "tampered object: errors equal the reference's" "$w/ref.txt" "$w/cfs.txt"
+cfs-mount -u /mnt/cfs
+ref_umount /mnt/ref
+
+# A missing object and an object of the wrong size.
+rm -f "$f65obj"
+mv "$w/store/$(digest_path /f4095)" "$w/f4095.orig"
+ref_mount "$w/img.cfs" /mnt/ref "$w/store" ",verity=on"
+mount_cfs "basedir=$w/store"
+cfs-walk /mnt/ref >"$w/ref.txt"
+cfs-walk /mnt/cfs >"$w/cfs.txt"
+same_output "missing object: errors equal the reference's" "$w/ref.txt" "$w/cfs.txt"
+cfs-mount -u /mnt/cfs
+ref_umount /mnt/ref
+{ cat "$w/f65.orig"; echo; } >"$f65obj"
+mount_cfs "basedir=$w/store,verity=off"
+check "an object whose size differs from the image's fails to open" sh -c '! cat /mnt/cfs/f65 >/dev/null 2>&1'
+cfs-mount -u /mnt/cfs
+rm -f "$f65obj"
+cp "$w/f65.orig" "$f65obj"
+cfs-verity enable "$f65obj"
+mv "$w/f4095.orig" "$w/store/$(digest_path /f4095)"
+
+# Several basedirs: the first that has the object wins, later ones fill in.
+mkdir -p "$w/first"
+mount_cfs "basedir=$w/first:$w/store"
+check "an object found only in the second basedir" cmp /mnt/cfs/big "$src/big"
+cfs-mount -u /mnt/cfs
+
+# verity=require refuses external files without a digest in the image.
+printf '/ 4096 40755 2 0 0 0 0.0 - - -\n/nodigest 65 100644 1 0 0 0 0.0 %s - -\n/digest 65 100644 1 0 0 0 0.0 %s - %s\n' \
+	"$(digest_path /f65)" "$(digest_path /f65)" "$(digest_path /f65 | tr -d /)" >"$w/nd.dump"
+mkcomposefs --from-file "$w/nd.dump" "$w/nd.cfs"
+mount_cfs "basedir=$w/store,verity=require" "$w/nd.cfs"
+check "verity=require: a file with a digest opens" cmp /mnt/cfs/digest "$src/f65"
+check "verity=require: a file without a digest does not" sh -c '! cat /mnt/cfs/nodigest >/dev/null 2>&1'
+cfs-mount -u /mnt/cfs
+mount_cfs "basedir=$w/store" "$w/nd.cfs"
+check "verity=on: a file without a digest opens" cmp /mnt/cfs/nodigest "$src/f65"
+cfs-mount -u /mnt/cfs
+
+# Redirects cannot leave the basedir.
+echo secret >"$w/secret"
+printf '/ 4096 40755 2 0 0 0 0.0 - - -\n/up 7 100644 1 0 0 0 0.0 ../secret - -\n/abs 7 100644 1 0 0 0 0.0 /../../secret - -\n' >"$w/esc.dump"
+mkcomposefs --from-file "$w/esc.dump" "$w/esc.cfs"
+ln -sf "$w/secret" "$w/store/symlink-out"
+printf '/sym 7 100644 1 0 0 0 0.0 symlink-out - -\n' >>"$w/esc.dump"
+mkcomposefs --from-file "$w/esc.dump" "$w/esc.cfs"
+mount_cfs "basedir=$w/store,verity=off" "$w/esc.cfs"
+check "a redirect with .. does not escape the basedir" sh -c '! cat /mnt/cfs/up 2>/dev/null | grep -q secret'
+check "an absolute redirect with .. does not escape" sh -c '! cat /mnt/cfs/abs 2>/dev/null | grep -q secret'
+check "a redirect through a symlink does not escape" sh -c '! cat /mnt/cfs/sym 2>/dev/null | grep -q secret'
+cfs-mount -u /mnt/cfs
+rm -f "$w/store/symlink-out"
+
+# sha512 objects, as composefs-rs repositories hold them.
+if mkcomposefs --hash=sha512 --digest-store="$w/store512" "$src" "$w/img512.cfs"; then
+	mount_cfs "basedir=$w/store512,verity=require" "$w/img512.cfs"
+	data_of /mnt/cfs >"$w/cfs512.data"
+	same_output "sha512: contents equal the source tree's" "$w/src.data" "$w/cfs512.data"
+	cfs-mount -u /mnt/cfs
+	check "sha512: an object has a sha512 fs-verity digest" \
+		sh -c "cfs-verity measure \$(find '$w/store512' -type f | head -n 1) | grep -q ^sha512:"
+else
+	ktap_result fail "mkcomposefs --hash=sha512"
+fi
+
+ktap_finish
