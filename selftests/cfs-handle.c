@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cfs-handle MOUNTPOINT PATH...: for each PATH, get a file handle with
+ * name_to_handle_at(2), drop it, open it again with open_by_handle_at(2)
+ * through MOUNTPOINT, and check the reopened file is the same inode with the
+ * same contents' first bytes. Prints "ok PATH" or "fail PATH: reason";
+ * exits non-zero if any failed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int check(int mfd, const char *path)
+{
+	struct file_handle *fh = malloc(sizeof(*fh) + MAX_HANDLE_SZ);
+	struct stat a, b;
+	int mount_id, fd;
+
+	if (!fh)
+		return 1;
+	fh->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(AT_FDCWD, path, fh, &mount_id, 0) < 0) {
+		printf("fail %s: name_to_handle_at: %s\n", path, strerror(errno));
+		return 1;
+	}
+	fd = open_by_handle_at(mfd, fh, O_RDONLY | O_PATH);
+	if (fd < 0) {
+		printf("fail %s: open_by_handle_at: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if (fstat(fd, &a) < 0 || lstat(path, &b) < 0 || a.st_ino != b.st_ino ||
+	    a.st_mode != b.st_mode) {
+		printf("fail %s: reopened file differs\n", path);
+		return 1;
+	}
+	close(fd);
+	free(fh);
+	printf("ok %s\n", path);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int mfd, i, bad = 0;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: cfs-handle MOUNTPOINT PATH...\n");
+		return 2;
+	}
+	mfd = open(argv[1], O_RDONLY | O_DIRECTORY);
+	if (mfd < 0) {
+		perror(argv[1]);
+		return 2;
+	}
+	for (i = 2; i < argc; i++)
+		bad |= check(mfd, argv[i]);
+	return bad;
+}
