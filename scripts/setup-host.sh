@@ -5,7 +5,7 @@
 . "$(dirname "$0")/common.sh"
 
 HOST_PKGS="gcc make bc bison flex libelf-dev libssl-dev cpio kmod qemu-system-x86
-busybox-static e2fsprogs fsverity rsync python3-venv xz-utils"
+busybox-static e2fsprogs fsverity rsync python3-venv xz-utils gnuplot-nox"
 
 missing=()
 for p in $HOST_PKGS; do

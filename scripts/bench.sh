@@ -1,0 +1,162 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench: composefs against EROFS + overlayfs, side by side in one guest.
+#
+# How to run
+#   make bench                   builds what it needs (bench kernel, module,
+#                                tools, guest helpers) and runs everything
+#   BENCH_RUNS=5                 runs per measurement (each value is the median)
+#   BENCH_ENTRIES=50000          size of the generated image
+#   BENCH_SEED=1                 seed of the generated tree (deterministic)
+#   BENCH_CYCLES=200             mount/umount cycles per run
+#   BENCH_BIG=4:16               large files for the read tests (COUNT:MiB)
+#   BENCH_HOST=0                 skip the host mkcomposefs measurements
+#   BENCH_GUEST=0                skip the guest
+#   BENCH_MODULE_REV=<commit>    build the module from that commit's src/
+#                                instead of the work tree (by default the work
+#                                tree, falling back to HEAD if it does not build)
+# Output: one line per metric, as DESIGN.md defines it:
+#   BENCH name=<metric> composefs=<v> reference=<v> unit=<u> ratio=<composefs/reference> spread=<min>-<max>
+# value = median of the runs, spread = min-max of composefs's runs; then a
+# table. build/bench/ keeps results.txt, results.md (table), results.png
+# (ratio per metric against its target), the raw guest/host logs and the
+# guest's kernel log. If composefs cannot be mounted, its values are nan and a
+# "# composefs: mount failed: <errno>" line says why.
+#
+# Workload: `cfs-bench gen` (selftests/cfs-bench.c) builds, inside the guest
+# on /scratch (ext4 with verity), a tree shaped like an OS image: ~50,000
+# entries, ~4,000 directories of 1..5,000 entries up to 12 levels deep, ~35,000
+# regular files (mostly 65 B..8 KiB external objects, some inline-sized, a few
+# up to 1 MiB, ~10% duplicate contents), ~11,000 symlinks, some fifos,
+# security.selinux on ~90% of entries, user.* xattrs on some files, plus 4
+# large files. The project's mkcomposefs --digest-store turns it into the
+# image and a store with fs-verity enabled on every object.
+#
+# What the metrics mean (ratio = composefs / reference; lower is better
+# unless said):
+#   mount_umount       us per mount + umount cycle, CYCLES cycles in one process
+#                      (cfs-mount -b). Reference: EROFS mount + overlay mount +
+#                      detach of EROFS + overlay umount. Target <= 0.5.
+#   walk_cold          ms to readdir + lstat every entry on a fresh mount after
+#                      drop_caches (cfs-bench walk). Target <= 0.45.
+#   walk_cold_vs_erofs the same runs, reference = EROFS alone. Target <= 1.0.
+#   walk_warm          the walk repeated on one mount, warm caches. Target <= 0.5.
+#   open_close         ms to open + close every regular file on a fresh mount
+#                      whose dentries were warmed by a walk (includes the
+#                      fs-verity digest check). Target <= 0.7.
+#   read_seq           MiB/s reading the large files with read(2), 128 KiB at a
+#                      time, cold cache; reference = the store's objects read
+#                      directly. Higher is better; target >= 0.97.
+#   mmap_read          the same through mmap (one load per 64 bytes). >= 0.97.
+#   mem_inodes         KiB of slab (sum of active_objs * objsize in
+#                      /proc/slabinfo) gained by a fresh mount plus one walk of
+#                      every entry, after drop_caches. Target <= 0.6.
+#   mkcomposefs_dump   host, ms: the project's mkcomposefs --from-file against
+#                      Debian's upstream mkcomposefs 1.0.8 on the same dump.
+#   mkcomposefs_store  host, ms: image + --digest-store from the generated tree
+#                      (fresh store each run), project against upstream.
+# Extra "# <metric> erofs|reference: median ..." lines give the other sides.
+. "$(dirname "$0")/common.sh"
+
+RUNS=${BENCH_RUNS:-5}
+ENTRIES=${BENCH_ENTRIES:-50000}
+SEED=${BENCH_SEED:-1}
+CYCLES=${BENCH_CYCLES:-200}
+BIG=${BENCH_BIG:-4:16}
+out=$PROJECT_ROOT/build/bench
+mkdir -p "$out"
+cd "$PROJECT_ROOT"
+
+# ---- build ----
+"$PROJECT_ROOT/scripts/build-kernel.sh" bench >/dev/null
+make -s tools selftests >&2
+
+# Build the module from a commit's Makefile, Kconfig and src/ (with that
+# commit's scripts), in build/bench/rev/.
+module_from_rev() {
+	local rev=$1 dir=$out/rev
+	log "building the bench module from $rev"
+	mkdir -p "$dir"
+	rm -rf "$dir/src" "$dir/scripts" "$dir/selftests"
+	git -C "$PROJECT_ROOT" archive "$rev" Makefile Kconfig src scripts selftests/config |
+		tar -x -C "$dir" || return 1
+	"$dir/scripts/build-module.sh" bench >&2 || return 1
+	cp "$dir/build/bench/composefs.ko" "$out/composefs.ko"
+}
+module_note=
+if [ -n "${BENCH_MODULE_REV:-}" ]; then
+	module_from_rev "$BENCH_MODULE_REV" || { log "module build failed"; exit 1; }
+	module_note="module from $(git rev-parse --short "$BENCH_MODULE_REV")"
+elif scripts/build-module.sh bench >&2; then
+	module_note="module from the work tree (HEAD $(git rev-parse --short HEAD))"
+else
+	log "the work tree's module does not build; falling back to HEAD"
+	if module_from_rev HEAD; then
+		module_note="module from HEAD $(git rev-parse --short HEAD) (work tree did not build)"
+	else
+		module_note="neither the work tree nor HEAD builds: using the last build/bench/composefs.ko"
+	fi
+fi
+log "$module_note"
+
+# ---- host: mkcomposefs, project against upstream ----
+host_bench() {
+	local oracle proj=$PROJECT_ROOT/build/bin/mkcomposefs work=$out/host r t0 t1 tool name bin
+	oracle=$("$PROJECT_ROOT/scripts/fetch-oracle.sh")
+	rm -rf "$work"
+	mkdir -p "$work"
+	"$PROJECT_ROOT/build/bin/cfs-bench" gen -s "$SEED" -n "$ENTRIES" -b "$BIG" "$work/tree" >/dev/null
+	"$proj" "$work/tree" "$work/img.cfs"
+	"$PROJECT_ROOT/build/bin/composefs-info" dump "$work/img.cfs" >"$work/dump"
+	echo "# host: $(nproc) cpus; tree of $(wc -l <"$work/dump") entries"
+	for r in $(seq "$RUNS"); do
+		for tool in project upstream; do
+			bin=$proj
+			[ $tool = upstream ] && bin=$oracle/mkcomposefs
+			t0=$(date +%s%N)
+			"$bin" --from-file "$work/dump" "$work/out-$tool.cfs"
+			t1=$(date +%s%N)
+			echo "RUN mkcomposefs_dump $tool $(((t1 - t0) / 1000))" | sed 's/\([0-9]\{3\}\)$/.\1/'
+			rm -rf "$work/store-$tool"
+			sync
+			t0=$(date +%s%N)
+			"$bin" --digest-store="$work/store-$tool" "$work/tree" "$work/st-$tool.cfs"
+			t1=$(date +%s%N)
+			echo "RUN mkcomposefs_store $tool $(((t1 - t0) / 1000))" | sed 's/\([0-9]\{3\}\)$/.\1/'
+		done
+	done
+	cmp -s "$work/out-project.cfs" "$work/out-upstream.cfs" &&
+		cmp -s "$work/st-project.cfs" "$work/st-upstream.cfs" ||
+		echo "# host: WARNING: project and upstream images differ"
+	rm -rf "$work"
+}
+: >"$out/host.log"
+if [ "${BENCH_HOST:-1}" != 0 ]; then
+	log "host: mkcomposefs, project against upstream ($RUNS runs)"
+	host_bench | tee "$out/host.log"
+fi
+
+# ---- guest ----
+: >"$out/guest.log"
+if [ "${BENCH_GUEST:-1}" != 0 ]; then
+	log "guest: bench kernel, $ENTRIES entries, $RUNS runs (TCG: ~10 minutes)"
+	echo "# $module_note" | tee "$out/guest.log"
+	set +e
+	COMPOSEFS_KO=$out/composefs.ko "$PROJECT_ROOT/selftests/vm-run" --kernel bench \
+		--timeout "${BENCH_TIMEOUT:-2400}" --attach "$PROJECT_ROOT/selftests/bench" -- \
+		sh /attach/bench/guest.sh "$RUNS" "$ENTRIES" "$SEED" "$CYCLES" "$BIG" \
+		2>"$out/console.log" | tee -a "$out/guest.log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	if [ "$rc" != 0 ]; then
+		log "guest exited with status $rc; kernel log in $out/console.log"
+		grep -A20 'vm-run:' "$out/console.log" | head -n 40 >&2 || true
+	fi
+fi
+
+# ---- report ----
+echo
+python3 "$PROJECT_ROOT/selftests/bench/report.py" "$out" "$out/guest.log" "$out/host.log"
+[ -e "$out/results.png" ] && log "plot: $out/results.png"
+exit "${rc:-0}"

@@ -1,0 +1,193 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest side of the benchmark (driven by scripts/bench.sh through
+# selftests/vm-run --kernel bench; see the comment there for the metrics).
+#
+#   sh guest.sh [RUNS [ENTRIES [SEED [CYCLES [BIG]]]]]
+#
+# Builds the generated workload on /scratch (tree from `cfs-bench gen`, image
+# and fs-verity store from the project's mkcomposefs --digest-store), then
+# measures each metric RUNS times on each side and prints one raw line per
+# measurement:
+#
+#   RUN <metric> <side> <value>
+#
+# side: composefs (mount -t composefs), reference (EROFS + overlayfs, as
+# mount.composefs sets it up), erofs (EROFS alone), direct (the store's
+# objects read directly). Comment lines start with '#'. If composefs cannot be
+# mounted, its side is skipped with "# composefs: mount failed: <errno> ...".
+
+RUNS=${1:-5}
+ENTRIES=${2:-50000}
+SEED=${3:-1}
+CYCLES=${4:-200}
+BIG=${5:-4:16}
+
+S=/scratch
+IMG=$S/img.cfs
+STORE=$S/store
+M=/mnt/bench
+
+echo "# guest: kernel $(uname -r), $(nproc) cpus, $(awk '/MemTotal/ {print $2}' /proc/meminfo) KiB"
+modprobe composefs 2>&1 | sed 's/^/# modprobe: /'
+
+# ---- workload ----
+t0=$(date +%s)
+cfs-bench gen -s "$SEED" -n "$ENTRIES" -b "$BIG" $S/src >$S/big.list 2>/tmp/gen.err ||
+	{ cat /tmp/gen.err; echo "# workload generation failed"; exit 1; }
+sed 's/^cfs-bench: /# workload: /' /tmp/gen.err
+t1=$(date +%s)
+mkcomposefs --quiet --digest-store=$STORE $S/src $IMG || { echo "# mkcomposefs failed"; exit 1; }
+t2=$(date +%s)
+# The reference stack (verity=require) refuses objects without fs-verity:
+# make sure every object has it, and say if mkcomposefs left any without.
+v=$(cfs-bench verity $STORE) || { echo "# enabling fs-verity on the store failed"; exit 1; }
+[ "${v%% *}" = 0 ] || echo "# store: WARNING: mkcomposefs left ${v%% *} of $((${v%% *} + ${v#* })) objects without fs-verity; enabled it on them"
+rm -rf $S/src
+echo "# workload: generated in $((t1 - t0)) s, image + store built in $((t2 - t1)) s; image $(wc -c <$IMG) bytes, store $(du -sk $STORE | cut -f1) KiB, $(find $STORE -type f | wc -l) objects"
+composefs-info dump $IMG >/tmp/dump
+BIGFILES=$(cat $S/big.list)
+DIRECT=
+for f in $BIGFILES; do
+	DIRECT="$DIRECT $STORE/$(awk -v p="/$f" '$1 == p { print $9 }' /tmp/dump)"
+done
+set -- $DIRECT
+rm -f /tmp/dump
+cfs-bench drop
+
+# ---- the three ways to mount the image ----
+mkdir -p $M/composefs $M/reference $M/reference.erofs $M/erofs
+EROFS_OPTS=ro
+# Without HAS_ACL in the header, mount.composefs mounts EROFS with noacl.
+if [ "$(od -An -tu4 -j8 -N4 $IMG | tr -d ' ')" = 0 ]; then EROFS_OPTS=ro,noacl; fi
+OVL_OPTS="ro,metacopy=on,redirect_dir=on,verity=require,lowerdir=$M/reference.erofs::$STORE"
+CFS_OPTS="basedir=$STORE"
+
+mnt() {
+	case $1 in
+	composefs) cfs-mount -t composefs -o "$CFS_OPTS" $IMG $M/composefs ;;
+	erofs) cfs-mount -t erofs -o "$EROFS_OPTS" $IMG $M/erofs ;;
+	reference)
+		cfs-mount -t erofs -o "$EROFS_OPTS" $IMG $M/reference.erofs &&
+			cfs-mount -t overlay -o "$OVL_OPTS" composefs $M/reference &&
+			cfs-mount -u -l $M/reference.erofs ;;
+	direct) : ;;
+	esac
+}
+
+umnt() {
+	[ "$1" = direct ] || cfs-mount -u $M/$1
+}
+
+# Files for the read benchmarks on one side.
+bigfiles() {
+	if [ "$1" = direct ]; then
+		echo $DIRECT
+	else
+		for f in $BIGFILES; do printf '%s ' $M/$1/$f; done
+	fi
+}
+
+# run METRIC SIDE COMMAND...: COMMAND prints "VALUE ..."; report VALUE.
+run() {
+	local metric=$1 side=$2 out
+	shift 2
+	if out=$("$@" 2>/tmp/run.err); then
+		echo "RUN $metric $side ${out%% *}"
+		LAST=$out
+	else
+		echo "# $side: $metric failed: $(head -n1 /tmp/run.err)"
+		LAST=
+	fi
+}
+
+SIDES="reference erofs"
+if err=$(mnt composefs 2>&1); then
+	umnt composefs
+	SIDES="composefs reference erofs"
+else
+	rc=$?
+	echo "# composefs: mount failed: $rc (${err#cfs-mount: })"
+fi
+mnt reference || { echo "# reference: mount failed"; exit 1; }
+umnt reference
+echo "# sides: $SIDES"
+
+# ---- mount_umount: CYCLES mount + unmount cycles in one process ----
+mount_bench() {
+	case $1 in
+	composefs) cfs-mount -b "$2" -t composefs -o "$CFS_OPTS" $IMG $M/composefs ;;
+	erofs) cfs-mount -b "$2" -t erofs -o "$EROFS_OPTS" $IMG $M/erofs ;;
+	reference)
+		cfs-mount -b "$2" -t erofs -o "$EROFS_OPTS" $IMG $M/reference.erofs \
+			overlay "$OVL_OPTS" composefs $M/reference ;;
+	esac
+}
+for side in $SIDES; do mount_bench $side 20 >/dev/null; done
+r=0
+while [ $r -lt "$RUNS" ]; do
+	for side in $SIDES; do run mount_umount $side mount_bench $side "$CYCLES"; done
+	r=$((r + 1))
+done
+
+# ---- walk_cold and mem_inodes: fresh mount after drop_caches ----
+r=0
+while [ $r -lt "$RUNS" ]; do
+	for side in $SIDES; do
+		cfs-bench drop
+		sleep 1 # let RCU free what the drop released
+		s0=$(cfs-bench slab)
+		mnt $side || { echo "# $side: mount failed"; continue; }
+		run walk_cold $side cfs-bench walk $M/$side
+		s1=$(cfs-bench slab)
+		[ -n "$LAST" ] && echo "RUN mem_inodes $side $((s1 - s0))"
+		[ $r = 0 ] && [ -n "$LAST" ] && echo "# $side: ${LAST#* } entries walked"
+		umnt $side
+	done
+	r=$((r + 1))
+done
+
+# ---- walk_warm: the same walk, repeated on one mount ----
+for side in $SIDES; do
+	mnt $side || continue
+	cfs-bench walk $M/$side >/dev/null
+	r=0
+	while [ $r -lt "$RUNS" ]; do
+		run walk_warm $side cfs-bench walk $M/$side
+		r=$((r + 1))
+	done
+	umnt $side
+done
+
+# ---- open_close: open + close of every regular file on a fresh mount
+# (dentries warmed by an untimed walk; the store's inodes are warm) ----
+mnt reference && cfs-bench openclose $M/reference >/dev/null
+umnt reference
+r=0
+while [ $r -lt "$RUNS" ]; do
+	for side in $SIDES; do
+		mnt $side || continue
+		run open_close $side cfs-bench openclose $M/$side
+		umnt $side
+	done
+	r=$((r + 1))
+done
+
+# ---- read_seq and mmap_read: large files, cold cache ----
+RSIDES="direct ${SIDES%% erofs}"
+for metric in read_seq mmap_read; do
+	tool=read
+	[ $metric = mmap_read ] && tool=mmap
+	r=0
+	while [ $r -lt "$RUNS" ]; do
+		for side in $RSIDES; do
+			cfs-bench drop
+			mnt $side || continue
+			run $metric $side cfs-bench $tool $(bigfiles $side)
+			umnt $side
+		done
+		r=$((r + 1))
+	done
+done
+echo "# guest: done"

@@ -1,0 +1,643 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cfs-bench: workload generator and in-process timers for the benchmark
+ * (scripts/bench.sh, selftests/bench/guest.sh). Static, runs on the host and
+ * in the guest; timings use CLOCK_MONOTONIC inside one process so that no
+ * fork/exec is measured.
+ *
+ *   cfs-bench gen [-s SEED] [-n ENTRIES] [-b COUNT:MIB] DIR
+ *       Create a tree shaped like an OS image, deterministic from SEED:
+ *       about ENTRIES entries (default 50000), ~8% directories holding 1 to
+ *       5000 entries each and nested up to 12 levels, ~76% of the rest
+ *       regular files (mostly 65 B..8 KiB, some inline-sized, a few up to
+ *       1 MiB, ~10% duplicated contents), symlinks, a few fifos, and
+ *       security.selinux labels on ~90% of the entries (user.* xattrs on some
+ *       files). -b adds COUNT large files of MIB MiB under DIR/opt/bigdata
+ *       (for the read benchmarks); their paths, relative to DIR, are printed.
+ *   cfs-bench walk DIR          readdir + lstat of every entry below DIR;
+ *                               prints "MS ENTRIES"
+ *   cfs-bench openclose DIR     walks DIR (untimed), then open + close of
+ *                               every regular file; prints "MS FILES"
+ *   cfs-bench read FILE...      sequential read(2), 128 KiB at a time;
+ *                               prints "MIB_PER_S BYTES"
+ *   cfs-bench mmap FILE...      mmap and load one word per 64 bytes;
+ *                               prints "MIB_PER_S BYTES"
+ *   cfs-bench slab              kernel slab memory in KiB: sum of
+ *                               active_objs * objsize from /proc/slabinfo,
+ *                               else Slab: from /proc/meminfo
+ *   cfs-bench drop              sync and drop the page, dentry and inode caches
+ *   cfs-bench verity DIR        enable fs-verity (sha256, 4 KiB blocks) on every
+ *                               regular file below DIR that lacks it; prints
+ *                               "ENABLED ALREADY"
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/fsverity.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *what, const char *arg)
+{
+	fprintf(stderr, "cfs-bench: %s %s: %s\n", what, arg ? arg : "", strerror(errno));
+	exit(1);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* ---- deterministic random numbers (splitmix64) ---- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in (0, 1]. */
+static double rndu(void)
+{
+	return ((rnd() >> 11) + 1) * (1.0 / 9007199254740992.0);
+}
+
+static uint64_t rndn(uint64_t n)
+{
+	return n ? rnd() % n : 0;
+}
+
+/* Roughly log-uniform integer in [lo, hi]: a uniform power of two, then
+ * uniform within it (no libm in the static helpers). */
+static uint64_t rnd_log(uint64_t lo, uint64_t hi)
+{
+	int a = 63 - __builtin_clzll(lo), b = 63 - __builtin_clzll(hi);
+	int k = a + rndn(b - a + 1);
+	uint64_t r = (1ULL << k) + rndn(1ULL << k);
+
+	return r < lo ? lo : r > hi ? hi : r;
+}
+
+/* Fill BUF with LEN bytes derived from SEED (independent of the main RNG). */
+static void fill(char *buf, size_t len, uint64_t seed)
+{
+	uint64_t x = seed * 0x2545f4914f6cdd1dULL + 1;
+	size_t i;
+
+	for (i = 0; i < len; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(buf + i, &x, len - i < 8 ? len - i : 8);
+	}
+}
+
+/* ---- generator ---- */
+
+struct gdir {
+	int parent;
+	int depth;
+	int nchild; /* subdirectories + other entries */
+	int nfiles; /* non-directory entries assigned */
+	double weight; /* cumulative */
+	char *path;
+};
+
+static const char *words[] = {
+	"lib", "bin", "share", "doc", "man", "locale", "python3", "perl", "gtk",
+	"systemd", "kernel", "firmware", "icons", "fonts", "include", "x86_64",
+	"pkgconfig", "cmake", "gconv", "terminfo", "zoneinfo", "mime", "dbus",
+	"polkit", "selinux", "udev", "modules", "site-packages", "locale-langpack",
+	"licenses", "info", "applications", "glib", "qt5", "X11", "ssl", "pam",
+};
+static const char *exts[] = {
+	"", ".so", ".so.1", ".so.6.0.2", ".py", ".pyc", ".h", ".mo", ".gz",
+	".conf", ".txt", ".html", ".png", ".svg", ".xml", ".json", ".service",
+	".pl", ".pm", ".rules", ".ko.xz", ".desktop", ".ttf",
+};
+static const char *setypes[] = {
+	"usr_t", "bin_t", "lib_t", "etc_t", "man_t", "locale_t", "shell_exec_t",
+	"textrel_shlib_t", "fonts_t", "systemd_unit_file_t", "modules_object_t",
+	"ld_so_t", "cert_t", "udev_rules_t", "firmware_t", "src_t",
+};
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+#define MAXCHILD 5000
+#define MAXDEPTH 12
+
+static char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		die("vasprintf", NULL);
+	va_end(ap);
+	return s;
+}
+
+static void label(const char *path, int have_xattr)
+{
+	char ctx[80];
+
+	if (!have_xattr)
+		return;
+	if (rndu() < 0.9) {
+		snprintf(ctx, sizeof(ctx), "system_u:object_r:%s:s0",
+			 setypes[rndn(NELEM(setypes))]);
+		/* Size includes the NUL, as SELinux stores it. */
+		lsetxattr(path, "security.selinux", ctx, strlen(ctx) + 1, 0);
+	}
+}
+
+static void set_times(const char *path)
+{
+	struct timespec ts[2];
+
+	ts[0].tv_sec = ts[1].tv_sec = 1700000000 + (time_t)rndn(40000000);
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+static char *buf;
+#define BUFSZ (1 << 20)
+
+static void write_file(const char *path, uint64_t size, uint64_t seed, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+	uint64_t done = 0;
+
+	if (fd < 0)
+		die("create", path);
+	while (done < size) {
+		size_t n = size - done > BUFSZ ? BUFSZ : size - done;
+
+		fill(buf, n, seed + done);
+		if (write(fd, buf, n) != (ssize_t)n)
+			die("write", path);
+		done += n;
+	}
+	close(fd);
+	if (fchmodat(AT_FDCWD, path, mode, 0) < 0)
+		die("chmod", path);
+}
+
+static int gen(int argc, char **argv)
+{
+	uint64_t seed = 1, nbig = 0, bigmib = 0, total = 0;
+	long entries = 50000;
+	int c, have_xattr = 1;
+	struct gdir *d;
+	long ndirs, nother, i, nfiles = 0, nlinks = 0, nspecial = 0;
+	uint64_t *cseed, *csize, ncontent = 0;
+	double wsum = 0;
+	const char *root;
+
+	while ((c = getopt(argc, argv, "s:n:b:")) != -1) {
+		switch (c) {
+		case 's': seed = strtoull(optarg, NULL, 0); break;
+		case 'n': entries = strtol(optarg, NULL, 0); break;
+		case 'b':
+			if (sscanf(optarg, "%lu:%lu", &nbig, &bigmib) != 2)
+				return 2;
+			break;
+		default: return 2;
+		}
+	}
+	if (optind + 1 != argc || entries < 100)
+		return 2;
+	root = argv[optind];
+	rng_state = seed;
+	buf = malloc(BUFSZ + 8);
+	if (mkdir(root, 0755) < 0)
+		die("mkdir", root);
+	if (lsetxattr(root, "security.selinux", "system_u:object_r:root_t:s0",
+		      28, 0) < 0 && (errno == ENOTSUP || errno == EPERM))
+		have_xattr = 0;
+
+	ndirs = entries * 8 / 100;
+	nother = entries - ndirs;
+	d = calloc(ndirs + 1, sizeof(*d));
+	d[0].path = strdup(root);
+	/* A chain to the maximum depth, then a random recursive tree. */
+	for (i = 1; i <= ndirs; i++) {
+		int p;
+
+		if (i < MAXDEPTH) {
+			p = i - 1;
+		} else {
+			/* The shallower of two random directories: most of
+			 * the tree sits 3 to 7 levels deep, as in /usr. */
+			do {
+				int q = rndn(i);
+
+				p = rndn(i);
+				if (d[q].depth < d[p].depth)
+					p = q;
+			} while (d[p].depth >= MAXDEPTH - 1 || d[p].nchild >= MAXCHILD);
+		}
+		d[i].parent = p;
+		d[i].depth = d[p].depth + 1;
+		d[p].nchild++;
+		d[i].path = xasprintf("%s/%s%s%ld", d[p].path,
+				      words[rndn(NELEM(words))],
+				      rndu() < 0.5 ? "-" : ".", i);
+	}
+	/* Every directory holds at least one entry; the rest go by a
+	 * heavy-tailed weight, so a few directories hold thousands. */
+	for (i = 0; i <= ndirs; i++) {
+		wsum += 1.0 / rndu();
+		d[i].weight = wsum;
+		if (d[i].nchild == 0 && nother > 0) {
+			d[i].nchild++;
+			d[i].nfiles++;
+			nother--;
+		}
+	}
+	while (nother > 0) {
+		double w = rndu() * wsum;
+		long lo = 0, hi = ndirs;
+
+		while (lo < hi) {
+			long mid = (lo + hi) / 2;
+
+			if (d[mid].weight < w)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		i = lo;
+		if (d[i].nchild >= MAXCHILD)
+			continue;
+		d[i].nchild++;
+		d[i].nfiles++;
+		nother--;
+	}
+
+	for (i = 0; i <= ndirs; i++) {
+		if (i > 0 && mkdir(d[i].path, 0755) < 0)
+			die("mkdir", d[i].path);
+	}
+	cseed = calloc(entries, sizeof(*cseed));
+	csize = calloc(entries, sizeof(*csize));
+	for (i = 0; i <= ndirs; i++) {
+		int j;
+
+		for (j = 0; j < d[i].nfiles; j++) {
+			const char *w = words[rndn(NELEM(words))];
+			const char *e = exts[rndn(NELEM(exts))];
+			char *path = xasprintf("%s/%s%d-%ld%s", d[i].path, w, j, i, e);
+			double r = rndu();
+
+			if (r < 0.76) {
+				/* Regular file. */
+				uint64_t size, cs;
+				double s = rndu();
+				mode_t mode = rndu() < 0.1 ? 0755 : 0644;
+
+				if (ncontent > 0 && rndu() < 0.1) {
+					uint64_t k = rndn(ncontent);
+
+					size = csize[k];
+					cs = cseed[k];
+				} else {
+					if (s < 0.03)
+						size = 0;
+					else if (s < 0.12)
+						size = 1 + rndn(64);
+					else if (s < 0.997)
+						size = rnd_log(65, 8191);
+					else
+						size = rnd_log(8192, 1 << 20);
+					cs = rnd();
+					cseed[ncontent] = cs;
+					csize[ncontent++] = size;
+				}
+				write_file(path, size, cs, mode);
+				if (rndu() < 0.05 && lchown(path, 1000, 1000) < 0)
+					die("chown", path);
+				if (have_xattr && rndu() < 0.03)
+					lsetxattr(path, "user.checksum", path + strlen(root),
+						  strlen(path + strlen(root)), 0);
+				total += size;
+				nfiles++;
+			} else if (r < 0.995) {
+				int up = rndn(d[i].depth + 1), k;
+				char target[256] = "";
+
+				for (k = 0; k < up; k++)
+					strcat(target, "../");
+				snprintf(target + strlen(target), sizeof(target) - strlen(target),
+					 "%s/%s%lu%s", words[rndn(NELEM(words))],
+					 words[rndn(NELEM(words))], rndn(1000),
+					 exts[rndn(NELEM(exts))]);
+				if (symlink(target, path) < 0)
+					die("symlink", path);
+				nlinks++;
+			} else {
+				if (mkfifo(path, 0644) < 0)
+					die("mkfifo", path);
+				nspecial++;
+			}
+			label(path, have_xattr);
+			set_times(path);
+			free(path);
+		}
+	}
+	if (nbig) {
+		char *bd = xasprintf("%s/opt", root);
+
+		mkdir(bd, 0755);
+		label(bd, have_xattr);
+		free(bd);
+		bd = xasprintf("%s/opt/bigdata", root);
+		if (mkdir(bd, 0755) < 0)
+			die("mkdir", bd);
+		label(bd, have_xattr);
+		for (i = 0; i < (long)nbig; i++) {
+			char *path = xasprintf("%s/big%ld.bin", bd, i);
+
+			write_file(path, bigmib << 20, rnd(), 0644);
+			label(path, have_xattr);
+			set_times(path);
+			printf("opt/bigdata/big%ld.bin\n", i);
+			free(path);
+		}
+		set_times(bd);
+		free(bd);
+		bd = xasprintf("%s/opt", root);
+		set_times(bd);
+		free(bd);
+	}
+	/* Directory times last: creating entries changes them. */
+	for (i = ndirs; i >= 0; i--) {
+		label(d[i].path, have_xattr);
+		set_times(d[i].path);
+	}
+	fprintf(stderr,
+		"cfs-bench: generated %ld dirs, %ld files (%lu bytes, %lu distinct), %ld symlinks, %ld fifos%s\n",
+		ndirs + 1, nfiles, total, ncontent, nlinks, nspecial,
+		have_xattr ? "" : " (no xattrs: not supported here)");
+	return 0;
+}
+
+/* ---- walkers ---- */
+
+static long n_entries;
+static char **files;
+static long n_files, cap_files;
+
+static void walk(int dfd, const char *rel, int collect)
+{
+	DIR *dir = fdopendir(dfd);
+	struct dirent *de;
+	struct stat st;
+
+	if (!dir)
+		die("fdopendir", rel);
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.' &&
+		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			die("stat", de->d_name);
+		n_entries++;
+		if (S_ISDIR(st.st_mode)) {
+			int fd = openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+			char *sub;
+
+			if (fd < 0)
+				die("opendir", de->d_name);
+			sub = collect ? xasprintf("%s%s/", rel, de->d_name) : NULL;
+			walk(fd, sub, collect);
+			free(sub);
+		} else if (collect && S_ISREG(st.st_mode)) {
+			if (n_files == cap_files) {
+				cap_files = cap_files ? cap_files * 2 : 4096;
+				files = realloc(files, cap_files * sizeof(*files));
+			}
+			files[n_files++] = xasprintf("%s%s", rel, de->d_name);
+		}
+	}
+	closedir(dir);
+}
+
+static int open_root(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY);
+
+	if (fd < 0)
+		die("open", path);
+	return fd;
+}
+
+static int cmd_walk(const char *root)
+{
+	double t = now_ms();
+
+	walk(open_root(root), "", 0);
+	printf("%.3f %ld\n", now_ms() - t, n_entries);
+	return 0;
+}
+
+static int cmd_openclose(const char *root)
+{
+	int rfd = open_root(root);
+	double t;
+	long i;
+
+	walk(dup(rfd), "", 1);
+	t = now_ms();
+	for (i = 0; i < n_files; i++) {
+		int fd = openat(rfd, files[i], O_RDONLY);
+
+		if (fd < 0)
+			die("open", files[i]);
+		close(fd);
+	}
+	printf("%.3f %ld\n", now_ms() - t, n_files);
+	return 0;
+}
+
+static int cmd_read(int argc, char **argv, int use_mmap)
+{
+	static char rbuf[128 << 10];
+	uint64_t bytes = 0, sum = 0;
+	double t = now_ms();
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		int fd = open(argv[i], O_RDONLY);
+		ssize_t n;
+
+		if (fd < 0)
+			die("open", argv[i]);
+		if (use_mmap) {
+			struct stat st;
+			const volatile uint64_t *p;
+			size_t off;
+
+			if (fstat(fd, &st) < 0)
+				die("fstat", argv[i]);
+			p = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+			if (p == MAP_FAILED)
+				die("mmap", argv[i]);
+			for (off = 0; off + 8 <= (size_t)st.st_size; off += 64)
+				sum += p[off / 8];
+			munmap((void *)p, st.st_size);
+			bytes += st.st_size;
+		} else {
+			while ((n = read(fd, rbuf, sizeof(rbuf))) > 0)
+				bytes += n;
+			if (n < 0)
+				die("read", argv[i]);
+		}
+		close(fd);
+	}
+	t = now_ms() - t;
+	printf("%.3f %lu\n", bytes / 1048576.0 / (t / 1e3), bytes + (sum & 0));
+	return 0;
+}
+
+static int cmd_slab(void)
+{
+	FILE *f = fopen("/proc/slabinfo", "r");
+	char line[512];
+	double kib = 0;
+
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			char name[128];
+			unsigned long active, num, objsize;
+
+			if (sscanf(line, "%127s %lu %lu %lu", name, &active, &num, &objsize) == 4)
+				kib += active * (double)objsize / 1024;
+		}
+		fclose(f);
+		printf("%.0f\n", kib);
+		return 0;
+	}
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		die("open", "/proc/meminfo");
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Slab: %lf", &kib) == 1)
+			break;
+	fclose(f);
+	printf("%.0f\n", kib);
+	return 0;
+}
+
+static int cmd_drop(void)
+{
+	int fd;
+
+	sync();
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	if (fd < 0 || write(fd, "3", 1) != 1)
+		die("drop_caches", NULL);
+	close(fd);
+	return 0;
+}
+
+static long v_enabled, v_already;
+
+static void verity_tree(int dfd)
+{
+	DIR *dir = fdopendir(dfd);
+	struct dirent *de;
+
+	if (!dir)
+		die("fdopendir", NULL);
+	while ((de = readdir(dir))) {
+		struct fsverity_enable_arg arg = {
+			.version = 1,
+			.hash_algorithm = FS_VERITY_HASH_ALG_SHA256,
+			.block_size = 4096,
+		};
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (de->d_type == DT_DIR) {
+			fd = openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY);
+			if (fd < 0)
+				die("opendir", de->d_name);
+			verity_tree(fd);
+			continue;
+		}
+		if (de->d_type != DT_REG)
+			continue;
+		fd = openat(dirfd(dir), de->d_name, O_RDONLY);
+		if (fd < 0)
+			die("open", de->d_name);
+		if (ioctl(fd, FS_IOC_ENABLE_VERITY, &arg) == 0)
+			v_enabled++;
+		else if (errno == EEXIST)
+			v_already++;
+		else
+			die("FS_IOC_ENABLE_VERITY", de->d_name);
+		close(fd);
+	}
+	closedir(dir);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: cfs-bench gen [-s SEED] [-n ENTRIES] [-b COUNT:MIB] DIR\n"
+			"       cfs-bench walk|openclose DIR\n"
+			"       cfs-bench read|mmap FILE...\n"
+			"       cfs-bench slab|drop\n"
+			"       cfs-bench verity DIR\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	if (!strcmp(argv[1], "gen")) {
+		int r = gen(argc - 1, argv + 1);
+
+		return r == 2 ? usage() : r;
+	}
+	if (!strcmp(argv[1], "walk") && argc == 3)
+		return cmd_walk(argv[2]);
+	if (!strcmp(argv[1], "openclose") && argc == 3)
+		return cmd_openclose(argv[2]);
+	if (!strcmp(argv[1], "read") && argc >= 3)
+		return cmd_read(argc - 2, argv + 2, 0);
+	if (!strcmp(argv[1], "mmap") && argc >= 3)
+		return cmd_read(argc - 2, argv + 2, 1);
+	if (!strcmp(argv[1], "slab"))
+		return cmd_slab();
+	if (!strcmp(argv[1], "drop"))
+		return cmd_drop();
+	if (!strcmp(argv[1], "verity") && argc == 3) {
+		verity_tree(open_root(argv[2]));
+		printf("%ld %ld\n", v_enabled, v_already);
+		return 0;
+	}
+	return usage();
+}
