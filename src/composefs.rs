@@ -11,7 +11,14 @@ use kernel::prelude::*;
 
 mod vfs;
 
-use vfs::{fs_context::FsContext, fs_type};
+// The format module is shared with the userspace tools, which use more of
+// it and are linted with the host's clippy set.
+#[allow(dead_code, unreachable_pub, unused_imports, clippy::wrong_self_convention)]
+mod format;
+
+mod cfs;
+
+use vfs::fs_type;
 
 module! {
     type: ComposefsModule,
@@ -22,29 +29,11 @@ module! {
     alias: ["fs-composefs"],
 }
 
-/// The composefs filesystem type.
-struct Composefs;
-
-impl fs_type::FileSystem for Composefs {
-    const NAME: &'static CStr = c"composefs";
-    const FLAGS: i32 = 0;
-
-    fn init_fs_context(fc: &mut FsContext) -> Result {
-        fc.error(c"composefs: mounting is not implemented yet");
-        Err(EOPNOTSUPP)
-    }
-
-    fn kill_sb(sb: *mut kernel::bindings::super_block) {
-        // SAFETY: Called from `kill_sb` with a superblock of this type.
-        unsafe { kernel::bindings::kill_anon_super(sb) };
-    }
-}
-
 /// Module state: the filesystem type registration.
 #[pin_data]
 struct ComposefsModule {
     #[pin]
-    fs: fs_type::Registration<Composefs>,
+    fs: fs_type::Registration<cfs::Composefs>,
 }
 
 impl kernel::InPlaceModule for ComposefsModule {

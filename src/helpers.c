@@ -2,6 +2,248 @@
 /*
  * One-line wrappers for the static inline functions and macros the Rust
  * side of composefs calls. Like the kernel's rust/helpers/: no logic here.
+ * The prototypes live in src/vfs/helpers.rs.
  */
+#include <linux/backing-file.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/pagemap.h>
+#include <linux/ratelimit.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/capability.h>
+#include <linux/user_namespace.h>
+#include <linux/namei.h>
+#include <linux/mount.h>
+#include <linux/posix_acl.h>
 
+void *cfs_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache);
+struct kmem_cache *cfs_kmem_cache_create(const char *name, unsigned int size,
+					 void (*ctor)(void *));
+bool cfs_inode_is_new(struct inode *inode);
+void cfs_i_size_write(struct inode *inode, loff_t size);
+loff_t cfs_i_size_read(const struct inode *inode);
+void cfs_i_uid_write(struct inode *inode, uid_t uid);
+void cfs_i_gid_write(struct inode *inode, gid_t gid);
+void cfs_inode_set_times(struct inode *inode, time64_t sec, long nsec);
+bool cfs_dir_emit(struct dir_context *ctx, const char *name, int namelen,
+		  u64 ino, unsigned int type);
+struct folio *cfs_read_mapping_folio(struct address_space *mapping,
+				     pgoff_t index, struct file *file);
+void *cfs_kmap_local_folio(struct folio *folio, size_t offset);
+void cfs_kunmap_local(const void *addr);
+void cfs_folio_put(struct folio *folio);
+size_t cfs_folio_size(struct folio *folio);
+loff_t cfs_folio_pos(struct folio *folio);
+struct inode *cfs_file_inode(const struct file *file);
+struct inode *cfs_d_inode(const struct dentry *dentry);
+int cfs_deny_write_access(struct file *file);
+void cfs_allow_write_access(struct file *file);
+void cfs_seq_show_option(struct seq_file *m, const char *name, const char *value);
+bool cfs_ratelimit(void);
+void cfs_init_sync_kiocb(struct kiocb *kiocb, struct file *filp);
+bool cfs_capable_sys_admin(void);
+struct user_namespace *cfs_init_user_ns(void);
+bool cfs_dentry_weird(struct dentry *dentry);
+int cfs_vfs_path_lookup_creds(const struct path *base, const char *name,
+			      unsigned int flags, struct path *out,
+			      const struct cred *cred);
+int cfs_path_permission_creds(const struct path *path, int mask,
+			      const struct cred *cred);
+const struct cred *cfs_get_current_cred(void);
+void cfs_cache_no_acl(struct inode *inode);
+const unsigned char *cfs_dentry_name(const struct dentry *dentry, u32 *len);
+struct inode *cfs_folio_host(struct folio *folio);
+void cfs_inode_set_fop(struct inode *inode, const struct file_operations *fop);
+int cfs_kern_path_dir(const char *name, struct path *out);
+
+/* Values the Rust side mirrors as constants. */
+static_assert(SB_RDONLY == 1 << 0);
+static_assert(SB_NOATIME == 1 << 10);
+static_assert(SB_POSIXACL == 1 << 16);
+static_assert(ACL_TYPE_DEFAULT == 0x4000);
+
+void *cfs_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache)
+{
+	return alloc_inode_sb(sb, cache, GFP_KERNEL);
+}
+
+struct kmem_cache *cfs_kmem_cache_create(const char *name, unsigned int size,
+					 void (*ctor)(void *))
+{
+	return kmem_cache_create(name, size, 0,
+				 SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT, ctor);
+}
+
+bool cfs_inode_is_new(struct inode *inode)
+{
+	return inode_state_read_once(inode) & I_NEW;
+}
+
+void cfs_i_size_write(struct inode *inode, loff_t size)
+{
+	i_size_write(inode, size);
+}
+
+loff_t cfs_i_size_read(const struct inode *inode)
+{
+	return i_size_read(inode);
+}
+
+void cfs_i_uid_write(struct inode *inode, uid_t uid)
+{
+	i_uid_write(inode, uid);
+}
+
+void cfs_i_gid_write(struct inode *inode, gid_t gid)
+{
+	i_gid_write(inode, gid);
+}
+
+void cfs_inode_set_times(struct inode *inode, time64_t sec, long nsec)
+{
+	inode_set_mtime(inode, sec, nsec);
+	inode_set_atime(inode, sec, nsec);
+	inode_set_ctime(inode, sec, nsec);
+}
+
+bool cfs_dir_emit(struct dir_context *ctx, const char *name, int namelen,
+		  u64 ino, unsigned int type)
+{
+	return dir_emit(ctx, name, namelen, ino, type);
+}
+
+struct folio *cfs_read_mapping_folio(struct address_space *mapping,
+				     pgoff_t index, struct file *file)
+{
+	return read_mapping_folio(mapping, index, file);
+}
+
+void *cfs_kmap_local_folio(struct folio *folio, size_t offset)
+{
+	return kmap_local_folio(folio, offset);
+}
+
+void cfs_kunmap_local(const void *addr)
+{
+	kunmap_local(addr);
+}
+
+void cfs_folio_put(struct folio *folio)
+{
+	folio_put(folio);
+}
+
+size_t cfs_folio_size(struct folio *folio)
+{
+	return folio_size(folio);
+}
+
+loff_t cfs_folio_pos(struct folio *folio)
+{
+	return folio_pos(folio);
+}
+
+struct inode *cfs_file_inode(const struct file *file)
+{
+	return file_inode(file);
+}
+
+struct inode *cfs_d_inode(const struct dentry *dentry)
+{
+	return d_inode(dentry);
+}
+
+int cfs_deny_write_access(struct file *file)
+{
+	return deny_write_access(file);
+}
+
+void cfs_allow_write_access(struct file *file)
+{
+	allow_write_access(file);
+}
+
+void cfs_seq_show_option(struct seq_file *m, const char *name, const char *value)
+{
+	seq_show_option(m, name, value);
+}
+
+static DEFINE_RATELIMIT_STATE(cfs_ratelimit_state, DEFAULT_RATELIMIT_INTERVAL,
+			      DEFAULT_RATELIMIT_BURST);
+
+bool cfs_ratelimit(void)
+{
+	return __ratelimit(&cfs_ratelimit_state);
+}
+
+void cfs_init_sync_kiocb(struct kiocb *kiocb, struct file *filp)
+{
+	init_sync_kiocb(kiocb, filp);
+}
+
+bool cfs_capable_sys_admin(void)
+{
+	return ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
+}
+
+struct user_namespace *cfs_init_user_ns(void)
+{
+	return &init_user_ns;
+}
+
+bool cfs_dentry_weird(struct dentry *dentry)
+{
+	return dentry->d_flags & (DCACHE_NEED_AUTOMOUNT | DCACHE_MANAGE_TRANSIT |
+				  DCACHE_OP_REVALIDATE | DCACHE_OP_WEAK_REVALIDATE);
+}
+
+int cfs_vfs_path_lookup_creds(const struct path *base, const char *name,
+			      unsigned int flags, struct path *out,
+			      const struct cred *cred)
+{
+	scoped_with_creds(cred)
+		return vfs_path_lookup(base->dentry, base->mnt, name,
+				       LOOKUP_BENEATH | LOOKUP_NO_SYMLINKS |
+				       LOOKUP_NO_XDEV | flags, out);
+}
+
+int cfs_path_permission_creds(const struct path *path, int mask,
+			      const struct cred *cred)
+{
+	scoped_with_creds(cred)
+		return inode_permission(mnt_idmap(path->mnt),
+					d_inode(path->dentry), mask);
+}
+
+const struct cred *cfs_get_current_cred(void)
+{
+	return get_current_cred();
+}
+
+void cfs_cache_no_acl(struct inode *inode)
+{
+	cache_no_acl(inode);
+}
+
+const unsigned char *cfs_dentry_name(const struct dentry *dentry, u32 *len)
+{
+	*len = dentry->d_name.len;
+	return dentry->d_name.name;
+}
+
+struct inode *cfs_folio_host(struct folio *folio)
+{
+	return folio->mapping->host;
+}
+
+void cfs_inode_set_fop(struct inode *inode, const struct file_operations *fop)
+{
+	inode->i_fop = fop;
+}
+
+int cfs_kern_path_dir(const char *name, struct path *out)
+{
+	return kern_path(name, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, out);
+}

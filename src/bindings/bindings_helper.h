@@ -12,3 +12,4 @@
 #include <linux/statfs.h>
 #include <linux/pagemap.h>
 #include <uapi/linux/fsverity.h>
+#include <linux/posix_acl_xattr.h>

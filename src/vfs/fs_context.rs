@@ -5,14 +5,16 @@
 //! C header: [`include/linux/fs_context.h`](srctree/include/linux/fs_context.h)
 
 use super::bindings;
-use kernel::{prelude::*, types::Opaque};
+use super::fs_type::FileSystem;
+use super::sb::{NewSuperBlock, SuperBlock};
+use core::marker::PhantomData;
+use kernel::{error::from_result, prelude::*, str::CStr, types::Opaque};
 
 /// A filesystem context (`struct fs_context`).
 ///
 /// # Invariants
 ///
-/// The wrapped context is valid, and the holder of a `&mut FsContext` has
-/// exclusive access to it.
+/// The wrapped context is valid for the lifetime of the reference.
 #[repr(transparent)]
 pub(crate) struct FsContext(Opaque<bindings::fs_context>);
 
@@ -21,8 +23,9 @@ impl FsContext {
     ///
     /// # Safety
     ///
-    /// `ptr` must point to a valid context that nothing else accesses for
-    /// the lifetime `'a`.
+    /// `ptr` must point to a valid context that stays valid for the lifetime
+    /// `'a`, and the VFS must serialise the callbacks that use it (it holds
+    /// `fc->uapi_mutex` or owns the context during `mount(2)`).
     pub(crate) unsafe fn from_raw<'a>(ptr: *mut kernel::bindings::fs_context) -> &'a mut Self {
         // SAFETY: `FsContext` is a transparent wrapper of the full
         // `fs_context`, of which the kernel's binding is the opaque forward
@@ -39,11 +42,265 @@ impl FsContext {
     /// it from the context's file descriptor, `mount(2)` users find it in
     /// the kernel log.
     pub(crate) fn error(&self, msg: &CStr) {
+        self.log_str(b'e', msg);
+    }
+
+    /// Logs an error message with a string argument: `"<msg>: <arg>"`.
+    pub(crate) fn error_arg(&self, msg: &CStr, arg: &CStr) {
+        // SAFETY: By the type invariant the context is valid; `logfc` copies
+        // the formatted message, and "%s: %s" consumes two C strings.
+        unsafe {
+            let log = &(*self.as_raw()).log;
+            bindings::logfc(
+                log.log,
+                log.prefix,
+                b'e' as c_char,
+                c"%s: %s".as_char_ptr(),
+                msg.as_char_ptr(),
+                arg.as_char_ptr(),
+            );
+        }
+    }
+
+    fn log_str(&self, level: u8, msg: &CStr) {
         // SAFETY: By the type invariant the context is valid; `logfc` copies
         // the formatted message, and "%s" consumes exactly one C string.
         unsafe {
             let log = &(*self.as_raw()).log;
-            bindings::logfc(log.log, log.prefix, b'e' as c_char, c"%s".as_char_ptr(), msg.as_char_ptr());
+            bindings::logfc(log.log, log.prefix, level as c_char, c"%s".as_char_ptr(), msg.as_char_ptr());
         }
+    }
+
+    /// The mount source (`fc->source`), if one was given.
+    pub(crate) fn source(&self) -> Option<&CStr> {
+        // SAFETY: By the type invariant the context is valid; `source` is
+        // either NULL or a NUL-terminated string owned by the context, which
+        // is not changed while a callback runs.
+        unsafe {
+            let s = (*self.as_raw()).source;
+            if s.is_null() {
+                None
+            } else {
+                Some(CStr::from_char_ptr(s))
+            }
+        }
+    }
+
+    /// The superblock flags requested (`fc->sb_flags`).
+    pub(crate) fn sb_flags(&self) -> u32 {
+        // SAFETY: By the type invariant the context is valid.
+        unsafe { (*self.as_raw()).sb_flags }
+    }
+
+    /// The superblock flags that were set explicitly (`fc->sb_flags_mask`).
+    pub(crate) fn sb_flags_mask(&self) -> u32 {
+        // SAFETY: By the type invariant the context is valid.
+        unsafe { (*self.as_raw()).sb_flags_mask }
+    }
+
+    /// Adds `flags` to the superblock flags to be applied.
+    pub(crate) fn set_sb_flags(&mut self, flags: u32) {
+        // SAFETY: By the type invariant the context is valid; `&mut self`
+        // means the VFS handed it to this callback.
+        unsafe { (*self.as_raw()).sb_flags |= flags };
+    }
+
+    /// Whether an explicit `rw` was requested (`rw` option or a remount
+    /// without `ro`).
+    pub(crate) fn wants_rw(&self) -> bool {
+        let rdonly = super::sb::SB_RDONLY;
+        self.sb_flags_mask() & rdonly != 0 && self.sb_flags() & rdonly == 0
+    }
+}
+
+/// The value of a mount parameter.
+pub(crate) enum ParamValue<'a> {
+    /// A flag without a value (`acl`).
+    Flag,
+    /// A string value (`basedir=/x`).
+    String(&'a CStr),
+    /// Some other kind of value (a blob, a path or a file descriptor).
+    Other,
+}
+
+/// One mount parameter (`struct fs_parameter`), borrowed for a
+/// `parse_param` callback.
+pub(crate) struct FsParam<'a> {
+    /// The parameter name.
+    pub(crate) key: &'a CStr,
+    /// The parameter value.
+    pub(crate) value: ParamValue<'a>,
+}
+
+impl<'a> FsParam<'a> {
+    /// Decodes a raw parameter.
+    ///
+    /// # Safety
+    ///
+    /// `param` must be valid for `'a`, with a non-NULL `key`.
+    unsafe fn from_raw(param: *const bindings::fs_parameter) -> Self {
+        // SAFETY: Per the contract `param` is valid and `key` non-NULL and
+        // NUL-terminated; a string parameter has a NUL-terminated `string`.
+        unsafe {
+            let p = &*param;
+            let key = CStr::from_char_ptr(p.key);
+            let value = match p.type_() {
+                bindings::fs_value_type_fs_value_is_flag => ParamValue::Flag,
+                bindings::fs_value_type_fs_value_is_string if !p.__bindgen_anon_1.string.is_null() => {
+                    ParamValue::String(CStr::from_char_ptr(p.__bindgen_anon_1.string))
+                }
+                _ => ParamValue::Other,
+            };
+            Self { key, value }
+        }
+    }
+}
+
+/// Context operations of filesystem type `T` (`struct fs_context_operations`).
+pub(crate) struct ContextOps<T: FileSystem>(PhantomData<T>);
+
+impl<T: FileSystem> ContextOps<T> {
+    /// The operation table.
+    pub(crate) const TABLE: bindings::fs_context_operations = bindings::fs_context_operations {
+        free: Some(Self::free_callback),
+        dup: None,
+        parse_param: Some(Self::parse_param_callback),
+        parse_monolithic: None,
+        get_tree: Some(Self::get_tree_callback),
+        reconfigure: Some(Self::reconfigure_callback),
+    };
+
+    /// Sets up a new context: allocates the options and installs the table.
+    pub(crate) fn init(fc: &mut FsContext) -> Result {
+        let opts = KBox::new(T::Options::default(), GFP_KERNEL)?;
+        // SAFETY: The context is valid (type invariant) and being set up by
+        // `init_fs_context`, so nothing else uses `fs_private` or `ops`.
+        // INVARIANT: `fs_private` holds a `KBox<T::Options>` until `free`.
+        unsafe {
+            (*fc.as_raw()).fs_private = KBox::into_raw(opts).cast();
+            (*fc.as_raw()).ops = &Self::TABLE;
+        }
+        Ok(())
+    }
+
+    /// Returns the options of a context set up by [`Self::init`].
+    ///
+    /// # Safety
+    ///
+    /// `fc` must have been initialised by [`Self::init`] and not freed, and
+    /// the caller must have exclusive access to it.
+    unsafe fn options<'a>(fc: *mut bindings::fs_context) -> &'a mut T::Options {
+        // SAFETY: Per the contract `fs_private` is the `KBox<T::Options>`
+        // installed by `init`, and nothing else accesses it.
+        unsafe { &mut *(*fc).fs_private.cast::<T::Options>() }
+    }
+
+    /// `fs_context_operations::free`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS once, last, for a context set up by [`Self::init`].
+    unsafe extern "C" fn free_callback(fc: *mut bindings::fs_context) {
+        // SAFETY: `free` is only installed by `init`, which set `fs_private`
+        // to a leaked `KBox<T::Options>`; the VFS calls `free` once, last.
+        unsafe {
+            let p = (*fc).fs_private.cast::<T::Options>();
+            if !p.is_null() {
+                drop(KBox::from_raw(p));
+                (*fc).fs_private = core::ptr::null_mut();
+            }
+        }
+    }
+
+    /// `fs_context_operations::parse_param`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS, serialised, with a context set up by [`Self::init`]
+    /// and a valid parameter.
+    unsafe extern "C" fn parse_param_callback(
+        fc: *mut bindings::fs_context,
+        param: *mut bindings::fs_parameter,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS calls `parse_param` with a valid context that
+            // `init` set up, under `uapi_mutex` (or from `mount(2)` which owns
+            // it), and with a parameter whose key `vfs_parse_fs_param` checked.
+            let (ctx, opts, param) = unsafe {
+                (
+                    FsContext::from_raw(fc.cast()),
+                    Self::options(fc),
+                    FsParam::from_raw(param),
+                )
+            };
+            T::parse_param(ctx, opts, &param)?;
+            Ok(0)
+        })
+    }
+
+    /// `fs_context_operations::get_tree`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS, serialised, with a context set up by [`Self::init`].
+    unsafe extern "C" fn get_tree_callback(fc: *mut bindings::fs_context) -> c_int {
+        from_result(|| {
+            // SAFETY: `get_tree_nodev` takes a valid context, which the VFS
+            // passes to `get_tree`; `fill_super_callback` has the signature it
+            // expects.
+            kernel::error::to_result(unsafe {
+                bindings::get_tree_nodev(fc, Some(Self::fill_super_callback))
+            })?;
+            Ok(0)
+        })
+    }
+
+    /// The `fill_super` callback of `get_tree_nodev`.
+    ///
+    /// # Safety
+    ///
+    /// Called by `get_tree_nodev` with a new, locked superblock of type `T`
+    /// and the context of the running `get_tree`.
+    unsafe extern "C" fn fill_super_callback(
+        sb: *mut bindings::super_block,
+        fc: *mut bindings::fs_context,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: `get_tree_nodev` calls this with a new, locked
+            // superblock of this type and the context of `get_tree`.
+            let (ctx, opts, new_sb) = unsafe {
+                (
+                    FsContext::from_raw(fc.cast()),
+                    Self::options(fc),
+                    NewSuperBlock::<T>::from_raw(sb),
+                )
+            };
+            let data = T::fill_super(ctx, opts, new_sb)?;
+            // SAFETY: Same superblock; `set_data` is called once, before the
+            // superblock is visible.
+            let sb = unsafe { new_sb.set_data(data) };
+            let root = T::root(sb)?;
+            sb.set_root(root)?;
+            Ok(0)
+        })
+    }
+
+    /// `fs_context_operations::reconfigure`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS, holding `s_umount`, with a reconfiguration context
+    /// set up by [`Self::init`] whose root is a mounted tree of type `T`.
+    unsafe extern "C" fn reconfigure_callback(fc: *mut bindings::fs_context) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS calls `reconfigure` with a valid context set up
+            // by `init` whose `root` is the mounted tree, holding `s_umount`.
+            let (ctx, opts) = unsafe { (FsContext::from_raw(fc.cast()), Self::options(fc)) };
+            // SAFETY: For reconfiguration `fc->root` is set and its
+            // superblock, of this type, is active while `s_umount` is held.
+            let sb = unsafe { SuperBlock::<T>::from_raw((*(*fc).root).d_sb) };
+            T::reconfigure(ctx, opts, sb)?;
+            Ok(0)
+        })
     }
 }

@@ -5,52 +5,116 @@
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h)
 
 use super::bindings;
-use super::fs_context::FsContext;
+use super::fs_context::{ContextOps, FsContext, FsParam};
+use super::helpers;
+use super::{dir, file, xattr};
+use super::inode::{INode, INodeBox};
+use super::sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock};
 use core::marker::PhantomData;
 use kernel::{
     error::{from_result, to_result},
     prelude::*,
+    sync::aref::ARef,
     types::Opaque,
     ThisModule,
 };
 
-/// A filesystem type: its name, flags and how a mount starts.
-pub(crate) trait FileSystem {
+/// A filesystem type: its name, flags, mount and superblock-wide operations.
+///
+/// The object-specific operations (directories, files, xattrs, page cache)
+/// are separate traits, as in C.
+pub(crate) trait FileSystem:
+    dir::Operations + file::Operations + xattr::Operations + Sized + Send + Sync + 'static
+{
     /// The name under which the type is registered (`mount -t NAME`).
     const NAME: &'static CStr;
 
     /// `file_system_type::fs_flags`.
     const FLAGS: i32;
 
-    /// Prepares a new filesystem context: sets its operations and private data.
-    fn init_fs_context(fc: &mut FsContext) -> Result;
+    /// Name of the inode cache (`/proc/slabinfo`).
+    const INODE_CACHE_NAME: &'static CStr;
 
-    /// Tears down a superblock of this type (`file_system_type::kill_sb`).
-    fn kill_sb(sb: *mut bindings::super_block);
+    /// Mount options being collected in a filesystem context.
+    type Options: Default + Send;
+
+    /// Per-superblock data (`s_fs_info`), dropped when the superblock dies.
+    type Data: Send + Sync;
+
+    /// Per-inode data, set once when the inode is first read.
+    type INodeData: Copy + Send + Sync;
+
+    /// Handles one mount parameter (`fs_context_operations::parse_param`).
+    /// `ENOPARAM` hands it back to the VFS (for `source`), which then
+    /// refuses it as unknown.
+    fn parse_param(fc: &mut FsContext, opts: &mut Self::Options, param: &FsParam<'_>) -> Result;
+
+    /// Sets up a new superblock from the options and returns its data.
+    fn fill_super(
+        fc: &mut FsContext,
+        opts: &mut Self::Options,
+        sb: &NewSuperBlock<Self>,
+    ) -> Result<KBox<Self::Data>>;
+
+    /// Returns the root inode of a superblock whose data is set.
+    fn root(sb: &SuperBlock<Self>) -> Result<ARef<INode<Self>>>;
+
+    /// Handles a remount (`fs_context_operations::reconfigure`).
+    fn reconfigure(fc: &mut FsContext, opts: &mut Self::Options, sb: &SuperBlock<Self>) -> Result;
+
+    /// Fills in `statfs` answers.
+    fn statfs(sb: &SuperBlock<Self>, buf: &mut StatFs) -> Result;
+
+    /// Shows the mount options in `/proc/mounts`.
+    fn show_options(sb: &SuperBlock<Self>, seq: &SeqFile) -> Result;
 }
 
-/// A registered filesystem type; unregistered when dropped.
+/// A registered filesystem type with its inode cache; unregistered when
+/// dropped.
 ///
 /// # Invariants
 ///
-/// `fs` is registered with the VFS from successful initialisation until drop.
+/// `fs` is registered with the VFS from successful initialisation until
+/// drop, and `inode_cache` is a valid cache of `INodeBox<T>` objects for the
+/// same time.
 #[pin_data(PinnedDrop)]
 pub(crate) struct Registration<T: FileSystem> {
     #[pin]
     fs: Opaque<bindings::file_system_type>,
+    inode_cache: InodeCache,
     _p: PhantomData<T>,
 }
 
+/// A slab cache of inodes, destroyed when dropped.
+///
+/// # Invariants
+///
+/// The pointer is a valid slab cache created by this module.
+struct InodeCache(*mut bindings::kmem_cache);
+
+impl Drop for InodeCache {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the cache is valid; it is only
+        // dropped after the filesystem type was unregistered and pending RCU
+        // frees of its inodes have run (see `Registration::drop`), or when
+        // registering failed before any inode existed.
+        unsafe { bindings::kmem_cache_destroy(self.0) };
+    }
+}
+
 // SAFETY: After registration the VFS only reads `fs`, from any thread, and
-// `register_filesystem`/`unregister_filesystem` take their own locks.
+// `register_filesystem`/`unregister_filesystem` take their own locks; the
+// slab cache is thread-safe.
 unsafe impl<T: FileSystem> Send for Registration<T> {}
 // SAFETY: `&Registration` gives no access to `fs`; see `Send`.
 unsafe impl<T: FileSystem> Sync for Registration<T> {}
 
 impl<T: FileSystem> Registration<T> {
-    /// Registers filesystem type `T`, owned by `module`.
+    /// Creates the inode cache and registers filesystem type `T`, owned by
+    /// `module`.
     pub(crate) fn new(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
+            inode_cache: Self::create_cache()?,
             fs <- Opaque::try_ffi_init(|ptr: *mut bindings::file_system_type| {
                 // SAFETY: `ptr` is valid for writes of a `file_system_type`;
                 // all-zeroes is a valid value for it (no flags, no callbacks).
@@ -71,6 +135,41 @@ impl<T: FileSystem> Registration<T> {
         })
     }
 
+    /// Creates the slab cache for `INodeBox<T>`.
+    fn create_cache() -> Result<InodeCache> {
+        let size = u32::try_from(core::mem::size_of::<INodeBox<T>>()).map_err(|_| EINVAL)?;
+        // SAFETY: The name is a static C string; the constructor initialises
+        // the embedded inode of each new object, as `inode_init_once` needs.
+        let cache = unsafe {
+            helpers::cfs_kmem_cache_create(
+                T::INODE_CACHE_NAME.as_char_ptr(),
+                size,
+                Some(INodeBox::<T>::ctor),
+            )
+        };
+        if cache.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: `cache` was just created.
+        Ok(InodeCache(cache))
+    }
+
+    /// Returns the inode cache of the type of superblock `sb`.
+    ///
+    /// # Safety
+    ///
+    /// `sb` must be a live superblock of filesystem type `T`.
+    pub(crate) unsafe fn inode_cache(sb: *mut bindings::super_block) -> *mut bindings::kmem_cache {
+        // SAFETY: A superblock of type `T` has `s_type` pointing at the
+        // `fs` field of the registration, which outlives the superblock
+        // (the module cannot go away while a superblock exists).
+        unsafe {
+            let fs = (*sb).s_type.cast::<Opaque<bindings::file_system_type>>();
+            let reg = kernel::container_of!(fs, Self, fs);
+            (*reg).inode_cache.0
+        }
+    }
+
     /// `file_system_type::init_fs_context`.
     ///
     /// # Safety
@@ -81,7 +180,7 @@ impl<T: FileSystem> Registration<T> {
             // SAFETY: Per the function's contract `fc` is valid and not used
             // elsewhere for the duration of the call.
             let fc = unsafe { FsContext::from_raw(fc) };
-            T::init_fs_context(fc)?;
+            ContextOps::<T>::init(fc)?;
             Ok(0)
         })
     }
@@ -92,7 +191,13 @@ impl<T: FileSystem> Registration<T> {
     ///
     /// Called by the VFS with a superblock of this type that is going away.
     unsafe extern "C" fn kill_sb_callback(sb: *mut bindings::super_block) {
-        T::kill_sb(sb);
+        // SAFETY: `sb` is a dying superblock of this type: all its inodes
+        // and dentries go away in `kill_anon_super`, after which nothing uses
+        // its data.
+        unsafe {
+            bindings::kill_anon_super(sb);
+            SuperBlock::<T>::drop_data(sb);
+        }
     }
 }
 
@@ -101,7 +206,11 @@ impl<T: FileSystem> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: By the type invariant `fs` is registered. The module's
         // reference count keeps this from running while a superblock of the
-        // type exists.
-        unsafe { bindings::unregister_filesystem(self.fs.get()) };
+        // type exists. Inodes are freed through RCU, so wait for those
+        // callbacks before the cache (a later field) is dropped.
+        unsafe {
+            bindings::unregister_filesystem(self.fs.get());
+            bindings::rcu_barrier();
+        }
     }
 }

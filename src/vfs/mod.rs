@@ -8,5 +8,27 @@
 //! model (separate operation tables per object type) rather than hiding it.
 
 pub(crate) mod bindings;
+pub(crate) mod dir;
+pub(crate) mod file;
 pub(crate) mod fs_context;
 pub(crate) mod fs_type;
+pub(crate) mod helpers;
+pub(crate) mod inode;
+pub(crate) mod path;
+pub(crate) mod sb;
+pub(crate) mod verity;
+pub(crate) mod xattr;
+
+use core::ptr::NonNull;
+use kernel::{cred::Credential, sync::aref::ARef};
+
+/// Returns a reference to the current task's credentials
+/// (`get_current_cred`), e.g. to capture the mounter's.
+pub(crate) fn current_cred() -> ARef<Credential> {
+    // SAFETY: `get_current_cred` returns a new reference to the valid,
+    // non-NULL credentials of the current task.
+    unsafe {
+        let c = helpers::cfs_get_current_cred();
+        ARef::from_raw(NonNull::new_unchecked(c.cast_mut().cast::<Credential>()))
+    }
+}

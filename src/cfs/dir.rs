@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Directories: lookup by binary search and resumable iteration.
+
+use super::{image, inode, CInode, Composefs};
+use crate::format::{layout, FormatError};
+use crate::vfs::dir::{self, dtype, DirEmitter};
+use kernel::{prelude::*, sync::aref::ARef};
+
+/// The `DT_*` value of an `EROFS_FT_*` file type.
+fn to_dtype(ft: u8) -> u32 {
+    match ft {
+        layout::EROFS_FT_REG_FILE => 8,
+        layout::EROFS_FT_DIR => 4,
+        layout::EROFS_FT_CHRDEV => 2,
+        layout::EROFS_FT_BLKDEV => 6,
+        layout::EROFS_FT_FIFO => 1,
+        layout::EROFS_FT_SOCK => 12,
+        layout::EROFS_FT_SYMLINK => 10,
+        _ => dtype::UNKNOWN,
+    }
+}
+
+impl dir::Operations for Composefs {
+    fn lookup(dir: &CInode, name: &[u8]) -> Result<Option<ARef<CInode>>> {
+        let sb = dir.super_block();
+        let img = &sb.data().image;
+        let raw = &dir.data().raw;
+        let found = match img.lookup(raw, name) {
+            Ok(f) => f,
+            Err(FormatError::NameTooLong) => return Err(ENAMETOOLONG),
+            Err(FormatError::BadName) => return Ok(None),
+            Err(e) => return Err(image::to_error(e, "directory", raw.nid())),
+        };
+        let Some((nid, _)) = found else { return Ok(None) };
+        let child = inode::iget(sb, nid)?;
+        // Overlayfs treats a whiteout as a negative entry.
+        if inode::is_whiteout(&child.data().raw) {
+            return Ok(None);
+        }
+        Ok(Some(child))
+    }
+
+    fn iterate(dir: &CInode, em: &mut DirEmitter<'_>) -> Result {
+        let img = &Self::sbi(dir).image;
+        let raw = &dir.data().raw;
+        let start = u64::try_from(em.pos()).unwrap_or(0);
+        let end = img
+            .readdir(raw, start, |e, next| {
+                // Whiteouts are hidden, as the reference stack hides them.
+                let hidden = e.file_type == layout::EROFS_FT_CHRDEV
+                    && img.inode(e.nid).map(|i| inode::is_whiteout(&i)).unwrap_or(false);
+                if !hidden && !em.emit(e.name, e.nid, to_dtype(e.file_type)) {
+                    return false;
+                }
+                em.set_pos(next as i64);
+                true
+            })
+            .map_err(|e| image::to_error(e, "directory", raw.nid()))?;
+        em.set_pos(i64::try_from(end).unwrap_or(i64::MAX));
+        Ok(())
+    }
+}

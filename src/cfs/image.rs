@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The image as the format reader sees it: blocks of the opened source,
+//! read on demand through its page cache.
+
+use crate::format::{reader::BlockSource, FormatError};
+use crate::vfs::file::{MappedPage, SourceFile};
+use kernel::prelude::*;
+
+/// The opened image source as a [`BlockSource`].
+pub(crate) struct Source(pub(crate) SourceFile);
+
+impl BlockSource for Source {
+    type Block<'a> = MappedPage<'a>;
+
+    fn block(&self, blkaddr: u32) -> Result<MappedPage<'_>, FormatError> {
+        let start = u64::from(blkaddr) << 12;
+        if start >= self.0.size() {
+            return Err(FormatError::OutOfRange);
+        }
+        self.0.read_page(blkaddr).map_err(|e| {
+            if e == ENOMEM {
+                FormatError::NoMemory
+            } else {
+                FormatError::Io
+            }
+        })
+    }
+
+    fn size(&self) -> u64 {
+        self.0.size()
+    }
+}
+
+/// The kernel error for a reader error: `EUCLEAN` for a corrupt image,
+/// `EIO`/`ENOMEM` for failures reading it. Corruption is logged
+/// (rate-limited) with what was wrong and where.
+pub(crate) fn to_error(e: FormatError, what: &str, nid: u64) -> Error {
+    match e {
+        FormatError::Io => EIO,
+        FormatError::NoMemory => ENOMEM,
+        FormatError::BufferTooSmall => ERANGE,
+        _ => {
+            if crate::vfs::helpers::ratelimit() {
+                pr_err!("corrupt image: {} ({}, nid {})\n", e.message(), what, nid);
+            }
+            EUCLEAN
+        }
+    }
+}

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Inodes: reading them from the image into the inode cache, and their
+//! data through the page cache.
+
+use super::{image, CInode, CfsInode, Composefs};
+use crate::format::{layout, overlay, reader::{DataLayout, XattrKey}};
+use crate::vfs::{
+    file::{self, BackingFile, LockedFolio, OpeningFile},
+    inode::{Cached, Kind, Params},
+    sb::SuperBlock,
+};
+use kernel::{cred::Credential, prelude::*, sync::aref::ARef};
+
+/// The metacopy xattr as a lookup key (`trusted.` + `overlay.metacopy`).
+pub(crate) const METACOPY_KEY: XattrKey<'static> = XattrKey {
+    index: layout::XATTR_INDEX_TRUSTED,
+    head: b"overlay.metacopy",
+    tail: b"",
+};
+
+/// Gets inode `nid` of `sb`, reading it from the image if it is not cached.
+pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>> {
+    let new = match sb.iget(nid)? {
+        Cached::Existing(i) => return Ok(i),
+        Cached::New(n) => n,
+    };
+    // On error `new` is dropped, which fails the inode.
+    let img = &sb.data().image;
+    let raw = img.inode(nid).map_err(|e| image::to_error(e, "inode", nid))?;
+    let mode = raw.mode();
+    let kind = match raw.file_type() {
+        layout::S_IFDIR => Kind::Dir,
+        layout::S_IFLNK => Kind::Symlink,
+        layout::S_IFREG => {
+            // As overlayfs: a file with a metacopy xattr takes its data from
+            // the backing object its redirect names; any other from the image.
+            let meta = img
+                .find_xattr(&raw, &METACOPY_KEY)
+                .map_err(|e| image::to_error(e, "xattrs", nid))?;
+            if meta.is_some() {
+                Kind::RegBacked
+            } else {
+                Kind::RegCached
+            }
+        }
+        _ => Kind::Special(raw.rdev()),
+    };
+    if raw.layout() == DataLayout::ChunkBased && kind != Kind::RegBacked && kind != Kind::RegCached {
+        return Err(image::to_error(crate::format::FormatError::BadLayout, "inode", nid));
+    }
+    let no_acl = !sb.posix_acl() || raw.xattr_icount() == 0;
+    let params = Params {
+        kind,
+        mode: mode as u16,
+        nlink: raw.nlink(),
+        uid: raw.uid(),
+        gid: raw.gid(),
+        size: raw.size() as i64,
+        mtime: raw.mtime(),
+        mtime_nsec: raw.mtime_nsec(),
+        no_acl,
+    };
+    Ok(new.init(&params, CfsInode { raw }))
+}
+
+/// Whether `raw` is an overlay whiteout, which the reference hides.
+pub(crate) fn is_whiteout(raw: &crate::format::Inode) -> bool {
+    overlay::is_whiteout(raw)
+}
+
+impl file::Operations for Composefs {
+    fn read_folio(inode: &CInode, folio: &mut LockedFolio<'_>) -> Result {
+        let img = &Self::sbi(inode).image;
+        let raw = &inode.data().raw;
+        let size = raw.size();
+        folio.fill_pages(|pos, page| {
+            let pos = pos as u64;
+            let n = if pos < size {
+                img.read_data(raw, pos, page)
+                    .map_err(|e| image::to_error(e, "data", raw.nid()))?
+            } else {
+                0
+            };
+            if let Some(rest) = page.get_mut(n..) {
+                rest.fill(0);
+            }
+            Ok(())
+        })
+    }
+
+    fn open_backing(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile> {
+        super::backing::open(inode, file)
+    }
+
+    fn backing_cred(inode: &CInode) -> &Credential {
+        &Self::sbi(inode).cred
+    }
+}

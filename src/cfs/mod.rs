@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The composefs filesystem: superblock, mount and the per-object
+//! operations, on top of the format reader and the VFS layer.
+
+mod backing;
+mod dir;
+mod image;
+mod inode;
+mod options;
+mod xattr;
+
+use crate::format::{layout, overlay, reader::Image};
+use crate::vfs::{
+    fs_context::{FsContext, FsParam},
+    fs_type::FileSystem,
+    inode::INode,
+    path::Path,
+    sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock, SuperParams},
+};
+use image::Source;
+use kernel::{cred::Credential, prelude::*, str::CString, sync::aref::ARef};
+use options::{Digest, Options, Verity};
+
+/// The composefs filesystem type.
+pub(crate) struct Composefs;
+
+/// Per-superblock state.
+pub(crate) struct CfsSuper {
+    /// The image, read through the page cache of its source.
+    image: Image<Source>,
+    /// The object directories, searched in order.
+    basedirs: KVec<Path>,
+    /// The `basedir=` option as given (for `show_options`).
+    basedir_opt: Option<CString>,
+    /// The mounter's credentials: backing objects are opened with them.
+    cred: ARef<Credential>,
+    /// fs-verity policy for backing objects.
+    verity: Verity,
+    /// The `digest=` the image was checked against.
+    digest: Option<Digest>,
+    /// Inodes visible to users (all but the root's whiteout stubs).
+    files: u64,
+}
+
+/// Per-inode state: the decoded image inode.
+#[derive(Clone, Copy)]
+pub(crate) struct CfsInode {
+    /// The inode as decoded (and validated) from the image.
+    raw: crate::format::Inode,
+}
+
+/// Shorthand for an inode of this filesystem.
+type CInode = INode<Composefs>;
+
+impl Composefs {
+    /// The superblock data of `inode`.
+    fn sbi(inode: &CInode) -> &CfsSuper {
+        inode.super_block().data()
+    }
+}
+
+/// Resolves the `basedir=` list to referenced directories.
+fn resolve_basedirs(fc: &FsContext, list: Option<&CString>) -> Result<KVec<Path>> {
+    let mut dirs = KVec::new();
+    let Some(list) = list else { return Ok(dirs) };
+    for d in list.to_bytes().split(|&c| c == b':') {
+        let mut buf = KVec::with_capacity(d.len() + 1, GFP_KERNEL)?;
+        buf.extend_from_slice(d, GFP_KERNEL)?;
+        buf.push(0, GFP_KERNEL)?;
+        let name = CStr::from_bytes_with_nul(&buf).map_err(|_| EINVAL)?;
+        match Path::lookup_dir(name) {
+            Ok(p) => dirs.push(p, GFP_KERNEL)?,
+            Err(e) => {
+                fc.error_arg(c"composefs: cannot resolve basedir", name);
+                return Err(e);
+            }
+        }
+    }
+    Ok(dirs)
+}
+
+/// Checks the image's fs-verity digest against `digest=`.
+fn check_image_digest(fc: &FsContext, src: &crate::vfs::file::SourceFile, want: &Digest) -> Result {
+    if src.is_bdev() {
+        fc.error(c"composefs: digest= needs an image file, not a block device");
+        return Err(EINVAL);
+    }
+    let mut got = [0u8; 64];
+    let Some((algo, len)) = src.verity_digest(&mut got) else {
+        fc.error(c"composefs: the image has no fs-verity digest");
+        return Err(ENODATA);
+    };
+    if algo != want.algo || got.get(..len) != Some(want.as_bytes()) {
+        fc.error(c"composefs: the image has the wrong fs-verity digest");
+        return Err(EIO);
+    }
+    Ok(())
+}
+
+/// Counts the root's whiteout stubs (`00`..`ff`), which users never see.
+fn count_stubs(image: &Image<Source>) -> u64 {
+    let Ok(root) = image.inode(image.root_nid()) else { return 0 };
+    let mut n = 0u64;
+    let _ = image.readdir(&root, 0, |e, _| {
+        if e.file_type == layout::EROFS_FT_CHRDEV && overlay::is_whiteout_stub_name(e.name) {
+            n += 1;
+        }
+        true
+    });
+    n
+}
+
+impl FileSystem for Composefs {
+    const NAME: &'static CStr = c"composefs";
+    const FLAGS: i32 = kernel::bindings::FS_ALLOW_IDMAP as i32;
+    const INODE_CACHE_NAME: &'static CStr = c"composefs_inode";
+
+    type Options = Options;
+    type Data = CfsSuper;
+    type INodeData = CfsInode;
+
+    fn parse_param(fc: &mut FsContext, opts: &mut Options, param: &FsParam<'_>) -> Result {
+        options::parse(fc, opts, param)
+    }
+
+    fn fill_super(fc: &mut FsContext, opts: &mut Options, sb: &NewSuperBlock<Self>) -> Result<KBox<CfsSuper>> {
+        if fc.wants_rw() {
+            fc.error(c"composefs: read-only filesystem, rw is not supported");
+            return Err(EINVAL);
+        }
+        if opts.digest.is_some() && opts.verity == Some(Verity::Off) {
+            fc.error(c"composefs: digest= needs fs-verity: it cannot be combined with verity=off");
+            return Err(EINVAL);
+        }
+        let Some(source) = fc.source() else {
+            fc.error(c"composefs: no image given (source)");
+            return Err(EINVAL);
+        };
+        let src = match crate::vfs::file::SourceFile::open(source) {
+            Ok(s) => s,
+            Err(e) => {
+                fc.error_arg(c"composefs: cannot open image", source);
+                return Err(e);
+            }
+        };
+        if let Some(d) = &opts.digest {
+            check_image_digest(fc, &src, d)?;
+        }
+        let image = match Image::open(Source(src)) {
+            Ok(i) => i,
+            Err(e) => {
+                pr_err!("invalid image: {}\n", e.message());
+                fc.error(c"composefs: invalid image (see the kernel log)");
+                return Err(if e.is_corruption() { EINVAL } else { image::to_error(e, "open", 0) });
+            }
+        };
+        let basedirs = resolve_basedirs(fc, opts.basedir.as_ref())?;
+        let has_acl = image.header().flags & layout::COMPOSEFS_FLAGS_HAS_ACL != 0;
+        sb.init(&SuperParams {
+            magic: u64::from(layout::COMPOSEFS_MAGIC),
+            blocksize_bits: 12,
+            maxbytes: i64::MAX,
+            time_gran: 1,
+            posix_acl: opts.acl.unwrap_or(has_acl),
+        });
+        let stubs = count_stubs(&image);
+        let files = image.superblock().inos.saturating_sub(stubs);
+        let verity = match (opts.verity, opts.digest.is_some()) {
+            (Some(v), _) => v,
+            (None, true) => Verity::Require,
+            (None, false) => Verity::On,
+        };
+        Ok(KBox::new(
+            CfsSuper {
+                image,
+                basedirs,
+                basedir_opt: opts.basedir.take(),
+                cred: crate::vfs::current_cred(),
+                verity,
+                digest: opts.digest,
+                files,
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    fn root(sb: &SuperBlock<Self>) -> Result<ARef<CInode>> {
+        let root = sb.data().image.root_nid();
+        inode::iget(sb, root)
+    }
+
+    fn reconfigure(fc: &mut FsContext, opts: &mut Options, _sb: &SuperBlock<Self>) -> Result {
+        if fc.wants_rw() {
+            fc.error(c"composefs: read-only filesystem, rw is not supported");
+            return Err(EINVAL);
+        }
+        if opts.basedir.is_some() || opts.digest.is_some() || opts.verity.is_some() || opts.acl.is_some() {
+            fc.error(c"composefs: options cannot be changed by a remount");
+            return Err(EINVAL);
+        }
+        fc.set_sb_flags(crate::vfs::sb::SB_RDONLY);
+        Ok(())
+    }
+
+    fn statfs(sb: &SuperBlock<Self>, buf: &mut StatFs) -> Result {
+        let d = sb.data();
+        buf.magic = u64::from(layout::COMPOSEFS_MAGIC);
+        buf.bsize = 4096;
+        buf.blocks = d.image.size().div_ceil(4096);
+        buf.files = d.files;
+        buf.namelen = 255;
+        Ok(())
+    }
+
+    fn show_options(sb: &SuperBlock<Self>, seq: &SeqFile) -> Result {
+        let d = sb.data();
+        if let Some(b) = &d.basedir_opt {
+            seq.show_option(c"basedir", Some(b));
+        }
+        if let Some(dg) = &d.digest {
+            let mut hex = [0u8; 129];
+            let digits = b"0123456789abcdef";
+            for (i, b) in dg.as_bytes().iter().enumerate() {
+                hex[2 * i] = digits[usize::from(b >> 4)];
+                hex[2 * i + 1] = digits[usize::from(b & 15)];
+            }
+            let s = CStr::from_bytes_with_nul(&hex[..=2 * dg.len]).map_err(|_| EINVAL)?;
+            seq.show_option(c"digest", Some(s));
+        }
+        let v = match d.verity {
+            Verity::Off => c"off",
+            Verity::On => c"on",
+            Verity::Require => c"require",
+        };
+        seq.show_option(c"verity", Some(v));
+        seq.show_option(if sb.posix_acl() { c"acl" } else { c"noacl" }, None);
+        Ok(())
+    }
+}

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Mount options.
+
+use crate::vfs::fs_context::{FsContext, FsParam, ParamValue};
+use kernel::{prelude::*, str::CString};
+
+/// What fs-verity checks are made on backing objects.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verity {
+    /// No checks.
+    Off,
+    /// Objects whose image entry carries a digest must match it.
+    On,
+    /// As `On`, and external files without a digest cannot be opened.
+    Require,
+}
+
+/// An fs-verity digest given as a mount option.
+#[derive(Clone, Copy)]
+pub(crate) struct Digest {
+    /// `FS_VERITY_HASH_ALG_*`.
+    pub(crate) algo: u8,
+    /// Digest length: 32 or 64.
+    pub(crate) len: usize,
+    /// The digest bytes.
+    pub(crate) bytes: [u8; 64],
+}
+
+impl Digest {
+    /// The digest bytes.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Parses 64 (sha256) or 128 (sha512) hex digits.
+    fn parse(hex: &[u8]) -> Option<Self> {
+        let (algo, len) = match hex.len() {
+            64 => (crate::format::layout::FS_VERITY_HASH_ALG_SHA256, 32),
+            128 => (crate::format::layout::FS_VERITY_HASH_ALG_SHA512, 64),
+            _ => return None,
+        };
+        let mut bytes = [0u8; 64];
+        for (i, pair) in hex.chunks_exact(2).enumerate() {
+            let hi = hex_val(pair[0])?;
+            let lo = hex_val(pair[1])?;
+            *bytes.get_mut(i)? = (hi << 4) | lo;
+        }
+        Some(Self { algo, len, bytes })
+    }
+}
+
+/// The value of one hex digit.
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Options collected in a filesystem context.
+#[derive(Default)]
+pub(crate) struct Options {
+    /// The `basedir=` value, `:`-separated absolute paths.
+    pub(crate) basedir: Option<CString>,
+    /// The `digest=` value.
+    pub(crate) digest: Option<Digest>,
+    /// The `verity=` choice, if one was given.
+    pub(crate) verity: Option<Verity>,
+    /// `acl` / `noacl`, if given.
+    pub(crate) acl: Option<bool>,
+}
+
+/// Parses one mount parameter into `opts`.
+pub(crate) fn parse(fc: &mut FsContext, opts: &mut Options, param: &FsParam<'_>) -> Result {
+    let key = param.key.to_bytes();
+    let string = match param.value {
+        ParamValue::String(s) => Some(s),
+        _ => None,
+    };
+    let flag = matches!(param.value, ParamValue::Flag);
+    match key {
+        b"basedir" => {
+            let Some(v) = string else {
+                fc.error(c"composefs: basedir needs a value");
+                return Err(EINVAL);
+            };
+            let b = v.to_bytes();
+            if b.is_empty() || b.split(|&c| c == b':').any(|d| !d.starts_with(b"/")) {
+                fc.error(c"composefs: basedir must be a list of absolute paths separated by ':'");
+                return Err(EINVAL);
+            }
+            opts.basedir = Some(CString::try_from(v)?);
+        }
+        b"digest" => {
+            let d = string.and_then(|v| Digest::parse(v.to_bytes()));
+            let Some(d) = d else {
+                fc.error(c"composefs: digest must be 64 (sha256) or 128 (sha512) hex digits");
+                return Err(EINVAL);
+            };
+            opts.digest = Some(d);
+        }
+        b"verity" => {
+            opts.verity = Some(match string.map(|s| s.to_bytes()) {
+                None if flag => Verity::Require,
+                Some(b"off") => Verity::Off,
+                Some(b"on") => Verity::On,
+                Some(b"require") => Verity::Require,
+                _ => {
+                    fc.error(c"composefs: verity must be off, on or require");
+                    return Err(EINVAL);
+                }
+            });
+        }
+        b"tryverity" if flag => opts.verity = Some(Verity::On),
+        b"acl" if flag => opts.acl = Some(true),
+        b"noacl" if flag => opts.acl = Some(false),
+        b"upperdir" | b"workdir" => {
+            fc.error(c"composefs: mounts are read-only: stack overlayfs on top for a writable layer");
+            return Err(EINVAL);
+        }
+        b"idmap" => {
+            fc.error(c"composefs: idmap is not an option: use an idmapped mount (mount_setattr)");
+            return Err(EINVAL);
+        }
+        b"tryverity" | b"acl" | b"noacl" => {
+            fc.error_arg(c"composefs: option takes no value", param.key);
+            return Err(EINVAL);
+        }
+        // Unknown: the VFS takes `source` and refuses the rest with a message.
+        _ => return Err(ENOPARAM),
+    }
+    Ok(())
+}

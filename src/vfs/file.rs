@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Regular files: page-cache reads (`address_space_operations`) and files
+//! stacked on a backing file (the kernel's backing-file helpers).
+//!
+//! C headers: [`include/linux/pagemap.h`](srctree/include/linux/pagemap.h),
+//! [`include/linux/backing-file.h`](srctree/include/linux/backing-file.h)
+
+use super::bindings;
+use super::fs_type::FileSystem;
+use super::helpers;
+use super::inode::INode;
+use super::path::Path;
+use core::{marker::PhantomData, ptr::NonNull};
+use kernel::{
+    cred::Credential,
+    error::{from_result, to_result},
+    fs::File,
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::aref::ARef,
+};
+
+/// Page-cache and open operations of regular files and symlinks.
+pub(crate) trait Operations: Sized {
+    /// Fills `folio` of `inode` with its data (zeros past the end).
+    fn read_folio(inode: &INode<Self>, folio: &mut LockedFolio<'_>) -> Result
+    where
+        Self: FileSystem;
+
+    /// Opens the backing file of a stacked regular file `inode` for
+    /// `file`, the composefs file being opened.
+    fn open_backing(inode: &INode<Self>, file: &OpeningFile<'_>) -> Result<BackingFile>
+    where
+        Self: FileSystem;
+
+    /// The credentials backing-file I/O runs with (the mounter's).
+    fn backing_cred(inode: &INode<Self>) -> &Credential
+    where
+        Self: FileSystem;
+}
+
+/// A locked folio being read in (`read_folio`).
+///
+/// # Invariants
+///
+/// `folio` is locked, not uptodate, and owned by the running `read_folio`.
+pub(crate) struct LockedFolio<'a> {
+    folio: *mut bindings::folio,
+    _p: PhantomData<&'a mut bindings::folio>,
+}
+
+impl LockedFolio<'_> {
+    /// File position of the folio's first byte.
+    pub(crate) fn pos(&self) -> i64 {
+        // SAFETY: By the type invariant the folio is valid.
+        unsafe { helpers::cfs_folio_pos(self.folio) }
+    }
+
+    /// Size of the folio in bytes.
+    pub(crate) fn size(&self) -> usize {
+        // SAFETY: By the type invariant the folio is valid.
+        unsafe { helpers::cfs_folio_size(self.folio) }
+    }
+
+    /// Calls `f` on each page of the folio in turn, with the file position
+    /// of the page and its bytes mapped for writing.
+    pub(crate) fn fill_pages(&mut self, mut f: impl FnMut(i64, &mut [u8]) -> Result) -> Result {
+        let size = self.size();
+        let pos = self.pos();
+        let mut off = 0usize;
+        while off < size {
+            // SAFETY: By the type invariant the folio is locked and ours;
+            // `off` is below its size, so the page at `off` exists.
+            let p = unsafe { helpers::cfs_kmap_local_folio(self.folio, off) }.cast::<u8>();
+            // SAFETY: `kmap_local_folio` maps the whole page at `off`, which
+            // nobody else accesses while the folio is locked and not uptodate.
+            let page = unsafe { core::slice::from_raw_parts_mut(p, PAGE_SIZE) };
+            let r = f(pos + off as i64, page);
+            // SAFETY: Unmaps what was mapped above, in LIFO order.
+            unsafe { helpers::cfs_kunmap_local(p.cast()) };
+            r?;
+            off += PAGE_SIZE;
+        }
+        Ok(())
+    }
+}
+
+/// The composefs file being opened (`struct file` in `->open`).
+///
+/// # Invariants
+///
+/// `file` is the file being opened by the running `open` call.
+pub(crate) struct OpeningFile<'a> {
+    file: *mut bindings::file,
+    _p: PhantomData<&'a bindings::file>,
+}
+
+impl OpeningFile<'_> {
+    /// The open flags (`f_flags`).
+    pub(crate) fn flags(&self) -> u32 {
+        // SAFETY: By the type invariant the file is valid.
+        unsafe { (*self.file).f_flags }
+    }
+}
+
+/// An opened backing file (`FMODE_BACKING`), owned.
+///
+/// # Invariants
+///
+/// `0` is a backing file opened by `backing_file_open`, with a reference
+/// owned by this object.
+pub(crate) struct BackingFile(NonNull<bindings::file>);
+
+impl BackingFile {
+    /// Opens the object at `path` as the backing file of `user` with `cred`
+    /// (`backing_file_open`), read-only with `user`'s other flags.
+    pub(crate) fn open(user: &OpeningFile<'_>, path: &Path, cred: &Credential) -> Result<Self> {
+        let flags = (user.flags() & !(bindings::O_ACCMODE | bindings::O_CREAT | bindings::O_TRUNC))
+            | bindings::O_RDONLY
+            | bindings::O_LARGEFILE;
+        // SAFETY: `user.file` is the file being opened, `path` a valid
+        // referenced path and `cred` a valid credential; the result is a new
+        // reference or an error pointer.
+        let f = unsafe {
+            bindings::backing_file_open(user.file, flags as c_int, path.as_raw(), cred.as_ptr())
+        };
+        let f = kernel::error::from_err_ptr(f)?;
+        // INVARIANT: a new backing file and its reference.
+        NonNull::new(f).map(Self).ok_or(ENOMEM)
+    }
+
+    /// The inode of the backing file.
+    pub(crate) fn inode_ptr(&self) -> *mut bindings::inode {
+        // SAFETY: By the type invariant the file is valid.
+        unsafe { helpers::cfs_file_inode(self.0.as_ptr()) }
+    }
+
+    /// The size of the backing file's inode.
+    pub(crate) fn size(&self) -> i64 {
+        // SAFETY: The inode of an open file is valid.
+        unsafe { helpers::cfs_i_size_read(self.inode_ptr()) }
+    }
+
+    /// The fs-verity digest of the backing file, if it has one: the
+    /// `FS_VERITY_HASH_ALG_*` id and the number of bytes written to `out`.
+    pub(crate) fn verity_digest(&self, out: &mut [u8; 64]) -> Option<(u8, usize)> {
+        super::verity::digest(self.inode_ptr(), out)
+    }
+}
+
+impl Drop for BackingFile {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own a reference.
+        unsafe { bindings::fput(self.0.as_ptr()) };
+    }
+}
+
+/// Operation tables of regular files and symlinks.
+pub(crate) struct Tables<T>(PhantomData<T>);
+
+impl<T: FileSystem> Tables<T> {
+    /// Address space operations: reads from the image.
+    pub(crate) const AOPS: bindings::address_space_operations = bindings::address_space_operations {
+        read_folio: Some(read_folio_callback::<T>),
+        // SAFETY: All-zeroes is valid for the remaining optional callbacks.
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    /// File operations of files stacked on a backing file.
+    pub(crate) const BACKED_FOPS: bindings::file_operations = bindings::file_operations {
+        open: Some(backed_open::<T>),
+        release: Some(backed_release),
+        read_iter: Some(backed_read_iter::<T>),
+        splice_read: Some(backed_splice_read::<T>),
+        mmap: Some(backed_mmap::<T>),
+        llseek: Some(backed_llseek),
+        fadvise: Some(backed_fadvise),
+        fsync: Some(bindings::noop_fsync),
+        // SAFETY: All-zeroes is valid for the remaining optional callbacks.
+        ..unsafe { core::mem::zeroed() }
+    };
+}
+
+/// `address_space_operations::read_folio`.
+///
+/// # Safety
+///
+/// Called by the page cache with a locked folio of the mapping of a
+/// filled-in inode of type `T` (only `NewINode::init` installs the table).
+unsafe extern "C" fn read_folio_callback<T: FileSystem>(
+    _file: *mut bindings::file,
+    folio: *mut bindings::folio,
+) -> c_int {
+    // SAFETY: Per the contract the folio belongs to a mapping whose host is
+    // a filled-in inode of type `T`.
+    let inode = unsafe { INode::<T>::from_raw(helpers::cfs_folio_host(folio)) };
+    // INVARIANT: the folio is locked and ours until `folio_end_read`.
+    let mut f = LockedFolio {
+        folio,
+        _p: PhantomData,
+    };
+    let r = T::read_folio(inode, &mut f);
+    // SAFETY: Ends the read of the folio we were given, unlocking it.
+    unsafe { bindings::folio_end_read(folio, r.is_ok()) };
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Returns the backing file stored in an open stacked file.
+///
+/// # Safety
+///
+/// `file` must be an open file of `BACKED_FOPS` (after a successful open).
+unsafe fn real(file: *mut bindings::file) -> *mut bindings::file {
+    // SAFETY: Per the contract `private_data` is the backing file set by
+    // `backed_open`, released only in `backed_release`.
+    unsafe { (*file).private_data.cast() }
+}
+
+/// The backing-file context of stacked file I/O.
+fn ctx<T: FileSystem>(file: *mut bindings::file) -> bindings::backing_file_ctx {
+    // SAFETY: `file` is an open file of type `T`, so its inode is filled in.
+    let inode = unsafe { INode::<T>::from_raw(helpers::cfs_file_inode(file)) };
+    bindings::backing_file_ctx {
+        cred: T::backing_cred(inode).as_ptr(),
+        accessed: None,
+        end_write: None,
+    }
+}
+
+/// `file_operations::open` of stacked files.
+///
+/// # Safety
+///
+/// Called by the VFS with a filled-in inode of type `T` and the file being
+/// opened.
+unsafe extern "C" fn backed_open<T: FileSystem>(
+    inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: Per the contract.
+        let inode = unsafe { INode::<T>::from_raw(inode) };
+        // INVARIANT: `file` is being opened by this call.
+        let opening = OpeningFile {
+            file,
+            _p: PhantomData,
+        };
+        let b = T::open_backing(inode, &opening)?;
+        let p = b.0.as_ptr();
+        core::mem::forget(b);
+        // SAFETY: The file is being opened and not shared yet; the reference
+        // moves into `private_data` until `release`.
+        unsafe { (*file).private_data = p.cast() };
+        Ok(0)
+    })
+}
+
+/// `file_operations::release` of stacked files.
+///
+/// # Safety
+///
+/// Called by the VFS once for each successfully opened stacked file.
+unsafe extern "C" fn backed_release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: Per the contract the file was opened by `backed_open`, so
+    // `private_data` holds our backing file reference, dropped here.
+    unsafe {
+        let r = real(file);
+        (*file).private_data = core::ptr::null_mut();
+        if !r.is_null() {
+            bindings::fput(r);
+        }
+    }
+    0
+}
+
+/// `file_operations::read_iter` of stacked files.
+///
+/// # Safety
+///
+/// Called by the VFS with a kiocb of an open stacked file and an iterator.
+unsafe extern "C" fn backed_read_iter<T: FileSystem>(
+    iocb: *mut bindings::kiocb,
+    iter: *mut bindings::iov_iter,
+) -> isize {
+    // SAFETY: Per the contract the kiocb and its file are valid and the file
+    // is an open stacked file.
+    unsafe {
+        let file = (*iocb).ki_filp;
+        let mut c = ctx::<T>(file);
+        bindings::backing_file_read_iter(real(file), iter, iocb, (*iocb).ki_flags, &mut c)
+    }
+}
+
+/// `file_operations::splice_read` of stacked files.
+///
+/// # Safety
+///
+/// Called by the VFS with an open stacked file, its position and a pipe.
+unsafe extern "C" fn backed_splice_read<T: FileSystem>(
+    file: *mut bindings::file,
+    ppos: *mut bindings::loff_t,
+    pipe: *mut bindings::pipe_inode_info,
+    len: usize,
+    flags: c_uint,
+) -> isize {
+    // SAFETY: Per the contract the file is an open stacked file and `ppos`
+    // valid; the kiocb is a local initialised by `init_sync_kiocb`.
+    unsafe {
+        let mut c = ctx::<T>(file);
+        let mut iocb = core::mem::MaybeUninit::<bindings::kiocb>::zeroed();
+        helpers::cfs_init_sync_kiocb(iocb.as_mut_ptr(), file);
+        let iocb = iocb.assume_init_mut();
+        iocb.ki_pos = *ppos;
+        let r = bindings::backing_file_splice_read(real(file), iocb, pipe, len, flags, &mut c);
+        *ppos = iocb.ki_pos;
+        r
+    }
+}
+
+/// `file_operations::mmap` of stacked files: maps the backing file.
+///
+/// # Safety
+///
+/// Called by the VFS with an open stacked file and a VMA being set up.
+unsafe extern "C" fn backed_mmap<T: FileSystem>(
+    file: *mut bindings::file,
+    vma: *mut bindings::vm_area_struct,
+) -> c_int {
+    // SAFETY: Per the contract; `backing_file_mmap` moves the VMA to the
+    // backing file.
+    unsafe {
+        let mut c = ctx::<T>(file);
+        bindings::backing_file_mmap(real(file), vma, &mut c)
+    }
+}
+
+/// `file_operations::llseek` of stacked files: seeks the backing file
+/// (which knows its holes) from the stacked file's position.
+///
+/// # Safety
+///
+/// Called by the VFS with an open stacked file; the caller serialises
+/// position updates of the file description (`f_pos_lock`).
+unsafe extern "C" fn backed_llseek(file: *mut bindings::file, offset: i64, whence: c_int) -> i64 {
+    // SAFETY: Per the contract; the backing file is private to this open
+    // file, so its position is only touched under the same serialisation.
+    unsafe {
+        let r = real(file);
+        (*r).f_pos = (*file).f_pos;
+        let ret = bindings::vfs_llseek(r, offset, whence);
+        (*file).f_pos = (*r).f_pos;
+        ret
+    }
+}
+
+/// `file_operations::fadvise` of stacked files.
+///
+/// # Safety
+///
+/// Called by the VFS with an open stacked file.
+unsafe extern "C" fn backed_fadvise(file: *mut bindings::file, off: i64, len: i64, advice: c_int) -> c_int {
+    // SAFETY: Per the contract the backing file is valid.
+    unsafe { bindings::vfs_fadvise(real(file), off, len, advice) }
+}
+
+/// The opened image source: a regular file or a block device, read through
+/// its page cache.
+///
+/// # Invariants
+///
+/// `file` is open for reading; if `deny_write`, write access to its inode
+/// is denied by this object until drop.
+pub(crate) struct SourceFile {
+    file: ARef<File>,
+    deny_write: bool,
+    is_bdev: bool,
+}
+
+impl SourceFile {
+    /// Opens `path` read-only with the current credentials; refuses what is
+    /// neither a regular file nor a block device (`EINVAL`), and denies
+    /// writes to a regular file while it is open.
+    pub(crate) fn open(path: &CStr) -> Result<Self> {
+        let flags = (bindings::O_RDONLY | bindings::O_LARGEFILE) as c_int;
+        // SAFETY: `path` is NUL-terminated; `filp_open` returns a referenced
+        // file or an error pointer.
+        let f = kernel::error::from_err_ptr(unsafe { bindings::filp_open(path.as_char_ptr(), flags, 0) })?;
+        // SAFETY: `f` is a new reference to a valid file.
+        let file: ARef<File> = unsafe { ARef::from_raw(NonNull::new_unchecked(f.cast())) };
+        // SAFETY: The file is open, so its inode is valid.
+        let mode = u32::from(unsafe { (*helpers::cfs_file_inode(f)).i_mode });
+        let is_bdev = mode & bindings::S_IFMT == bindings::S_IFBLK;
+        if mode & bindings::S_IFMT != bindings::S_IFREG && !is_bdev {
+            return Err(EINVAL);
+        }
+        let mut s = Self {
+            file,
+            deny_write: false,
+            is_bdev,
+        };
+        if !is_bdev {
+            // SAFETY: The file is open.
+            to_result(unsafe { helpers::cfs_deny_write_access(f) })?;
+            // INVARIANT: write access is denied until drop.
+            s.deny_write = true;
+        }
+        Ok(s)
+    }
+
+    /// Whether the source is a block device.
+    pub(crate) fn is_bdev(&self) -> bool {
+        self.is_bdev
+    }
+
+    /// Size of the source in bytes.
+    pub(crate) fn size(&self) -> u64 {
+        // SAFETY: The file is open; its mapping's host is the inode whose
+        // page cache holds the data (the bdev inode for a block device).
+        let s = unsafe { helpers::cfs_i_size_read((*(*self.file.as_ptr()).f_mapping).host) };
+        s.max(0) as u64
+    }
+
+    /// The fs-verity digest of the source file, if it has one.
+    pub(crate) fn verity_digest(&self, out: &mut [u8; 64]) -> Option<(u8, usize)> {
+        // SAFETY: The file is open.
+        super::verity::digest(unsafe { helpers::cfs_file_inode(self.file.as_ptr()) }, out)
+    }
+
+    /// Reads page `index` of the source through its page cache and keeps it
+    /// mapped until the returned guard is dropped.
+    pub(crate) fn read_page(&self, index: u32) -> Result<MappedPage<'_>> {
+        let f = self.file.as_ptr();
+        // SAFETY: The file is open; `read_mapping_folio` returns a referenced
+        // uptodate folio or an error pointer.
+        let folio = kernel::error::from_err_ptr(unsafe {
+            helpers::cfs_read_mapping_folio((*f).f_mapping, index as usize, f)
+        })?;
+        let pos = i64::from(index) << kernel::page::PAGE_SHIFT;
+        // SAFETY: `folio` is valid and referenced.
+        let off = (pos - unsafe { helpers::cfs_folio_pos(folio) }) as usize;
+        // SAFETY: The folio contains page `index` at `off`.
+        let addr = unsafe { helpers::cfs_kmap_local_folio(folio, off) }.cast::<u8>();
+        let len = (self.size().saturating_sub(pos as u64)).min(PAGE_SIZE as u64) as usize;
+        // INVARIANT: the folio is referenced and mapped at `addr` for `len`
+        // bytes.
+        Ok(MappedPage {
+            folio,
+            addr,
+            len,
+            _p: PhantomData,
+        })
+    }
+}
+
+impl Drop for SourceFile {
+    fn drop(&mut self) {
+        if self.deny_write {
+            // SAFETY: By the type invariant we denied write access.
+            unsafe { helpers::cfs_allow_write_access(self.file.as_ptr()) };
+        }
+    }
+}
+
+/// One page of the image source, referenced and mapped.
+///
+/// # Invariants
+///
+/// `folio` is referenced by this object and the page is mapped at `addr`
+/// (`kmap_local_folio`) for `len` readable bytes.
+pub(crate) struct MappedPage<'a> {
+    folio: *mut bindings::folio,
+    addr: *mut u8,
+    len: usize,
+    _p: PhantomData<&'a SourceFile>,
+}
+
+impl core::ops::Deref for MappedPage<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        // SAFETY: By the type invariant `addr` is mapped for `len` bytes.
+        // The page is uptodate; a regular-file source cannot be written
+        // while mounted, and every structure read from it is validated on
+        // use, so a block device changing underneath gives bad values, not
+        // bad accesses.
+        unsafe { core::slice::from_raw_parts(self.addr, self.len) }
+    }
+}
+
+impl Drop for MappedPage<'_> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we mapped and referenced the folio.
+        unsafe {
+            helpers::cfs_kunmap_local(self.addr.cast());
+            helpers::cfs_folio_put(self.folio);
+        }
+    }
+}

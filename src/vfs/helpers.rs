@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Prototypes of the one-line C wrappers in `src/helpers.c`.
+//!
+//! Each wraps a static inline function or a macro of the same name without
+//! the `cfs_` prefix; their contracts are those of the wrapped C code.
+
+use super::bindings;
+use kernel::ffi::{c_char, c_int, c_long, c_uint, c_void};
+
+// The kernel's bindings allow `improper_ctypes` for the same structures
+// (`super_block`, `inode` and others contain zero-length arrays).
+#[allow(improper_ctypes)]
+extern "C" {
+    pub(crate) fn cfs_alloc_inode_sb(
+        sb: *mut bindings::super_block,
+        cache: *mut bindings::kmem_cache,
+    ) -> *mut c_void;
+    pub(crate) fn cfs_kmem_cache_create(
+        name: *const c_char,
+        size: c_uint,
+        ctor: Option<unsafe extern "C" fn(*mut c_void)>,
+    ) -> *mut bindings::kmem_cache;
+    pub(crate) fn cfs_inode_is_new(inode: *mut bindings::inode) -> bool;
+    pub(crate) fn cfs_i_size_write(inode: *mut bindings::inode, size: i64);
+    pub(crate) fn cfs_i_size_read(inode: *const bindings::inode) -> i64;
+    pub(crate) fn cfs_i_uid_write(inode: *mut bindings::inode, uid: u32);
+    pub(crate) fn cfs_i_gid_write(inode: *mut bindings::inode, gid: u32);
+    pub(crate) fn cfs_inode_set_times(inode: *mut bindings::inode, sec: i64, nsec: c_long);
+    pub(crate) fn cfs_dir_emit(
+        ctx: *mut bindings::dir_context,
+        name: *const c_char,
+        namelen: c_int,
+        ino: u64,
+        typ: c_uint,
+    ) -> bool;
+    pub(crate) fn cfs_read_mapping_folio(
+        mapping: *mut bindings::address_space,
+        index: usize,
+        file: *mut bindings::file,
+    ) -> *mut bindings::folio;
+    pub(crate) fn cfs_kmap_local_folio(folio: *mut bindings::folio, offset: usize) -> *mut c_void;
+    pub(crate) fn cfs_kunmap_local(addr: *const c_void);
+    pub(crate) fn cfs_folio_put(folio: *mut bindings::folio);
+    pub(crate) fn cfs_folio_size(folio: *mut bindings::folio) -> usize;
+    pub(crate) fn cfs_folio_pos(folio: *mut bindings::folio) -> i64;
+    pub(crate) fn cfs_file_inode(file: *const bindings::file) -> *mut bindings::inode;
+    pub(crate) fn cfs_d_inode(dentry: *const bindings::dentry) -> *mut bindings::inode;
+    pub(crate) fn cfs_deny_write_access(file: *mut bindings::file) -> c_int;
+    pub(crate) fn cfs_allow_write_access(file: *mut bindings::file);
+    pub(crate) fn cfs_seq_show_option(
+        m: *mut bindings::seq_file,
+        name: *const c_char,
+        value: *const c_char,
+    );
+    pub(crate) fn cfs_ratelimit() -> bool;
+    pub(crate) fn cfs_init_sync_kiocb(kiocb: *mut bindings::kiocb, filp: *mut bindings::file);
+    pub(crate) fn cfs_capable_sys_admin() -> bool;
+    pub(crate) fn cfs_init_user_ns() -> *mut bindings::user_namespace;
+    pub(crate) fn cfs_dentry_weird(dentry: *mut bindings::dentry) -> bool;
+    pub(crate) fn cfs_vfs_path_lookup_creds(
+        base: *const bindings::path,
+        name: *const c_char,
+        flags: c_uint,
+        out: *mut bindings::path,
+        cred: *const bindings::cred,
+    ) -> c_int;
+    pub(crate) fn cfs_path_permission_creds(
+        path: *const bindings::path,
+        mask: c_int,
+        cred: *const bindings::cred,
+    ) -> c_int;
+    pub(crate) fn cfs_get_current_cred() -> *const bindings::cred;
+    pub(crate) fn cfs_cache_no_acl(inode: *mut bindings::inode);
+    pub(crate) fn cfs_folio_host(folio: *mut bindings::folio) -> *mut bindings::inode;
+    pub(crate) fn cfs_inode_set_fop(inode: *mut bindings::inode, fop: *const bindings::file_operations);
+    pub(crate) fn cfs_kern_path_dir(name: *const c_char, out: *mut bindings::path) -> c_int;
+    pub(crate) fn cfs_dentry_name(dentry: *const bindings::dentry, len: *mut u32) -> *const u8;
+}
+
+/// Whether a rate-limited message may be printed now (`__ratelimit` on the
+/// module's ratelimit state).
+pub(crate) fn ratelimit() -> bool {
+    // SAFETY: The helper only touches its own static ratelimit state.
+    unsafe { cfs_ratelimit() }
+}
+
+/// Whether the current task has `CAP_SYS_ADMIN` in the initial user
+/// namespace (checked without auditing, as listing `trusted.*` does).
+pub(crate) fn capable_sys_admin() -> bool {
+    // SAFETY: Reads the current task's credentials only.
+    unsafe { cfs_capable_sys_admin() }
+}

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Inodes: the inode cache, attributes and per-type operation tables.
+//!
+//! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h)
+
+use super::bindings;
+use super::dir;
+use super::file;
+use super::fs_type::FileSystem;
+use super::helpers;
+use super::sb::SuperBlock;
+use super::xattr;
+use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
+use kernel::{
+    prelude::*,
+    sync::aref::{ARef, AlwaysRefCounted},
+    types::Opaque,
+};
+
+/// The object a filesystem's inodes are allocated as: the VFS inode
+/// followed by the filesystem's per-inode data.
+///
+/// # Invariants
+///
+/// `data` is initialised once the inode has been filled by
+/// [`NewINode::init`], that is for every inode that is not `I_NEW`.
+#[repr(C)]
+pub(crate) struct INodeBox<T: FileSystem> {
+    inode: Opaque<bindings::inode>,
+    data: MaybeUninit<T::INodeData>,
+}
+
+impl<T: FileSystem> INodeBox<T> {
+    /// Slab constructor: initialises the embedded inode once per object.
+    ///
+    /// # Safety
+    ///
+    /// Called by the slab allocator with a new object of the cache.
+    pub(crate) unsafe extern "C" fn ctor(p: *mut c_void) {
+        let b = p.cast::<Self>();
+        // SAFETY: Per the contract `p` is an `INodeBox<T>`-sized object.
+        unsafe { bindings::inode_init_once(Self::inode_ptr(b)) };
+    }
+
+    /// Returns the embedded inode.
+    ///
+    /// # Safety
+    ///
+    /// `b` must point to an `INodeBox<T>` allocation.
+    pub(crate) unsafe fn inode_ptr(b: *mut Self) -> *mut bindings::inode {
+        // SAFETY: Per the contract `b` is valid; `inode` is its first field.
+        unsafe { Opaque::cast_into(core::ptr::addr_of!((*b).inode)) }
+    }
+
+    /// Returns the box containing `inode`.
+    ///
+    /// # Safety
+    ///
+    /// `inode` must be embedded in an `INodeBox<T>`.
+    pub(crate) unsafe fn from_inode(inode: *mut bindings::inode) -> *mut Self {
+        // `inode` is the first field of the `repr(C)` box.
+        inode.cast::<Self>()
+    }
+}
+
+/// An inode of filesystem type `T` that has been filled in.
+///
+/// # Invariants
+///
+/// The inode is live, embedded in an `INodeBox<T>`, belongs to a superblock
+/// of type `T` whose data is set, and is not `I_NEW` (its data is set).
+#[repr(transparent)]
+pub(crate) struct INode<T: FileSystem>(Opaque<bindings::inode>, PhantomData<T>);
+
+// SAFETY: Inodes are reference counted by the VFS (`ihold`/`iput`), from any
+// thread.
+unsafe impl<T: FileSystem> AlwaysRefCounted for INode<T> {
+    fn inc_ref(&self) {
+        // SAFETY: A shared reference means the count is non-zero.
+        unsafe { bindings::ihold(self.0.get()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: Per the contract the caller owns a reference.
+        unsafe { bindings::iput(obj.as_ptr().cast()) };
+    }
+}
+
+// SAFETY: The fields read through `INode` are immutable after `I_NEW` is
+// cleared, and the VFS synchronises the rest.
+unsafe impl<T: FileSystem> Send for INode<T> {}
+// SAFETY: See `Send`.
+unsafe impl<T: FileSystem> Sync for INode<T> {}
+
+impl<T: FileSystem> INode<T> {
+    /// Wraps a raw inode pointer.
+    ///
+    /// # Safety
+    ///
+    /// `inode` must be a filled-in (not `I_NEW`) inode of a superblock of type
+    /// `T`, live for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(inode: *mut bindings::inode) -> &'a Self {
+        // SAFETY: Transparent wrapper; validity per the contract.
+        unsafe { &*inode.cast::<Self>() }
+    }
+
+    /// Returns the raw inode pointer.
+    pub(crate) fn as_raw(&self) -> *mut bindings::inode {
+        self.0.get()
+    }
+
+    /// The inode's data.
+    pub(crate) fn data(&self) -> &T::INodeData {
+        // SAFETY: By the type invariants the inode is embedded in an
+        // `INodeBox<T>` whose data is initialised and immutable.
+        unsafe { (*INodeBox::<T>::from_inode(self.as_raw())).data.assume_init_ref() }
+    }
+
+    /// The superblock the inode belongs to.
+    pub(crate) fn super_block(&self) -> &SuperBlock<T> {
+        // SAFETY: By the type invariant the superblock is of type `T`, has its
+        // data set and outlives the inode.
+        unsafe { SuperBlock::from_raw((*self.as_raw()).i_sb) }
+    }
+
+    /// The inode size.
+    pub(crate) fn size(&self) -> i64 {
+        // SAFETY: By the type invariant the inode is live.
+        unsafe { helpers::cfs_i_size_read(self.as_raw()) }
+    }
+}
+
+/// What kind of object an inode is; it selects the operation tables.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A directory.
+    Dir,
+    /// A regular file whose data comes through the inode's page cache.
+    RegCached,
+    /// A regular file stacked on a backing file.
+    RegBacked,
+    /// A symbolic link (target read through the page cache).
+    Symlink,
+    /// A character or block device, fifo or socket, with the device number
+    /// encoded as on disk (`new_encode_dev`).
+    Special(u32),
+}
+
+/// Attributes of a new inode.
+pub(crate) struct Params {
+    /// Kind of inode.
+    pub(crate) kind: Kind,
+    /// `i_mode`, including the file type bits.
+    pub(crate) mode: u16,
+    /// Link count.
+    pub(crate) nlink: u32,
+    /// Owner.
+    pub(crate) uid: u32,
+    /// Group.
+    pub(crate) gid: u32,
+    /// Size in bytes.
+    pub(crate) size: i64,
+    /// Modification time (also used for access and change times), seconds.
+    pub(crate) mtime: i64,
+    /// Modification time, nanoseconds.
+    pub(crate) mtime_nsec: u32,
+    /// Whether the inode certainly has no POSIX ACLs.
+    pub(crate) no_acl: bool,
+}
+
+/// A new, locked inode (`I_NEW`) that must be filled in or failed.
+///
+/// # Invariants
+///
+/// The inode is `I_NEW`, embedded in an `INodeBox<T>`, and the holder owns a
+/// reference to it.
+pub(crate) struct NewINode<T: FileSystem>(NonNull<bindings::inode>, PhantomData<T>);
+
+impl<T: FileSystem> NewINode<T> {
+    /// Fills in the inode and unlocks it.
+    pub(crate) fn init(self, p: &Params, data: T::INodeData) -> ARef<INode<T>> {
+        let inode = self.0.as_ptr();
+        core::mem::forget(self);
+        let dev = p.kind_rdev();
+        // SAFETY: By the type invariant the inode is new and only this thread
+        // fills it; the tables are `'static`.
+        unsafe {
+            let b = INodeBox::<T>::from_inode(inode);
+            // INVARIANT: data is set before `I_NEW` is cleared.
+            (*b).data.write(data);
+            (*inode).i_mode = p.mode;
+            bindings::set_nlink(inode, p.nlink);
+            helpers::cfs_i_uid_write(inode, p.uid);
+            helpers::cfs_i_gid_write(inode, p.gid);
+            helpers::cfs_i_size_write(inode, p.size);
+            (*inode).i_blocks = (p.size.max(0) as u64).div_ceil(512);
+            helpers::cfs_inode_set_times(inode, p.mtime, p.mtime_nsec as c_long);
+            (*inode).i_op = &xattr::Tables::<T>::SPECIAL_IOPS;
+            match p.kind {
+                Kind::Dir => {
+                    (*inode).i_op = &dir::Tables::<T>::DIR_IOPS;
+                    helpers::cfs_inode_set_fop(inode, &dir::Tables::<T>::DIR_FOPS);
+                }
+                Kind::RegCached => {
+                    (*inode).i_op = &xattr::Tables::<T>::REG_IOPS;
+                    helpers::cfs_inode_set_fop(inode, &bindings::generic_ro_fops);
+                    (*(*inode).i_mapping).a_ops = &file::Tables::<T>::AOPS;
+                }
+                Kind::RegBacked => {
+                    (*inode).i_op = &xattr::Tables::<T>::REG_IOPS;
+                    helpers::cfs_inode_set_fop(inode, &file::Tables::<T>::BACKED_FOPS);
+                    (*(*inode).i_mapping).a_ops = &file::Tables::<T>::AOPS;
+                }
+                Kind::Symlink => {
+                    (*inode).i_op = &xattr::Tables::<T>::SYMLINK_IOPS;
+                    (*(*inode).i_mapping).a_ops = &file::Tables::<T>::AOPS;
+                    bindings::inode_nohighmem(inode);
+                }
+                Kind::Special(_) => {
+                    bindings::init_special_inode(inode, p.mode, dev);
+                }
+            }
+            if p.no_acl {
+                helpers::cfs_cache_no_acl(inode);
+            }
+            bindings::unlock_new_inode(inode);
+            // INVARIANT: The inode is filled in and no longer `I_NEW`; the
+            // reference taken by `iget_locked` moves into the `ARef`.
+            ARef::from_raw(NonNull::new_unchecked(inode.cast::<INode<T>>()))
+        }
+    }
+}
+
+impl Params {
+    /// The kernel device number of a special inode (0 for others).
+    fn kind_rdev(&self) -> u32 {
+        match self.kind {
+            Kind::Special(raw) => {
+                // `new_decode_dev` of the on-disk value, then `MKDEV`.
+                let major = (raw & 0xfff00) >> 8;
+                let minor = (raw & 0xff) | ((raw >> 12) & 0xfff00);
+                (major << 20) | minor
+            }
+            _ => 0,
+        }
+    }
+}
+
+impl<T: FileSystem> Drop for NewINode<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the inode is `I_NEW` and owned; an
+        // inode that was not filled in is failed (`iget_failed` unlocks,
+        // marks it bad and drops the reference).
+        unsafe { bindings::iget_failed(self.0.as_ptr()) };
+    }
+}
+
+/// The result of looking an inode up in the inode cache.
+pub(crate) enum Cached<T: FileSystem> {
+    /// The inode was cached and is filled in.
+    Existing(ARef<INode<T>>),
+    /// The inode is new and must be filled in.
+    New(NewINode<T>),
+}
+
+impl<T: FileSystem> SuperBlock<T> {
+    /// Gets inode `ino` from the inode cache, allocating a new one if needed
+    /// (`iget_locked`).
+    pub(crate) fn iget(&self, ino: u64) -> Result<Cached<T>> {
+        // SAFETY: By the type invariant the superblock is live.
+        let inode = unsafe { bindings::iget_locked(self.as_raw(), ino) };
+        let inode = NonNull::new(inode).ok_or(ENOMEM)?;
+        // SAFETY: `iget_locked` returned a referenced inode.
+        if unsafe { helpers::cfs_inode_is_new(inode.as_ptr()) } {
+            // INVARIANT: `I_NEW` inode with our reference; all inodes of this
+            // superblock come from `alloc_inode`, so they are `INodeBox<T>`.
+            Ok(Cached::New(NewINode(inode, PhantomData)))
+        } else {
+            // SAFETY: Not `I_NEW`: `iget_locked` waits for new inodes to be
+            // filled in (or failed, in which case it returns an error). The
+            // reference moves into the `ARef`.
+            Ok(Cached::Existing(unsafe { ARef::from_raw(inode.cast()) }))
+        }
+    }
+}

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Superblocks and their operations.
+//!
+//! C header: [`include/linux/fs/super_types.h`](srctree/include/linux/fs/super_types.h)
+
+use super::bindings;
+use super::fs_type::{FileSystem, Registration};
+use super::helpers;
+use super::inode::{INode, INodeBox};
+use super::xattr;
+use core::marker::PhantomData;
+use kernel::{error::from_result, prelude::*, sync::aref::ARef, types::Opaque};
+
+/// `SB_RDONLY` (checked against the C value in `helpers.c`).
+pub(crate) const SB_RDONLY: u32 = 1 << 0;
+/// `SB_NOATIME`.
+pub(crate) const SB_NOATIME: u32 = 1 << 10;
+/// `SB_POSIXACL`.
+pub(crate) const SB_POSIXACL: u32 = 1 << 16;
+
+/// A superblock of filesystem type `T` whose data is set (`struct super_block`).
+///
+/// # Invariants
+///
+/// The superblock is live for the lifetime of the reference, its type is `T`
+/// and its `s_fs_info` is a `KBox<T::Data>` installed by
+/// [`NewSuperBlock::set_data`], freed only by [`SuperBlock::drop_data`].
+#[repr(transparent)]
+pub(crate) struct SuperBlock<T: FileSystem>(Opaque<bindings::super_block>, PhantomData<T>);
+
+/// A superblock of type `T` being set up by `fill_super`, whose data is not
+/// set yet.
+///
+/// # Invariants
+///
+/// The superblock is new, locked, of type `T`, and only the `fill_super`
+/// call that got it accesses it.
+#[repr(transparent)]
+pub(crate) struct NewSuperBlock<T: FileSystem>(Opaque<bindings::super_block>, PhantomData<T>);
+
+/// Parameters of a new superblock.
+pub(crate) struct SuperParams {
+    /// `s_magic`.
+    pub(crate) magic: u64,
+    /// log2 of the block size.
+    pub(crate) blocksize_bits: u8,
+    /// Largest file size.
+    pub(crate) maxbytes: i64,
+    /// Granularity of timestamps in nanoseconds.
+    pub(crate) time_gran: u32,
+    /// Whether POSIX ACLs are enforced (`SB_POSIXACL`).
+    pub(crate) posix_acl: bool,
+}
+
+impl<T: FileSystem> NewSuperBlock<T> {
+    /// Wraps a raw superblock pointer.
+    ///
+    /// # Safety
+    ///
+    /// `sb` must be a new superblock of type `T` handed to `fill_super`,
+    /// valid and exclusively used by the caller for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(sb: *mut bindings::super_block) -> &'a Self {
+        // SAFETY: The cast is fine: transparent wrapper; validity per the
+        // function's contract.
+        unsafe { &*sb.cast::<Self>() }
+    }
+
+    fn as_raw(&self) -> *mut bindings::super_block {
+        self.0.get()
+    }
+
+    /// Sets the superblock's parameters and operation tables. Always
+    /// read-only.
+    pub(crate) fn init(&self, p: &SuperParams) {
+        let sb = self.as_raw();
+        // SAFETY: By the type invariant the superblock is new and only this
+        // caller accesses it; the tables are `'static`.
+        unsafe {
+            (*sb).s_magic = p.magic as usize;
+            (*sb).s_blocksize_bits = p.blocksize_bits;
+            (*sb).s_blocksize = 1 << p.blocksize_bits;
+            (*sb).s_maxbytes = p.maxbytes;
+            (*sb).s_time_gran = p.time_gran;
+            (*sb).s_op = &SuperOps::<T>::TABLE;
+            (*sb).s_xattr = core::ptr::from_ref(&xattr::Handlers::<T>::TABLE).cast();
+            (*sb).s_flags |= (SB_RDONLY | SB_NOATIME) as usize;
+            if p.posix_acl {
+                (*sb).s_flags |= SB_POSIXACL as usize;
+            } else {
+                (*sb).s_flags &= !(SB_POSIXACL as usize);
+            }
+        }
+    }
+
+    /// Installs the superblock's data and returns the set-up superblock.
+    ///
+    /// # Safety
+    ///
+    /// Must be called at most once per superblock.
+    pub(crate) unsafe fn set_data(&self, data: KBox<T::Data>) -> &SuperBlock<T> {
+        // SAFETY: By the type invariant only this caller accesses the new
+        // superblock; `kill_sb` frees the data with `drop_data`.
+        // INVARIANT: `s_fs_info` now holds a `KBox<T::Data>`.
+        unsafe {
+            (*self.as_raw()).s_fs_info = KBox::into_raw(data).cast();
+            &*self.as_raw().cast::<SuperBlock<T>>()
+        }
+    }
+}
+
+impl<T: FileSystem> SuperBlock<T> {
+    /// Wraps a raw superblock pointer.
+    ///
+    /// # Safety
+    ///
+    /// `sb` must be a live superblock of type `T` with data set by
+    /// [`NewSuperBlock::set_data`], and stay so for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(sb: *mut bindings::super_block) -> &'a Self {
+        // SAFETY: Transparent wrapper; validity per the function's contract.
+        unsafe { &*sb.cast::<Self>() }
+    }
+
+    /// Returns the raw superblock pointer.
+    pub(crate) fn as_raw(&self) -> *mut bindings::super_block {
+        self.0.get()
+    }
+
+    /// The superblock's data.
+    pub(crate) fn data(&self) -> &T::Data {
+        // SAFETY: By the type invariant `s_fs_info` is a live
+        // `KBox<T::Data>` until `kill_sb`, which cannot run while a
+        // reference to the superblock is in use.
+        unsafe { &*(*self.as_raw()).s_fs_info.cast::<T::Data>() }
+    }
+
+    /// Whether POSIX ACLs are enforced on this superblock.
+    pub(crate) fn posix_acl(&self) -> bool {
+        // SAFETY: By the type invariant the superblock is live; `s_flags` is
+        // read once.
+        unsafe { (*self.as_raw()).s_flags & SB_POSIXACL as usize != 0 }
+    }
+
+    /// Makes `root` the root of the superblock (`d_make_root`).
+    pub(crate) fn set_root(&self, root: ARef<INode<T>>) -> Result {
+        let inode = ARef::into_raw(root).as_ptr().cast::<bindings::inode>();
+        // SAFETY: `d_make_root` consumes the inode reference (it drops it
+        // on failure); `s_root` is set while `fill_super` owns the
+        // superblock.
+        unsafe {
+            let dentry = bindings::d_make_root(inode);
+            if dentry.is_null() {
+                return Err(ENOMEM);
+            }
+            (*self.as_raw()).s_root = dentry;
+        }
+        Ok(())
+    }
+
+    /// Frees the data of a dying superblock.
+    ///
+    /// # Safety
+    ///
+    /// `sb` must be a superblock of type `T` whose inodes and dentries are
+    /// all gone (after `kill_anon_super`); `s_fs_info` must be either NULL
+    /// (fill_super failed before `set_data`) or the data set by `set_data`.
+    pub(crate) unsafe fn drop_data(sb: *mut bindings::super_block) {
+        // SAFETY: Per the contract nothing uses the data any more.
+        unsafe {
+            let p = (*sb).s_fs_info.cast::<T::Data>();
+            if !p.is_null() {
+                (*sb).s_fs_info = core::ptr::null_mut();
+                drop(KBox::from_raw(p));
+            }
+        }
+    }
+}
+
+/// Answers to `statfs` (`struct kstatfs`).
+#[derive(Default)]
+pub(crate) struct StatFs {
+    /// Filesystem magic (`f_type`).
+    pub(crate) magic: u64,
+    /// Block size.
+    pub(crate) bsize: u32,
+    /// Total blocks.
+    pub(crate) blocks: u64,
+    /// Total inodes.
+    pub(crate) files: u64,
+    /// Longest name.
+    pub(crate) namelen: u32,
+}
+
+/// A `seq_file` being filled for `/proc/mounts`.
+///
+/// # Invariants
+///
+/// The wrapped `seq_file` is valid for the lifetime of the reference.
+#[repr(transparent)]
+pub(crate) struct SeqFile(Opaque<bindings::seq_file>);
+
+impl SeqFile {
+    /// Appends `,name` or `,name=value` with the value escaped as
+    /// `seq_show_option` does.
+    pub(crate) fn show_option(&self, name: &CStr, value: Option<&CStr>) {
+        let v = value.map_or(core::ptr::null(), |v| v.as_char_ptr());
+        // SAFETY: By the type invariant the seq_file is valid; both strings
+        // are NUL-terminated (or the value NULL, which the helper allows).
+        unsafe { helpers::cfs_seq_show_option(self.0.get(), name.as_char_ptr(), v) };
+    }
+}
+
+/// Superblock operations of filesystem type `T` (`struct super_operations`).
+struct SuperOps<T: FileSystem>(PhantomData<T>);
+
+impl<T: FileSystem> SuperOps<T> {
+    const TABLE: bindings::super_operations = bindings::super_operations {
+        alloc_inode: Some(Self::alloc_inode),
+        free_inode: Some(Self::free_inode),
+        statfs: Some(Self::statfs),
+        show_options: Some(Self::show_options),
+        // SAFETY: All-zeroes is valid for the remaining optional callbacks.
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    /// `super_operations::alloc_inode`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS with a live superblock of type `T`.
+    unsafe extern "C" fn alloc_inode(sb: *mut bindings::super_block) -> *mut bindings::inode {
+        // SAFETY: Per the contract `sb` is of type `T`.
+        let cache = unsafe { Registration::<T>::inode_cache(sb) };
+        // SAFETY: `cache` holds `INodeBox<T>` objects whose embedded inode
+        // the constructor initialised once.
+        let p = unsafe { helpers::cfs_alloc_inode_sb(sb, cache) }.cast::<INodeBox<T>>();
+        if p.is_null() {
+            return core::ptr::null_mut();
+        }
+        // SAFETY: `p` is a valid `INodeBox<T>`.
+        unsafe { INodeBox::<T>::inode_ptr(p) }
+    }
+
+    /// `super_operations::free_inode`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS (after an RCU grace period) with an inode that
+    /// `alloc_inode` allocated and nothing uses any more.
+    unsafe extern "C" fn free_inode(inode: *mut bindings::inode) {
+        // SAFETY: Per the contract the inode is embedded in an `INodeBox<T>`
+        // from the cache of the inode's superblock type.
+        unsafe {
+            let cache = Registration::<T>::inode_cache((*inode).i_sb);
+            // The per-inode data is `Copy`: nothing to drop.
+            let b = INodeBox::<T>::from_inode(inode);
+            bindings::kmem_cache_free(cache, b.cast());
+        }
+    }
+
+    /// `super_operations::statfs`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS with a dentry of a live superblock of type `T` and
+    /// a writable `kstatfs`.
+    unsafe extern "C" fn statfs(dentry: *mut bindings::dentry, buf: *mut kernel::bindings::kstatfs) -> c_int {
+        // The kernel's bindings only declare `kstatfs`; ours has its fields.
+        let buf = buf.cast::<bindings::kstatfs>();
+        from_result(|| {
+            // SAFETY: Per the contract the dentry's superblock is live and of
+            // type `T` with data set (statfs needs a mounted tree).
+            let sb = unsafe { SuperBlock::<T>::from_raw((*dentry).d_sb) };
+            let mut st = StatFs::default();
+            T::statfs(sb, &mut st)?;
+            // SAFETY: Per the contract `buf` is valid for writes; the VFS
+            // zeroed it.
+            unsafe {
+                (*buf).f_type = st.magic as isize;
+                (*buf).f_bsize = st.bsize as isize;
+                (*buf).f_frsize = st.bsize as isize;
+                (*buf).f_blocks = st.blocks;
+                (*buf).f_files = st.files;
+                (*buf).f_namelen = st.namelen as isize;
+                let dev = (*(*dentry).d_sb).s_dev;
+                // `huge_encode_dev`.
+                let (major, minor) = (u64::from(dev >> 20), u64::from(dev & 0xfffff));
+                let id = (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12);
+                (*buf).f_fsid.val = [id as i32, (id >> 32) as i32];
+            }
+            Ok(0)
+        })
+    }
+
+    /// `super_operations::show_options`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS with a valid `seq_file` and the root of a live
+    /// superblock of type `T`.
+    unsafe extern "C" fn show_options(seq: *mut bindings::seq_file, root: *mut bindings::dentry) -> c_int {
+        from_result(|| {
+            // SAFETY: Per the contract; `SeqFile` is a transparent wrapper.
+            let (sb, seq) = unsafe {
+                (
+                    SuperBlock::<T>::from_raw((*root).d_sb),
+                    &*seq.cast::<SeqFile>(),
+                )
+            };
+            T::show_options(sb, seq)?;
+            Ok(0)
+        })
+    }
+}
