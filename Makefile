@@ -39,7 +39,7 @@ else
 
 SHELL := /bin/bash
 CARGO_TARGET := x86_64-unknown-linux-gnu
-TOOLS := mkcomposefs composefs-info
+TOOLS := mkcomposefs composefs-info cfs-mutate
 
 .PHONY: all module module-bench tools selftests kernel check demo bench fuzz stress clean
 
@@ -78,6 +78,16 @@ demo: all
 
 bench: tools selftests module-bench
 	@scripts/bench.sh
+
+# Soak runs (issue 6): libFuzzer on the shared reader for FUZZ_SECONDS
+# (default 600), then the guest corrupt-image test with CORRUPT_COUNT images
+# (default 5000); stress: the fault and load tests for STRESS_SECONDS.
+fuzz: all
+	@scripts/fuzz.sh
+	@scripts/soak.sh corrupt
+
+stress: all
+	@scripts/soak.sh stress
 
 clean:
 	rm -rf build tools/target

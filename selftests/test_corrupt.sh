@@ -1,0 +1,166 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Hostile images (issue 6, part 2): cfs-mutate derives CORRUPT_COUNT
+# (default 300) corrupt images from two valid ones (bit flips and targeted
+# damage of the header, superblock, inodes, directory entries and names,
+# xattrs, shared xattr ids, chunk indexes, symlinks; directory loops and
+# hard-linked directories; truncation). Each is mounted; a mount may fail with
+# an errno. A mounted image is walked completely (readdir, lookup, stat,
+# readlink, listxattr/getxattr, read, mmap) under a time limit and unmounted.
+# Afterwards the module must unload. vm-run fails the run on any oops, BUG,
+# WARN, lockdep, KFENCE or kmemleak report. Images are reproducible on the
+# host: cfs-mutate gen -s SEED -f INDEX -n 1 with the same base images.
+# CORRUPT_FSTYPE=erofs runs the same images through the kernel's EROFS (the
+# reference reader of the format) instead.
+. ./lib.sh
+load_module
+
+fstype=${CORRUPT_FSTYPE:-composefs}
+
+count=${CORRUPT_COUNT:-300}
+seed=${CORRUPT_SEED:-1}
+batch=200
+walk_limit=${CORRUPT_WALK_SECONDS:-60}
+w=/scratch/corrupt
+src=$w/src
+mnt=/mnt/corrupt
+rm -rf "$w"
+mkdir -p "$src/dir/sub/deep" "$src/big" "$w/imgs" "$mnt"
+
+# Base image 1: a directory tree with a store of fs-verity objects, so that
+# walks of mounted mutants open and read backing files.
+for size in 0 1 100 4095 4096 4097 70000; do
+	head -c "$size" /dev/urandom >"$src/f$size"
+done
+cp "$src/f4097" "$src/dir/sub/dup"
+ln -s f100 "$src/link"
+ln -s "$(printf '%03000d' 0)" "$src/longlink"
+ln "$src/f100" "$src/dir/hard"
+mknod "$src/dir/chr" c 1 3
+mknod "$src/dir/blk" b 7 0
+mkfifo "$src/dir/fifo"
+i=0
+while [ $i -lt 120 ]; do
+	echo $i >"$src/big/entry-with-a-longer-name-$i"
+	i=$((i + 1))
+done
+echo deep >"$src/dir/sub/deep/file"
+mkcomposefs --digest-store="$w/objects" "$src" "$w/base-dir.cfs" || {
+	ktap_result fail "mkcomposefs of the base tree"
+	ktap_finish
+}
+
+# Base image 2: from a dump, with xattrs (shared and inline, escaped overlay
+# names, ACL, security), devices, a whiteout, long names and symlinks, an
+# inline file and an external file backed by one of the stored objects.
+obj=$(cd "$w/objects" && find . -type f | head -n 1 | sed 's|^\./||')
+dig=$(echo "$obj" | tr -d /)
+long=$(printf '%0255d' 7)
+cat >"$w/base.dump" <<DUMP
+/ 4096 40755 4 0 0 0 100.0 - - - user.root=1 trusted.overlay.opaque=y
+/a 5 100644 1 0 0 0 100.0 - hello - user.x=y trusted.overlay.nested=z security.selinux=system_u:object_r:etc_t:s0
+/b 4097 100644 1 1000 1000 0 200.5 $obj - $dig user.shared=v
+/c 4097 100640 1 70000 70000 0 300.0 $obj - $dig user.shared=v user.other=w
+/d 4096 40755 2 0 0 0 0.0 - - - user.shared=v
+/d/$long 0 100644 1 0 0 0 0.0 - - -
+/d/w 0 20000 1 0 0 0 0.0 - - -
+/e 4096 40700 2 0 0 0 0.0 - - - system.posix_acl_default=\x02\x00\x00\x00\x01\x00\x07\x00\xff\xff\xff\xff\x04\x00\x05\x00\xff\xff\xff\xff\x20\x00\x05\x00\xff\xff\xff\xff
+/e/chr 0 20644 1 0 0 1025 0.0 - - -
+/e/sym 3000 120777 1 0 0 0 0.0 $(printf '%03000d' 1) - -
+/e/inline 4000 100644 1 0 0 0 0.0 - $(printf '%04000d' 2) -
+DUMP
+mkcomposefs --from-file "$w/base.dump" "$w/base-dump.cfs" || {
+	ktap_result fail "mkcomposefs of the base dump"
+	ktap_finish
+}
+
+mount_img() {
+	if [ "$fstype" = composefs ]; then
+		cfs-mount -t composefs -o "basedir=$w/objects" "$1" "$mnt" 2>/dev/null
+	else
+		cfs-mount -t "$fstype" -o ro "$1" "$mnt" 2>/dev/null
+	fi
+}
+
+# The valid base images must mount and walk; this also tells whether the
+# kernel side can mount at all.
+mount_img "$w/base-dir.cfs"
+rc=$?
+if [ "$rc" = 95 ]; then
+	echo "# mounting a valid image failed with EOPNOTSUPP: the filesystem cannot mount yet"
+	skip "corrupt images mounted, walked and unmounted" "mount is not implemented (EOPNOTSUPP)"
+	check "rmmod composefs" rmmod composefs
+	ktap_finish
+fi
+if [ "$rc" = 0 ]; then
+	cfs-walk "$mnt" >"$w/base-dir.walk" 2>&1
+	check "valid base image (tree) walks" [ $? = 0 ]
+	cfs-mount -u "$mnt"
+else
+	ktap_result fail "valid base image (tree) mounts (errno $rc)"
+fi
+if mount_img "$w/base-dump.cfs"; then
+	cfs-walk "$mnt" >"$w/base-dump.walk" 2>&1
+	check "valid base image (dump) walks" [ $? = 0 ]
+	cfs-mount -u "$mnt"
+else
+	ktap_result fail "valid base image (dump) mounts"
+fi
+
+# The mutants, in batches so that /scratch holds few at a time.
+echo "# $count corrupt images, seed $seed, mounted as $fstype"
+: >"$w/results"
+hangs=0 stuck=0 first=0
+start=$(date +%s)
+while [ $first -lt "$count" ]; do
+	n=$batch
+	[ $((first + n)) -gt "$count" ] && n=$((count - first))
+	rm -f "$w/imgs"/*
+	cfs-mutate gen -s "$seed" -f "$first" -n "$n" -o "$w/imgs" \
+		"$w/base-dir.cfs" "$w/base-dump.cfs" >"$w/manifest" || {
+		ktap_result fail "cfs-mutate gen"
+		break
+	}
+	while read -r img class desc; do
+		mount_img "$img"
+		rc=$?
+		if [ "$rc" != 0 ]; then
+			echo "$class refused $rc" >>"$w/results"
+			continue
+		fi
+		timeout "$walk_limit" cfs-walk "$mnt" >/dev/null 2>&1
+		wrc=$?
+		# A few operations cfs-walk does not do: lookups of absent and odd names.
+		ls "$mnt/absent" "$mnt/.." "$mnt/00" >/dev/null 2>&1
+		stat "$mnt/." >/dev/null 2>&1
+		if [ "$wrc" = 124 ] || [ "$wrc" = 143 ] || [ "$wrc" = 137 ]; then
+			echo "# HANG: walk of $(basename "$img") ($class: $desc) exceeded ${walk_limit}s"
+			hangs=$((hangs + 1))
+		fi
+		if ! cfs-mount -u "$mnt" 2>/dev/null; then
+			echo "# umount of $(basename "$img") ($class: $desc) failed; detaching"
+			cfs-mount -u -l "$mnt"
+			stuck=$((stuck + 1))
+		fi
+		echo "$class mounted $wrc" >>"$w/results"
+	done <"$w/manifest"
+	first=$((first + n))
+done
+rm -f "$w/imgs"/*
+secs=$(($(date +%s) - start))
+
+# Per-class counts and the errnos mounts were refused with.
+awk '{ c[$1] = 1; if ($2 == "mounted") m[$1]++; else { r[$1]++; e[$3]++ } }
+	END {
+		for (k in c) printf "# %-16s %4d mounted, %4d refused\n", k, m[k], r[k]
+		s = ""; for (k in e) s = s " errno" k "=" e[k]
+		print "# refusals by errno:" s
+	}' "$w/results" | sort
+total=$(wc -l <"$w/results")
+mounted=$(grep -c ' mounted ' "$w/results")
+echo "# $total images in ${secs}s: $mounted mounted and walked, $((total - mounted)) refused"
+check "all $count corrupt images tried" [ "$total" = "$count" ]
+check "no walk of a corrupt image hung" [ "$hangs" = 0 ]
+check "every mounted corrupt image unmounted" [ "$stuck" = 0 ]
+check "rmmod composefs after the corrupt images" rmmod composefs
+ktap_finish
