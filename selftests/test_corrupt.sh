@@ -150,12 +150,11 @@ rm -f "$w/imgs"/*
 secs=$(($(date +%s) - start))
 
 # Per-class counts and the errnos mounts were refused with.
-awk '{ c[$1] = 1; if ($2 == "mounted") m[$1]++; else { r[$1]++; e[$3]++ } }
-	END {
-		for (k in c) printf "# %-16s %4d mounted, %4d refused\n", k, m[k], r[k]
-		s = ""; for (k in e) s = s " errno" k "=" e[k]
-		print "# refusals by errno:" s
-	}' "$w/results" | sort
+awk '{ c[$1] = 1; if ($2 == "mounted") { m[$1]++; if ($3 != 0) we[$1]++ } else r[$1]++ }
+	END { for (k in c) printf "# %-16s %4d mounted (%d walks saw errors), %4d refused\n", k, m[k], we[k], r[k] }' \
+	"$w/results" | sort
+awk '$2 == "refused" { e[$3]++ } END { s = ""; for (k in e) s = s " errno" k "=" e[k]; print "# refusals by errno:" s }' \
+	"$w/results"
 total=$(wc -l <"$w/results")
 mounted=$(grep -c ' mounted ' "$w/results")
 echo "# $total images in ${secs}s: $mounted mounted and walked, $((total - mounted)) refused"
