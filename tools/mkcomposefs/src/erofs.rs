@@ -90,7 +90,12 @@ pub fn chunking(size: u64) -> (u32, u64) {
         n => 64 - n.leading_zeros(),
     };
     bits = bits.clamp(BLOCK_BITS, BLOCK_BITS + u32::from(EROFS_CHUNK_FORMAT_BLKBITS_MASK));
-    (bits, size.div_ceil(1u64 << bits))
+    // Upstream's `DIV_ROUND_UP` in 64 bits into a `uint32_t`: for sizes in
+    // the last chunk below 2^64 the sum wraps and the count is 0 (such a
+    // file gets a chunk-based inode without chunk indexes).
+    let chunk_size = 1u64 << bits;
+    let count = size.wrapping_add(chunk_size - 1) / chunk_size;
+    (bits, u64::from(count as u32))
 }
 
 /// The version actually written: `min`, bumped to 1 when the tree holds a
@@ -332,6 +337,10 @@ fn dir_blocks(entries: &[Dirent<'_>]) -> (Vec<usize>, usize, u64) {
 /// version written.
 pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32), WriteError> {
     let version = effective_version(&tree, opts)?;
+    // Upstream writes a clone of the tree, without the xattr accounting.
+    for n in &mut tree.nodes {
+        n.forget_xattr_accounting();
+    }
 
     // Rewrite for overlayfs, parents before children.
     let order = bfs(&tree);
@@ -767,5 +776,8 @@ mod tests {
         assert_eq!(chunking((1 << 20) + 1), (21, 1));
         assert_eq!(chunking(9_000_000_000_000_000).1, 1024);
         assert!(chunking(9_500_000_000_000_000).1 > 1024);
+        assert_eq!(chunking(u64::MAX - (1 << 43) + 1).1, (1 << 21) - 1);
+        assert_eq!(chunking(u64::MAX - (1 << 43) + 2).1, 0);
+        assert_eq!(chunking(u64::MAX).1, 0);
     }
 }

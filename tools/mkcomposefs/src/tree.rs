@@ -196,6 +196,15 @@ impl Node {
         Ok(())
     }
 
+    /// Forgets the xattr space accounting, keeping the xattrs. Upstream's
+    /// writer works on a clone of the tree (`lcfs_clone_root`) whose nodes
+    /// start with no accounted space, so the overlay xattrs it adds are
+    /// accounted from zero, and replacing one of several xattrs can wrap
+    /// the count around and fail with ERANGE there.
+    pub fn forget_xattr_accounting(&mut self) {
+        self.xattr_acct = 0;
+    }
+
     /// Renames the xattr at `index` in place; the accounting is left as is,
     /// as upstream does.
     pub fn rename_xattr(&mut self, index: usize, key: Box<[u8]>) {
