@@ -1034,3 +1034,50 @@ pub fn mutant(base: &[u8], m: &Map, seed: u64, index: u64) -> (Class, String, Ve
         }
     }
 }
+
+/// Valid base images with their maps, for [`fuzz_mutants`].
+pub struct Seeds(pub Vec<(Vec<u8>, Map)>);
+
+impl Seeds {
+    /// Loads the files named `seed-*` in `dir` (sorted by name) that are valid images.
+    pub fn load(dir: &std::path::Path) -> Seeds {
+        let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        names.retain(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("seed-"))
+        });
+        names.sort();
+        Seeds(
+            names
+                .iter()
+                .filter_map(|p| std::fs::read(p).ok())
+                .filter_map(|d| Map::build(&d).map(|m| (d, m)))
+                .collect(),
+        )
+    }
+}
+
+/// Structure-aware fuzzing: the input picks a seed image (first byte) and up to four
+/// targeted mutations (each 8 bytes: a mutant index and seed), applies them in turn and
+/// walks the result. Returns the walk's statistics.
+pub fn fuzz_mutants(seeds: &Seeds, input: &[u8]) -> crate::walk::WalkStats {
+    let (Some(&pick), Some(rest)) = (input.first(), input.get(1..)) else {
+        return Default::default();
+    };
+    if seeds.0.is_empty() {
+        return Default::default();
+    }
+    let (base, map) = &seeds.0[usize::from(pick) % seeds.0.len()];
+    let mut data = base.clone();
+    for chunk in rest.chunks_exact(8).take(4) {
+        let v = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        if data.len() != base.len() {
+            break; // truncated: the map's offsets no longer apply
+        }
+        let (_, _, next) = mutant(&data, map, v >> 16, v & 0xffff);
+        data = next;
+    }
+    crate::walk::walk(&data)
+}

@@ -101,3 +101,24 @@ fn mutants_are_deterministic() {
         assert_eq!(mutant(&base, &map, 3, idx), mutant(&base, &map, 3, idx));
     }
 }
+
+#[test]
+fn mutants_corpus_and_crashes_do_not_panic() {
+    let seeds = cfs_mutate::mutate::Seeds::load(&fuzz_dir().join("corpus/walk"));
+    assert!(!seeds.0.is_empty());
+    for sub in ["corpus/mutants", "crashes/mutants"] {
+        for f in files(&fuzz_dir().join(sub)) {
+            let data = std::fs::read(&f).unwrap();
+            let r = std::panic::catch_unwind(|| cfs_mutate::mutate::fuzz_mutants(&seeds, &data));
+            assert!(r.is_ok(), "{}: panicked", f.display());
+        }
+    }
+    // A few fixed inputs, so the path runs even with an empty corpus.
+    for k in 0u8..40 {
+        let mut input = vec![k];
+        for j in 0..4u64 {
+            input.extend_from_slice(&((u64::from(k) << 20) | (j * 7 + u64::from(k))).to_le_bytes());
+        }
+        cfs_mutate::mutate::fuzz_mutants(&seeds, &input);
+    }
+}

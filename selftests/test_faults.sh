@@ -1,0 +1,266 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Faults and load (issue 6, part 3).
+# - Store faults: a backing object deleted, replaced, truncated or made
+#   unreadable while the image is mounted and while a file is open; the
+#   basedir lazily unmounted under a mount; the image file truncated,
+#   replaced or overwritten after mount. Each gives data or errors, never a
+#   crash (vm-run fails on any kernel report), and an untouched store shared
+#   by the other mounts is left exactly as it was.
+# - Permissions as the unprivileged user nobody: modes are honoured, nobody
+#   cannot mount (not even in a new user namespace).
+# - Load for STRESS_SECONDS (default 15; `make stress`: 600): 4 x CPUs
+#   walkers (readdir, lookup, stat, xattrs, read, mmap) over two mounts
+#   sharing a store, random reads, a mount/unmount loop of a third image and
+#   page/dentry/inode cache drops; every walk must see the same tree. Then
+#   everything unmounts and the module unloads.
+. ./lib.sh
+load_module
+
+w=/scratch/faults
+src=$w/src
+rm -rf "$w"
+mkdir -p "$src/sub" "$src/private" /mnt/f /mnt/f2 /mnt/f3 /mnt/store
+for size in 1 100 4097 70000 300000; do
+	head -c "$size" /dev/urandom >"$src/f$size"
+done
+echo secret >"$src/private/key"
+chmod 700 "$src/private"
+chmod 600 "$src/f100"
+chmod 644 "$src/f4097" "$src/f70000" "$src/f300000"
+cp "$src/f70000" "$src/sub/copy"
+ln -s ../f4097 "$src/sub/link"
+i=0
+while [ $i -lt 50 ]; do
+	echo "$i" >"$src/sub/n$i"
+	i=$((i + 1))
+done
+
+# One store per fault scenario (faults damage their store), one pristine
+# store shared by the load mounts.
+mk() { # NAME: image $w/NAME.cfs with store $w/store-NAME
+	mkcomposefs --digest-store="$w/store-$1" "$src" "$w/$1.cfs"
+}
+mk pristine || { ktap_result fail "mkcomposefs"; ktap_finish; }
+# A second image sharing that store, with one more file.
+echo second >"$src/only-in-second"
+mkcomposefs --digest-store="$w/store-pristine" "$src" "$w/second.cfs"
+rm "$src/only-in-second"
+cp "$w/pristine.cfs" "$w/third.cfs"
+obj_of() { # IMAGE PATH: the object path of a file in the image
+	composefs-info dump "$1" | awk -v p="$2" '$1 == p { print $9 }'
+}
+mnt() { # IMAGE STORE TARGET [EXTRA_OPTS]
+	cfs-mount -t composefs -o "basedir=$2$4" "$1" "$3"
+}
+
+mnt "$w/pristine.cfs" "$w/store-pristine" /mnt/f
+rc=$?
+if [ "$rc" = 95 ]; then
+	echo "# mounting a valid image failed with EOPNOTSUPP: the filesystem cannot mount yet"
+	skip "store faults, permissions and load" "mount is not implemented (EOPNOTSUPP)"
+	check "rmmod composefs" rmmod composefs
+	ktap_finish
+fi
+check "the image mounts (errno $rc)" [ "$rc" = 0 ]
+cfs-walk /mnt/f >"$w/expected" 2>&1
+cfs-mount -u /mnt/f
+mnt "$w/second.cfs" "$w/store-pristine" /mnt/f2
+cfs-walk /mnt/f2 >"$w/expected2" 2>&1
+cfs-mount -u /mnt/f2
+store_state() { # STORE: every object's path, size, mode, mtime and digest
+	(cd "$1" && find . -type f | sort | while read -r f; do
+		echo "$f $(stat -c '%s %a %Y' "$f") $(md5sum <"$f")"
+	done)
+}
+store_state "$w/store-pristine" >"$w/pristine.before"
+faults=0
+
+# --- store faults ---------------------------------------------------------
+fails() { ! "$@"; }
+eio() { # FILE: reading it fails with EIO
+	cat "$1" 2>&1 >/dev/null | grep -q 'Input/output error'
+}
+
+mk del && mnt "$w/del.cfs" "$w/store-del" /mnt/f
+o=$w/store-del/$(obj_of "$w/del.cfs" /f70000)
+exec 3</mnt/f/f70000
+rm -f "$o"
+faults=$((faults + 1))
+check "object deleted while open: the open file still reads" sh -c "cat <&3 | cmp -s - $src/f70000"
+exec 3<&-
+echo 3 >/proc/sys/vm/drop_caches
+check "object deleted while mounted: open fails" fails cat /mnt/f/f70000 2>/dev/null
+check "object deleted: the other files still read" cmp -s /mnt/f/f4097 "$src/f4097"
+cfs-walk /mnt/f >/dev/null 2>&1
+check "object deleted: umount" cfs-mount -u /mnt/f
+
+mk repl && mnt "$w/repl.cfs" "$w/store-repl" /mnt/f
+o=$w/store-repl/$(obj_of "$w/repl.cfs" /f4097)
+exec 3</mnt/f/f4097
+head -c 4097 /dev/urandom >"$o.new"
+cfs-verity enable "$o.new" >/dev/null 2>&1
+mv -f "$o.new" "$o"
+faults=$((faults + 1))
+check "object replaced while open: the open file reads the old data" sh -c "cat <&3 | cmp -s - $src/f4097"
+exec 3<&-
+echo 3 >/proc/sys/vm/drop_caches
+check "object replaced (other content, verity on): open fails with EIO" eio /mnt/f/f4097
+o=$w/store-repl/$(obj_of "$w/repl.cfs" /f300000)
+head -c 1000 "$o" >"$o.new" && mv -f "$o.new" "$o"
+faults=$((faults + 1))
+check "object replaced by a truncated copy without verity: EIO" eio /mnt/f/f300000
+cfs-walk /mnt/f >/dev/null 2>&1
+check "object replaced: umount" cfs-mount -u /mnt/f
+# The same truncated object with verity=off: the object's data, short, or an error; no crash.
+mnt "$w/repl.cfs" "$w/store-repl" /mnt/f ",verity=off" &&
+	{ cat /mnt/f/f300000 >/dev/null 2>&1; dd if=/mnt/f/f300000 bs=4096 skip=60 count=4 of=/dev/null 2>/dev/null
+	check "truncated object with verity=off: umount" cfs-mount -u /mnt/f; }
+faults=$((faults + 1))
+
+mk perm && mnt "$w/perm.cfs" "$w/store-perm" /mnt/f
+o=$w/store-perm/$(obj_of "$w/perm.cfs" /f70000)
+chmod 000 "$o"
+faults=$((faults + 1))
+cat /mnt/f/f70000 >/dev/null 2>&1
+su nobody -s /bin/sh -c "cat /mnt/f/f70000" >/dev/null 2>&1
+check "object made unreadable: umount" cfs-mount -u /mnt/f
+
+mk bind && mount --bind "$w/store-bind" /mnt/store && mnt "$w/bind.cfs" /mnt/store /mnt/f
+exec 3</mnt/f/f300000
+umount -l /mnt/store
+faults=$((faults + 1))
+check "basedir detached while open: the open file still reads" sh -c "cat <&3 | cmp -s - $src/f300000"
+exec 3<&-
+echo 3 >/proc/sys/vm/drop_caches
+cfs-walk /mnt/f >/dev/null 2>&1
+check "basedir detached: umount" cfs-mount -u /mnt/f
+
+mk trunc && mnt "$w/trunc.cfs" "$w/store-trunc" /mnt/f
+exec 3</mnt/f/sub/n7
+echo 3 >/proc/sys/vm/drop_caches
+truncate -s 8192 "$w/trunc.cfs"
+faults=$((faults + 1))
+cfs-walk /mnt/f >/dev/null 2>&1
+ls -lR /mnt/f >/dev/null 2>&1
+cat <&3 >/dev/null 2>&1
+exec 3<&-
+truncate -s 0 "$w/trunc.cfs"
+echo 3 >/proc/sys/vm/drop_caches
+faults=$((faults + 1))
+cfs-walk /mnt/f >/dev/null 2>&1
+check "image truncated after mount: umount" cfs-mount -u /mnt/f
+
+mk over && mnt "$w/over.cfs" "$w/store-over" /mnt/f
+cp "$w/over.cfs" "$w/over.orig"
+echo 3 >/proc/sys/vm/drop_caches
+i=0
+while [ $i -lt 20 ]; do
+	# Random bytes over the inode table and directory blocks, in place.
+	dd if=/dev/urandom of="$w/over.cfs" bs=1 seek=$((1152 + RANDOM % 20000)) count=64 conv=notrunc 2>/dev/null
+	i=$((i + 1))
+done
+faults=$((faults + 20))
+cfs-walk /mnt/f >/dev/null 2>&1
+echo 3 >/proc/sys/vm/drop_caches
+cfs-walk /mnt/f >/dev/null 2>&1
+check "image overwritten in place after mount: umount" cfs-mount -u /mnt/f
+
+mk renamed && mnt "$w/renamed.cfs" "$w/store-renamed" /mnt/f
+cp "$w/trunc.cfs" "$w/other.cfs"
+mv -f "$w/other.cfs" "$w/renamed.cfs"
+faults=$((faults + 1))
+echo 3 >/proc/sys/vm/drop_caches
+cfs-walk /mnt/f >"$w/renamed.walk" 2>&1
+same_output "image replaced by rename after mount: the mount keeps the old image" "$w/expected" "$w/renamed.walk"
+cfs-mount -u /mnt/f
+echo "# $faults store and image faults injected"
+
+# --- permissions -----------------------------------------------------------
+mnt "$w/pristine.cfs" "$w/store-pristine" /mnt/f
+as_nobody() { su nobody -s /bin/sh -c "$*" >/dev/null 2>&1; }
+if su nobody -s /bin/sh -c true 2>/dev/null; then
+	check "nobody reads a 0644 file" as_nobody cat /mnt/f/f4097
+	check "nobody cannot read a 0600 file" fails as_nobody cat /mnt/f/f100
+	check "root reads the 0600 file" cmp -s /mnt/f/f100 "$src/f100"
+	check "nobody cannot list a 0700 directory" fails as_nobody ls /mnt/f/private
+	check "nobody cannot look up in a 0700 directory" fails as_nobody cat /mnt/f/private/key
+	check "nobody follows a symlink to a readable file" as_nobody cat /mnt/f/sub/link
+	check "nobody cannot mount composefs" fails as_nobody cfs-mount -t composefs -o "basedir=$w/store-pristine" "$w/pristine.cfs" /mnt/f2
+	if as_nobody unshare -Urm true; then
+		check "nobody cannot mount composefs in a user namespace" \
+			fails as_nobody unshare -Urm cfs-mount -t composefs -o "basedir=$w/store-pristine" "$w/pristine.cfs" /mnt/f2
+	else
+		skip "nobody cannot mount composefs in a user namespace" "no unprivileged user namespaces in this kernel"
+	fi
+else
+	skip "permissions as nobody" "su nobody does not work in this guest"
+fi
+cfs-mount -u /mnt/f
+
+# --- load ------------------------------------------------------------------
+secs=${STRESS_SECONDS:-15}
+n=$((4 * $(nproc)))
+mnt "$w/pristine.cfs" "$w/store-pristine" /mnt/f
+mnt "$w/second.cfs" "$w/store-pristine" /mnt/f2
+slab0=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
+end=$(($(date +%s) + secs))
+echo "# load: $n walkers, a mount loop and cache drops for ${secs}s"
+i=0
+while [ $i -lt $n ]; do
+	(
+		m=/mnt/f exp=$w/expected
+		[ $((i % 2)) = 1 ] && m=/mnt/f2 exp=$w/expected2
+		walks=0 bad=0 reads=0
+		while [ "$(date +%s)" -lt "$end" ]; do
+			cfs-walk "$m" >"$w/walk.$i" 2>&1
+			cmp -s "$w/walk.$i" "$exp" || { bad=$((bad + 1)); cp "$w/walk.$i" "$w/bad.$i"; }
+			walks=$((walks + 1))
+			for f in f1 f4097 f70000 sub/n$((RANDOM % 50)) sub/copy; do
+				cat "$m/$f" >/dev/null || bad=$((bad + 1))
+				reads=$((reads + 1))
+			done
+		done
+		echo "$walks $bad $reads" >"$w/load.$i"
+	) &
+	i=$((i + 1))
+done
+(
+	cycles=0 bad=0
+	while [ "$(date +%s)" -lt "$end" ]; do
+		if mnt "$w/third.cfs" "$w/store-pristine" /mnt/f3 2>/dev/null; then
+			cat /mnt/f3/sub/n1 >/dev/null || bad=$((bad + 1))
+			cfs-mount -u /mnt/f3 || bad=$((bad + 1))
+		else
+			bad=$((bad + 1))
+		fi
+		cycles=$((cycles + 1))
+	done
+	echo "$cycles $bad" >"$w/mounter"
+) &
+(
+	while [ "$(date +%s)" -lt "$end" ]; do
+		echo 3 >/proc/sys/vm/drop_caches
+		sleep 1
+	done
+) &
+wait
+walks=$(cat "$w"/load.* | awk '{ s += $1 } END { print s }')
+bad=$(cat "$w"/load.* | awk '{ s += $2 } END { print s }')
+reads=$(cat "$w"/load.* | awk '{ s += $3 } END { print s }')
+read -r cycles mbad <"$w/mounter"
+echo "# load: $walks full walks, $reads reads, $cycles mount/unmount cycles"
+for f in "$w"/bad.*; do
+	[ -e "$f" ] && diff "$w/expected" "$f" | head -n 5 | sed 's/^/# /'
+	[ -e "$f" ] && diff "$w/expected2" "$f" | head -n 5 | sed 's/^/# /'
+done
+check "walkers under load all saw the same tree ($walks walks)" [ "$bad" = 0 ]
+check "mount/unmount loop under load ($cycles cycles)" [ "$mbad" = 0 ]
+check "unmount after load" sh -c 'cfs-mount -u /mnt/f && cfs-mount -u /mnt/f2'
+store_state "$w/store-pristine" >"$w/pristine.after"
+same_output "the shared store is unmodified" "$w/pristine.before" "$w/pristine.after"
+echo 3 >/proc/sys/vm/drop_caches
+check "rmmod composefs after faults and load" rmmod composefs
+slab1=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
+echo "# slab: ${slab0} kB before the load, ${slab1} kB after rmmod"
+ktap_finish
