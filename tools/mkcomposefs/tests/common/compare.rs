@@ -174,7 +174,8 @@ impl Failures {
         self.0.push(msg);
     }
 
-    /// Panics listing the disagreements, if any; the inputs stay in `dir` for a look.
+    /// Panics listing the disagreements, if any; the inputs stay in `dir` for a look (also
+    /// on success with `CFS_TEST_KEEP` set).
     pub fn check(self, dir: &Path) {
         if !self.0.is_empty() {
             let shown: Vec<&String> = self.0.iter().take(20).collect();
@@ -189,7 +190,9 @@ impl Failures {
                     .join("\n")
             );
         }
-        let _ = std::fs::remove_dir_all(dir);
+        if std::env::var_os("CFS_TEST_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

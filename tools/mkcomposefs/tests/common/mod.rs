@@ -8,6 +8,7 @@
 
 pub mod compare;
 pub mod gen_dump;
+pub mod gen_tree;
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;
