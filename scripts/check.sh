@@ -26,6 +26,23 @@ if [ "$host_rc" != 0 ] && ! grep -q '^test result: FAILED' build/host-tests.log;
 fi
 echo "# host: $pass passed, $fail failed, $skipped skipped"
 
+log "in-tree build (fs/composefs/, W=1, clippy)"
+if scripts/build-intree.sh >build/intree.log 2>&1; then
+	echo "ok in-tree build of fs/composefs/ with W=1 and clippy is warning-free"
+	pass=$((pass + 1))
+else
+	tail -n 30 build/intree.log | sed 's/^/# /'
+	echo "not ok in-tree build of fs/composefs/ with W=1 and clippy is warning-free"
+	fail=$((fail + 1))
+fi
+
+log "vm-run catches kernel reports (canary module)"
+set +e
+scripts/check-vm-run.sh | tee build/vm-run-canary.log
+set -e
+pass=$((pass + $(grep -c '^ok ' build/vm-run-canary.log || true)))
+fail=$((fail + $(grep -c '^not ok ' build/vm-run-canary.log || true)))
+
 log "test data: dumps, and images from the reference mkcomposefs"
 rm -rf build/testdata
 mkdir -p build/testdata
