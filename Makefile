@@ -33,6 +33,9 @@ $(obj)/src/bindings_generated.rs: $(src)/src/bindings/bindings_helper.h \
 		$(src)/src/bindings/bindgen_parameters FORCE
 	$(call if_changed_dep,cfs_bindgen)
 targets += src/bindings_generated.rs
+# Where src/vfs/bindings.rs finds the generated file: rustc reads this
+# variable from its environment at compile time.
+export CFS_BINDINGS_RS := $(abspath $(obj)/src/bindings_generated.rs)
 $(obj)/src/composefs.o: $(obj)/src/bindings_generated.rs
 
 else

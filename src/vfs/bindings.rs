@@ -28,4 +28,6 @@
 
 use kernel::ffi;
 
-include!("../bindings_generated.rs");
+// The generated file lives in the object tree, which differs from the source
+// tree for in-tree `O=` builds; the module `Makefile` exports its path.
+include!(env!("CFS_BINDINGS_RS"));
