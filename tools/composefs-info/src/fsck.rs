@@ -7,8 +7,9 @@
 //! symlink target and inline data is read and validated; directories reached twice (cycles,
 //! directory hard links) are reported; every object a file redirects to must exist under a
 //! basedir (the first one holding it wins, as at mount), have fs-verity enabled and carry the
-//! digest the image records. Each problem is printed as `IMAGE:PATH: message`; the exit
-//! status is 0 only if there is none.
+//! digest the image records. An object without fs-verity (or on a filesystem without it) is
+//! reported, and its contents are hashed to tell whether it is also the wrong object. Each
+//! problem is printed as `IMAGE:PATH: message`; the exit status is 0 only if there is none.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
@@ -25,7 +26,7 @@ use cfs_format::format::layout::{
 use cfs_format::format::overlay::{parse_metacopy, redirect_object_path, MetacopyDigest};
 use cfs_format::format::reader::{DataLayout, Inode};
 use cfs_format::format::{FormatError, Image, SliceSource};
-use cfs_format::fsverity::to_hex;
+use cfs_format::fsverity::{self, to_hex, HashAlg};
 
 /// `FS_IOC_MEASURE_VERITY`: `_IOWR('f', 134, struct fsverity_digest)` (a 4-byte header).
 const FS_IOC_MEASURE_VERITY: libc::c_ulong = 0xc004_6686;
@@ -77,7 +78,29 @@ struct Checker<'a> {
     basedirs: &'a [PathBuf],
     problems: usize,
     label: String,
-    objects: HashMap<Vec<u8>, Result<(u64, Measured), String>>,
+    objects: HashMap<Vec<u8>, Result<FoundObject, String>>,
+    /// fs-verity digests computed from object contents, by (object, algorithm).
+    content_digests: HashMap<(Vec<u8>, u8), Result<Vec<u8>, String>>,
+}
+
+/// An object found under a basedir.
+struct FoundObject {
+    path: PathBuf,
+    len: u64,
+    measured: Measured,
+}
+
+/// The fs-verity digest of the contents of `path`, computed in userspace with the
+/// algorithm `algo` (`FS_VERITY_HASH_ALG_*`).
+fn content_digest(path: &Path, algo: u8) -> Result<Vec<u8>, String> {
+    let alg = match algo {
+        1 => HashAlg::Sha256,
+        2 => HashAlg::Sha512,
+        other => return Err(format!("unknown fs-verity algorithm {other}")),
+    };
+    File::open(path)
+        .and_then(|f| fsverity::digest_reader(alg, f))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn show(path: &[u8]) -> String {
@@ -181,7 +204,7 @@ impl Checker<'_> {
         }
     }
 
-    fn find_object(&self, rel: &[u8]) -> Result<(u64, Measured), String> {
+    fn find_object(&self, rel: &[u8]) -> Result<FoundObject, String> {
         let rel = Path::new(OsStr::from_bytes(rel));
         for base in self.basedirs {
             let p = base.join(rel);
@@ -191,8 +214,13 @@ impl Checker<'_> {
                         .metadata()
                         .map_err(|e| format!("{}: {e}", p.display()))?
                         .len();
-                    let m = measure_verity(&f).map_err(|e| format!("{}: {e}", p.display()))?;
-                    return Ok((len, m));
+                    let measured =
+                        measure_verity(&f).map_err(|e| format!("{}: {e}", p.display()))?;
+                    return Ok(FoundObject {
+                        path: p,
+                        len,
+                        measured,
+                    });
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(format!("{}: {e}", p.display())),
@@ -207,9 +235,26 @@ impl Checker<'_> {
             self.objects.insert(rel.to_vec(), r);
         }
         let obj = String::from_utf8_lossy(rel).into_owned();
+        // Without fs-verity the kernel measures nothing: check the contents instead, so a
+        // wrong object is found before it is used.
+        let unmeasured = match self.objects.get(rel) {
+            Some(Ok(o)) if !matches!(o.measured, Measured::Digest(..)) => Some(o.path.clone()),
+            _ => None,
+        };
+        let content = match (unmeasured, &digest) {
+            (Some(p), Some(want)) => Some(
+                self.content_digests
+                    .entry((rel.to_vec(), want.algo))
+                    .or_insert_with(|| content_digest(&p, want.algo))
+                    .clone(),
+            ),
+            _ => None,
+        };
         let msg = match self.objects.get(rel) {
             Some(Err(e)) => Some(format!("object {obj}: {e}")),
-            Some(Ok((len, m))) => {
+            Some(Ok(FoundObject {
+                len, measured: m, ..
+            })) => {
                 let mut msgs = Vec::new();
                 if *len != size {
                     msgs.push(format!("object {obj} has size {len}, image says {size}"));
@@ -229,6 +274,17 @@ impl Checker<'_> {
                         }
                     }
                     (Measured::Digest(..), None) => {}
+                }
+                match (content, &digest) {
+                    (Some(Ok(d)), Some(want)) if d.as_slice() != want.digest() => {
+                        msgs.push(format!(
+                            "object {obj} has contents with fs-verity digest {}, image expects {}",
+                            to_hex(&d),
+                            to_hex(want.digest())
+                        ))
+                    }
+                    (Some(Err(e)), _) => msgs.push(format!("object {obj}: {e}")),
+                    _ => {}
                 }
                 if msgs.is_empty() {
                     None
@@ -353,6 +409,7 @@ pub fn run(images: &[PathBuf], basedir: Option<&Path>) -> ExitCode {
             problems: 0,
             label,
             objects: HashMap::new(),
+            content_digests: HashMap::new(),
         };
         if basedirs.is_empty() {
             c.problem(b"", "no --basedir given: objects cannot be checked");
