@@ -13,3 +13,4 @@
 #include <linux/pagemap.h>
 #include <uapi/linux/fsverity.h>
 #include <linux/posix_acl_xattr.h>
+#include <linux/exportfs.h>

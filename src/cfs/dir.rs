@@ -34,9 +34,13 @@ impl dir::Operations for Composefs {
         };
         let Some((nid, _)) = found else { return Ok(None) };
         let child = inode::iget(sb, nid)?;
-        // Overlayfs treats a whiteout as a negative entry.
+        // Overlayfs treats a whiteout as a negative entry, and fails the
+        // lookup of an external file whose overlay xattrs are unusable.
         if inode::is_whiteout(&child.data().raw) {
             return Ok(None);
+        }
+        if let Some(e) = child.data().lookup_err {
+            return Err(e);
         }
         Ok(Some(child))
     }
@@ -59,5 +63,29 @@ impl dir::Operations for Composefs {
             .map_err(|e| image::to_error(e, "directory", raw.nid()))?;
         em.set_pos(i64::try_from(end).unwrap_or(i64::MAX));
         Ok(())
+    }
+}
+
+impl crate::vfs::export::Operations for Composefs {
+    fn iget_handle(sb: &crate::vfs::sb::SuperBlock<Self>, ino: u64) -> Result<ARef<CInode>> {
+        let img = &sb.data().image;
+        // A handle is user input: only an inode that decodes and is not a
+        // whiteout (which users never see) is accepted.
+        match img.inode(ino) {
+            Ok(raw) if !inode::is_whiteout(&raw) => {}
+            _ => return Err(ESTALE),
+        }
+        inode::iget(sb, ino)
+    }
+
+    fn parent(dir: &CInode) -> Result<ARef<CInode>> {
+        let sb = dir.super_block();
+        let img = &sb.data().image;
+        let raw = &dir.data().raw;
+        match img.lookup(raw, b"..") {
+            Ok(Some((nid, _))) => inode::iget(sb, nid),
+            Ok(None) => Err(ENOENT),
+            Err(e) => Err(image::to_error(e, "directory", raw.nid())),
+        }
     }
 }

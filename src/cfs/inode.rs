@@ -29,6 +29,7 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
     let img = &sb.data().image;
     let raw = img.inode(nid).map_err(|e| image::to_error(e, "inode", nid))?;
     let mode = raw.mode();
+    let mut lookup_err = None;
     let kind = match raw.file_type() {
         layout::S_IFDIR => Kind::Dir,
         layout::S_IFLNK => Kind::Symlink,
@@ -39,6 +40,7 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
                 .find_xattr(&raw, &METACOPY_KEY)
                 .map_err(|e| image::to_error(e, "xattrs", nid))?;
             if meta.is_some() {
+                lookup_err = super::backing::check(img, &raw).err();
                 Kind::RegBacked
             } else {
                 Kind::RegCached
@@ -61,7 +63,7 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
         mtime_nsec: raw.mtime_nsec(),
         no_acl,
     };
-    Ok(new.init(&params, CfsInode { raw }))
+    Ok(new.init(&params, CfsInode { raw, lookup_err }))
 }
 
 /// Whether `raw` is an overlay whiteout, which the reference hides.

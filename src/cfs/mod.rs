@@ -48,6 +48,9 @@ pub(crate) struct CfsSuper {
 pub(crate) struct CfsInode {
     /// The inode as decoded (and validated) from the image.
     raw: crate::format::Inode,
+    /// The error a lookup of this inode fails with, as overlayfs fails it
+    /// (an external file whose overlay xattrs cannot lead to data).
+    lookup_err: Option<Error>,
 }
 
 /// Shorthand for an inode of this filesystem.

@@ -129,6 +129,11 @@ pub(crate) fn parse(fc: &mut FsContext, opts: &mut Options, param: &FsParam<'_>)
             fc.error_arg(c"composefs: option takes no value", param.key);
             return Err(EINVAL);
         }
+        // Per-mount flags that `/proc/mounts` lists among the options: taken
+        // (and left to the mount flags) so that those options mount again.
+        b"relatime" | b"noatime" | b"nodiratime" | b"strictatime" | b"nosuid" | b"nodev"
+        | b"noexec"
+            if flag => {}
         // Unknown: the VFS takes `source` and refuses the rest with a message.
         _ => return Err(ENOPARAM),
     }

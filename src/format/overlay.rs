@@ -81,6 +81,39 @@ pub fn redirect_object_path(value: &[u8]) -> Result<&[u8]> {
     Ok(rel)
 }
 
+/// How overlayfs reads a `trusted.overlay.redirect` value for a data lookup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Redirect<'v> {
+    /// An absolute redirect: the path to look up beneath each data layer (the value without
+    /// its leading `/`). It may contain `.` and `..` components: the lookup itself must be
+    /// confined (the kernel uses `LOOKUP_BENEATH`, which fails `..` at the top with `EXDEV`).
+    Absolute(&'v [u8]),
+    /// A relative redirect (a single name, no `/`): not a data-layer path.
+    Relative(&'v [u8]),
+}
+
+/// Parses a `trusted.overlay.redirect` value with the rules overlayfs applies when it looks a
+/// file up (`ovl_get_redirect_xattr`): the value ends at the first NUL; it must be non-empty
+/// and shorter than 4096 bytes; an absolute value must not contain an empty component (no
+/// `//`, no trailing `/`); a relative one must not contain `/`. Anything else is
+/// [`FormatError::BadRedirect`], which overlayfs reports as `EINVAL` on lookup.
+pub fn parse_redirect(value: &[u8]) -> Result<Redirect<'_>> {
+    let value = value.split(|&c| c == 0).next().unwrap_or(&[]);
+    if value.is_empty() || value.len() >= PATH_MAX {
+        return Err(FormatError::BadRedirect);
+    }
+    match value.strip_prefix(b"/") {
+        Some(rel) => {
+            if rel.split(|&c| c == b'/').any(|c| c.is_empty()) {
+                return Err(FormatError::BadRedirect);
+            }
+            Ok(Redirect::Absolute(rel))
+        }
+        None if value.contains(&b'/') => Err(FormatError::BadRedirect),
+        None => Ok(Redirect::Relative(value)),
+    }
+}
+
 /// Whether `inode` is an overlay whiteout (a character device with device number 0/0).
 ///
 /// Overlayfs hides whiteouts: lookups of them fail with `ENOENT` and they are not listed. The

@@ -163,6 +163,10 @@ impl<T: FileSystem> Tables<T> {
     /// Address space operations: reads from the image.
     pub(crate) const AOPS: bindings::address_space_operations = bindings::address_space_operations {
         read_folio: Some(read_folio_callback::<T>),
+        // O_DIRECT opens and reads work as on the reference stack: reads
+        // fall back to the page cache (cached files) or go to the backing
+        // file, which decides for itself.
+        direct_IO: Some(bindings::noop_direct_IO),
         // SAFETY: All-zeroes is valid for the remaining optional callbacks.
         ..unsafe { core::mem::zeroed() }
     };
@@ -382,7 +386,7 @@ pub(crate) struct SourceFile {
 
 impl SourceFile {
     /// Opens `path` read-only with the current credentials; refuses what is
-    /// neither a regular file nor a block device (`EINVAL`), and denies
+    /// neither a regular file nor a block device (`ENOTBLK`), and denies
     /// writes to a regular file while it is open.
     pub(crate) fn open(path: &CStr) -> Result<Self> {
         let flags = (bindings::O_RDONLY | bindings::O_LARGEFILE) as c_int;
@@ -395,7 +399,7 @@ impl SourceFile {
         let mode = u32::from(unsafe { (*helpers::cfs_file_inode(f)).i_mode });
         let is_bdev = mode & bindings::S_IFMT == bindings::S_IFBLK;
         if mode & bindings::S_IFMT != bindings::S_IFREG && !is_bdev {
-            return Err(EINVAL);
+            return Err(ENOTBLK);
         }
         let mut s = Self {
             file,

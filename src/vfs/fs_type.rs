@@ -7,7 +7,7 @@
 use super::bindings;
 use super::fs_context::{ContextOps, FsContext, FsParam};
 use super::helpers;
-use super::{dir, file, xattr};
+use super::{dir, export, file, xattr};
 use super::inode::{INode, INodeBox};
 use super::sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock};
 use core::marker::PhantomData;
@@ -24,7 +24,7 @@ use kernel::{
 /// The object-specific operations (directories, files, xattrs, page cache)
 /// are separate traits, as in C.
 pub(crate) trait FileSystem:
-    dir::Operations + file::Operations + xattr::Operations + Sized + Send + Sync + 'static
+    dir::Operations + export::Operations + file::Operations + xattr::Operations + Sized + Send + Sync + 'static
 {
     /// The name under which the type is registered (`mount -t NAME`).
     const NAME: &'static CStr;

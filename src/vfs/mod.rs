@@ -9,6 +9,7 @@
 
 pub(crate) mod bindings;
 pub(crate) mod dir;
+pub(crate) mod export;
 pub(crate) mod file;
 pub(crate) mod fs_context;
 pub(crate) mod fs_type;

@@ -8,7 +8,7 @@ use super::bindings;
 use super::fs_type::{FileSystem, Registration};
 use super::helpers;
 use super::inode::{INode, INodeBox};
-use super::xattr;
+use super::{export, xattr};
 use core::marker::PhantomData;
 use kernel::{error::from_result, prelude::*, sync::aref::ARef, types::Opaque};
 
@@ -84,6 +84,8 @@ impl<T: FileSystem> NewSuperBlock<T> {
             (*sb).s_time_gran = p.time_gran;
             (*sb).s_op = &SuperOps::<T>::TABLE;
             (*sb).s_xattr = core::ptr::from_ref(&xattr::Handlers::<T>::TABLE).cast();
+            // The kernel's bindings only declare `export_operations`.
+            (*sb).s_export_op = core::ptr::from_ref(&export::Tables::<T>::EXPORT_OPS).cast();
             (*sb).s_flags |= (SB_RDONLY | SB_NOATIME) as usize;
             if p.posix_acl {
                 (*sb).s_flags |= SB_POSIXACL as usize;
