@@ -3,7 +3,7 @@
  * cfs-handle MOUNTPOINT PATH...: for each PATH, get a file handle with
  * name_to_handle_at(2), drop it, open it again with open_by_handle_at(2)
  * through MOUNTPOINT, and check the reopened file is the same inode with the
- * same contents' first bytes. Prints "ok PATH" or "fail PATH: reason";
+ * same contents' first bytes. Prints a KTAP comment per PATH;
  * exits non-zero if any failed.
  */
 #define _GNU_SOURCE
@@ -25,22 +25,22 @@ static int check(int mfd, const char *path)
 		return 1;
 	fh->handle_bytes = MAX_HANDLE_SZ;
 	if (name_to_handle_at(AT_FDCWD, path, fh, &mount_id, 0) < 0) {
-		printf("fail %s: name_to_handle_at: %s\n", path, strerror(errno));
+		printf("# %s: name_to_handle_at: %s\n", path, strerror(errno));
 		return 1;
 	}
 	fd = open_by_handle_at(mfd, fh, O_RDONLY | O_PATH);
 	if (fd < 0) {
-		printf("fail %s: open_by_handle_at: %s\n", path, strerror(errno));
+		printf("# %s: open_by_handle_at: %s\n", path, strerror(errno));
 		return 1;
 	}
 	if (fstat(fd, &a) < 0 || lstat(path, &b) < 0 || a.st_ino != b.st_ino ||
 	    a.st_mode != b.st_mode) {
-		printf("fail %s: reopened file differs\n", path);
+		printf("# %s: reopened file differs\n", path);
 		return 1;
 	}
 	close(fd);
 	free(fh);
-	printf("ok %s\n", path);
+	printf("# reopened %s\n", path);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
  *
  *   cfs-mount [-t TYPE] [-o OPTS] SOURCE TARGET    mount(2)
  *   cfs-mount -N [-t TYPE] [-o OPTS] SOURCE TARGET fsopen/fsconfig/fsmount/move_mount
+ *   cfs-mount -w ...                               mount(2) without MS_RDONLY
  *   cfs-mount -u [-l] TARGET                       umount2(2) (-l: MNT_DETACH)
  *   cfs-mount -b CYCLES -t TYPE -o OPTS SOURCE TARGET [TYPE2 OPTS2 SOURCE2 TARGET2]
  *       mount + unmount CYCLES times in one process and print the mean
@@ -162,7 +163,7 @@ static int bench(long cycles, char **m1, char **m2)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: cfs-mount [-N] [-t TYPE] [-o OPTS] SOURCE TARGET\n"
+		"usage: cfs-mount [-N|-w] [-t TYPE] [-o OPTS] SOURCE TARGET\n"
 		"       cfs-mount -u [-l] TARGET\n"
 		"       cfs-mount -b CYCLES -t TYPE -o OPTS SOURCE TARGET [TYPE2 OPTS2 SOURCE2 TARGET2]\n");
 	return 2;
@@ -171,16 +172,17 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	const char *type = "composefs", *opts = NULL;
-	int new_api = 0, unmount = 0, lazy = 0, c;
+	int new_api = 0, unmount = 0, lazy = 0, writable = 0, c;
 	long cycles = 0;
 
-	while ((c = getopt(argc, argv, "Nt:o:ulb:")) != -1) {
+	while ((c = getopt(argc, argv, "Nt:o:ulwb:")) != -1) {
 		switch (c) {
 		case 'N': new_api = 1; break;
 		case 't': type = optarg; break;
 		case 'o': opts = optarg; break;
 		case 'u': unmount = 1; break;
 		case 'l': lazy = 1; break;
+		case 'w': writable = 1; break;
 		case 'b': cycles = strtol(optarg, NULL, 10); break;
 		default: return usage();
 		}
@@ -208,7 +210,7 @@ int main(int argc, char **argv)
 		return usage();
 	if (new_api)
 		return mount_new(type, opts, argv[0], argv[1]);
-	if (mount(argv[0], argv[1], type, MS_RDONLY, opts) < 0)
+	if (mount(argv[0], argv[1], type, writable ? 0 : MS_RDONLY, opts) < 0)
 		return fail("mount", errno);
 	return 0;
 }

@@ -12,7 +12,7 @@ mkdir -p "$w/store" "$w/store2" /mnt/cfs /mnt/cfs2
 mkcomposefs --from-file /attach/testdata/types.dump "$w/img.cfs"
 touch "$w/notadir"
 img=$w/img.cfs
-digest=$(mkcomposefs --from-file --print-digest-only /attach/testdata/types.dump -)
+digest=$(mkcomposefs --from-file --print-digest-only /attach/testdata/types.dump)
 
 mounts_ok() { # DESCRIPTION OPTIONS [SOURCE]: mounts, walks, unmounts
 	if cfs-mount -t composefs -o "$2" "${3:-$img}" /mnt/cfs; then
