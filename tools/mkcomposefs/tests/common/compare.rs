@@ -121,6 +121,20 @@ pub fn run_both(dir: &Path, case: &Case<'_>) -> Result<Agreed, String> {
             ))
         }
     }
+    // Not a terminal: no progress display, no chatter.
+    if !mine.stderr.is_empty() && theirs.stderr.is_empty() {
+        return Err(format!(
+            "{tag}: unexpected stderr {:?}",
+            String::from_utf8_lossy(&mine.stderr)
+        ));
+    }
+    // Not a terminal: no progress display, no chatter.
+    if !mine.stderr.is_empty() && theirs.stderr.is_empty() {
+        return Err(format!(
+            "{tag}: unexpected stderr {:?}",
+            String::from_utf8_lossy(&mine.stderr)
+        ));
+    }
     if case.image_to_stdout {
         if theirs.stdout != mine.stdout {
             return Err(format!(
