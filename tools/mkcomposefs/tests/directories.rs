@@ -41,8 +41,11 @@ fn directory_images_match_reference() {
         }
         for (k, opts) in OPTIONS.iter().enumerate() {
             let case = Case::directory(format!("tree{seed}-o{k}"), &src, opts);
-            if let Some(Agreed::Built(_)) = failures.note(run_both(&dir, &case)) {
+            if let Some(Agreed::Built(img)) = failures.note(run_both(&dir, &case)) {
                 built += 1;
+                if k == 0 {
+                    round_trip(&dir, &format!("tree{seed}"), &img, &mut failures);
+                }
             }
         }
         let mut case = Case::directory(
@@ -68,6 +71,33 @@ fn directory_images_match_reference() {
         "only {built} images built"
     );
     failures.check(&dir);
+}
+
+/// The dump of an image (by the reference composefs-info) must build the same image again
+/// with our mkcomposefs, from stdin.
+fn round_trip(dir: &Path, tag: &str, img: &[u8], failures: &mut Failures) {
+    let path = dir.join(format!("{tag}.rt.cfs"));
+    std::fs::write(&path, img).expect("write image");
+    let info = common::oracle_dir().join("composefs-info");
+    let dump = run(&info, &["dump".as_ref(), path.as_os_str()], None, &[]);
+    assert!(dump.status.success(), "composefs-info dump");
+    let out = run(
+        &common::ours(),
+        &["--from-file".as_ref(), "-".as_ref(), "-".as_ref()],
+        Some(&dump.stdout),
+        &[],
+    );
+    if !out.status.success() {
+        failures.push(format!(
+            "{tag}: the dump is rejected: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    } else if out.stdout != img {
+        failures.push(format!(
+            "{tag}: the dump builds another image: {}",
+            common::first_difference(img, &out.stdout)
+        ));
+    }
 }
 
 /// Every file under `root` by relative path, with its mode and contents.
