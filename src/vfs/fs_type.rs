@@ -10,7 +10,10 @@ use super::helpers;
 use super::{dir, export, file, xattr};
 use super::inode::{INode, INodeBox};
 use super::sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock};
-use core::marker::PhantomData;
+use core::{
+    marker::PhantomData,
+    sync::atomic::{AtomicPtr, Ordering},
+};
 use kernel::{
     error::{from_result, to_result},
     prelude::*,
@@ -92,8 +95,20 @@ pub(crate) struct Registration<T: FileSystem> {
 /// The pointer is a valid slab cache created by this module.
 struct InodeCache(*mut bindings::kmem_cache);
 
+/// The inode cache of the module's filesystem type (a module registers at
+/// most one), for `free_inode`; see [`Registration::inode_cache`].
+static INODE_CACHE: AtomicPtr<bindings::kmem_cache> = AtomicPtr::new(core::ptr::null_mut());
+
 impl Drop for InodeCache {
     fn drop(&mut self) {
+        // Unpublish the cache if it is the published one (not if a second
+        // registration failed with `EBUSY`).
+        let _ = INODE_CACHE.compare_exchange(
+            self.0,
+            core::ptr::null_mut(),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
         // SAFETY: By the type invariant the cache is valid; it is only
         // dropped after the filesystem type was unregistered and pending RCU
         // frees of its inodes have run (see `Registration::drop`), or when
@@ -135,7 +150,9 @@ impl<T: FileSystem> Registration<T> {
         })
     }
 
-    /// Creates the slab cache for `INodeBox<T>`.
+    /// Creates the slab cache for `INodeBox<T>` and publishes it in
+    /// [`INODE_CACHE`]; `EBUSY` if a filesystem type of this module already
+    /// did.
     fn create_cache() -> Result<InodeCache> {
         let size = u32::try_from(core::mem::size_of::<INodeBox<T>>()).map_err(|_| EINVAL)?;
         // SAFETY: The name is a static C string; the constructor initialises
@@ -151,23 +168,26 @@ impl<T: FileSystem> Registration<T> {
             return Err(ENOMEM);
         }
         // INVARIANT: `cache` was just created.
-        Ok(InodeCache(cache))
+        let c = InodeCache(cache);
+        INODE_CACHE
+            .compare_exchange(core::ptr::null_mut(), cache, Ordering::AcqRel, Ordering::Acquire)
+            .map_err(|_| EBUSY)?;
+        Ok(c)
     }
 
-    /// Returns the inode cache of the type of superblock `sb`.
+    /// Returns the inode cache of the registered filesystem type.
+    ///
+    /// It is found through a static rather than through an inode's
+    /// superblock because `free_inode` runs after an RCU grace period, when
+    /// the superblock may already be gone.
     ///
     /// # Safety
     ///
-    /// `sb` must be a live superblock of filesystem type `T`.
-    pub(crate) unsafe fn inode_cache(sb: *mut bindings::super_block) -> *mut bindings::kmem_cache {
-        // SAFETY: A superblock of type `T` has `s_type` pointing at the
-        // `fs` field of the registration, which outlives the superblock
-        // (the module cannot go away while a superblock exists).
-        unsafe {
-            let fs = (*sb).s_type.cast::<Opaque<bindings::file_system_type>>();
-            let reg = kernel::container_of!(fs, Self, fs);
-            (*reg).inode_cache.0
-        }
+    /// Must only be called while the registration exists (while a
+    /// superblock or an inode of the type does, or from the type's
+    /// callbacks).
+    pub(crate) unsafe fn inode_cache() -> *mut bindings::kmem_cache {
+        INODE_CACHE.load(Ordering::Acquire)
     }
 
     /// `file_system_type::init_fs_context`.

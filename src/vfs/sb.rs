@@ -231,8 +231,8 @@ impl<T: FileSystem> SuperOps<T> {
     ///
     /// Called by the VFS with a live superblock of type `T`.
     unsafe extern "C" fn alloc_inode(sb: *mut bindings::super_block) -> *mut bindings::inode {
-        // SAFETY: Per the contract `sb` is of type `T`.
-        let cache = unsafe { Registration::<T>::inode_cache(sb) };
+        // SAFETY: A superblock of the type exists, so its registration does.
+        let cache = unsafe { Registration::<T>::inode_cache() };
         // SAFETY: `cache` holds `INodeBox<T>` objects whose embedded inode
         // the constructor initialised once.
         let p = unsafe { helpers::cfs_alloc_inode_sb(sb, cache) }.cast::<INodeBox<T>>();
@@ -253,7 +253,9 @@ impl<T: FileSystem> SuperOps<T> {
         // SAFETY: Per the contract the inode is embedded in an `INodeBox<T>`
         // from the cache of the inode's superblock type.
         unsafe {
-            let cache = Registration::<T>::inode_cache((*inode).i_sb);
+            // `rcu_barrier` in `Registration::drop` keeps the registration
+            // alive until this callback has run.
+            let cache = Registration::<T>::inode_cache();
             // The per-inode data is `Copy`: nothing to drop.
             let b = INodeBox::<T>::from_inode(inode);
             bindings::kmem_cache_free(cache, b.cast());
