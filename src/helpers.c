@@ -17,6 +17,7 @@
 #include <linux/namei.h>
 #include <linux/mount.h>
 #include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
 
 void *cfs_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache);
 struct kmem_cache *cfs_kmem_cache_create(const char *name, unsigned int size,
@@ -44,7 +45,6 @@ void cfs_seq_show_option(struct seq_file *m, const char *name, const char *value
 bool cfs_ratelimit(void);
 void cfs_init_sync_kiocb(struct kiocb *kiocb, struct file *filp);
 bool cfs_capable_sys_admin(void);
-struct user_namespace *cfs_init_user_ns(void);
 bool cfs_dentry_weird(struct dentry *dentry);
 int cfs_vfs_path_lookup_creds(const struct path *base, const char *name,
 			      unsigned int flags, struct path *out,
@@ -57,6 +57,7 @@ const unsigned char *cfs_dentry_name(const struct dentry *dentry, u32 *len);
 struct inode *cfs_folio_host(struct folio *folio);
 void cfs_inode_set_fop(struct inode *inode, const struct file_operations *fop);
 int cfs_kern_path_dir(const char *name, struct path *out);
+struct posix_acl *cfs_posix_acl_from_xattr(const void *value, size_t size);
 
 /* Values the Rust side mirrors as constants. */
 static_assert(SB_RDONLY == 1 << 0);
@@ -188,10 +189,6 @@ bool cfs_capable_sys_admin(void)
 	return ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
 }
 
-struct user_namespace *cfs_init_user_ns(void)
-{
-	return &init_user_ns;
-}
 
 bool cfs_dentry_weird(struct dentry *dentry)
 {
@@ -246,4 +243,10 @@ void cfs_inode_set_fop(struct inode *inode, const struct file_operations *fop)
 int cfs_kern_path_dir(const char *name, struct path *out)
 {
 	return kern_path(name, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, out);
+}
+
+/* Inline without CONFIG_FS_POSIX_ACL; ACLs are stored with initial ids. */
+struct posix_acl *cfs_posix_acl_from_xattr(const void *value, size_t size)
+{
+	return posix_acl_from_xattr(&init_user_ns, value, size);
 }

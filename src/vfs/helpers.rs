@@ -56,7 +56,6 @@ extern "C" {
     pub(crate) fn cfs_ratelimit() -> bool;
     pub(crate) fn cfs_init_sync_kiocb(kiocb: *mut bindings::kiocb, filp: *mut bindings::file);
     pub(crate) fn cfs_capable_sys_admin() -> bool;
-    pub(crate) fn cfs_init_user_ns() -> *mut bindings::user_namespace;
     pub(crate) fn cfs_dentry_weird(dentry: *mut bindings::dentry) -> bool;
     pub(crate) fn cfs_vfs_path_lookup_creds(
         base: *const bindings::path,
@@ -74,6 +73,7 @@ extern "C" {
     pub(crate) fn cfs_cache_no_acl(inode: *mut bindings::inode);
     pub(crate) fn cfs_folio_host(folio: *mut bindings::folio) -> *mut bindings::inode;
     pub(crate) fn cfs_inode_set_fop(inode: *mut bindings::inode, fop: *const bindings::file_operations);
+    pub(crate) fn cfs_posix_acl_from_xattr(value: *const c_void, size: usize) -> *mut bindings::posix_acl;
     pub(crate) fn cfs_kern_path_dir(name: *const c_char, out: *mut bindings::path) -> c_int;
     pub(crate) fn cfs_dentry_name(dentry: *const bindings::dentry, len: *mut u32) -> *const u8;
 }

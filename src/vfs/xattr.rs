@@ -141,13 +141,7 @@ unsafe extern "C" fn get_inode_acl_callback<T: FileSystem>(
         Ok(Some(v)) => {
             // SAFETY: `v` is a readable buffer of its length; the ACL is
             // stored with ids of the initial user namespace, as on disk.
-            unsafe {
-                bindings::posix_acl_from_xattr(
-                    helpers::cfs_init_user_ns(),
-                    v.as_ptr().cast(),
-                    v.len(),
-                )
-            }
+            unsafe { helpers::cfs_posix_acl_from_xattr(v.as_ptr().cast(), v.len()) }
         }
         Err(e) => e.to_ptr(),
     }
