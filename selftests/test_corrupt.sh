@@ -128,8 +128,12 @@ while [ $first -lt "$count" ]; do
 			echo "$class refused $rc" >>"$w/results"
 			continue
 		fi
-		timeout "$walk_limit" cfs-walk "$mnt" >/dev/null 2>&1
+		timeout "$walk_limit" cfs-walk "$mnt" >"$w/walk.out" 2>&1
 		wrc=$?
+		# Entries seen, and entries on which some operation failed (cfs-walk
+		# records errnos in its output and goes on).
+		lines=$(wc -l <"$w/walk.out")
+		errs=$(grep -c 'err' "$w/walk.out")
 		# A few operations cfs-walk does not do: lookups of absent and odd names.
 		ls "$mnt/absent" "$mnt/.." "$mnt/00" >/dev/null 2>&1
 		stat "$mnt/." >/dev/null 2>&1
@@ -142,7 +146,7 @@ while [ $first -lt "$count" ]; do
 			cfs-mount -u -l "$mnt"
 			stuck=$((stuck + 1))
 		fi
-		echo "$class mounted $wrc" >>"$w/results"
+		echo "$class mounted $wrc $lines $errs" >>"$w/results"
 	done <"$w/manifest"
 	first=$((first + n))
 done
@@ -150,9 +154,10 @@ rm -f "$w/imgs"/*
 secs=$(($(date +%s) - start))
 
 # Per-class counts and the errnos mounts were refused with.
-awk '{ c[$1] = 1; if ($2 == "mounted") { m[$1]++; if ($3 != 0) we[$1]++ } else r[$1]++ }
-	END { for (k in c) printf "# %-16s %4d mounted (%d walks saw errors), %4d refused\n", k, m[k], we[k], r[k] }' \
+awk '{ c[$1] = 1; if ($2 == "mounted") { m[$1]++; if ($5 > 0) we[$1]++ } else r[$1]++ }
+	END { for (k in c) printf "# %-16s %4d mounted (%4d with errors in the walk), %4d refused\n", k, m[k], we[k], r[k] }' \
 	"$w/results" | sort
+awk '$2 == "mounted" { n += $4; e += $5 } END { print "# walks: " n " entries seen, " e " with a failed operation" }' "$w/results"
 awk '$2 == "refused" { e[$3]++ } END { s = ""; for (k in e) s = s " errno" k "=" e[k]; print "# refusals by errno:" s }' \
 	"$w/results"
 total=$(wc -l <"$w/results")
