@@ -28,6 +28,19 @@ fn warn(nid: u64, msg: &str) {
     }
 }
 
+/// Logs a rate-limited message about opening `file` (named by its path, or
+/// by the inode's nid if the path cannot be had).
+fn warn_open(file: &OpeningFile<'_>, nid: u64, msg: &str) {
+    if !helpers::ratelimit() {
+        return;
+    }
+    let mut buf = [0u8; 256];
+    match file.path(&mut buf).and_then(|p| core::str::from_utf8(p).ok()) {
+        Some(p) => pr_warn!("{}: {}\n", p, msg),
+        None => pr_warn!("nid {}: {}\n", nid, msg),
+    }
+}
+
 /// The digest the metacopy xattr of `raw` records, if any; `EIO` if the
 /// xattr is malformed (as overlayfs).
 fn metacopy_digest(img: &Image<Source>, raw: &Inode) -> Result<Option<overlay::MetacopyDigest>> {
@@ -123,13 +136,13 @@ pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile
     }
     let Some(obj) = found else {
         if last != ENOENT {
-            warn(nid, "backing object lookup failed");
+            warn_open(file, nid, "backing object lookup failed");
         }
         return Err(last);
     };
     // As overlayfs: the object is found first, then its digest checked.
     if digest.is_none() && sbi.verity == Verity::Require {
-        warn(nid, "no fs-verity digest in the image and verity=require");
+        warn_open(file, nid, "no fs-verity digest in the image and verity=require");
         return Err(EIO);
     }
 
@@ -142,22 +155,22 @@ pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile
     obj.permission(MAY_OPEN_READ, &sbi.cred)?;
     let real = BackingFile::open(file, &obj, &sbi.cred)?;
 
-    // With verity checks on, the image vouches for the object: one of
-    // another size is the wrong object. With `verity=off` the store is
-    // trusted, as the reference stack trusts it.
-    if sbi.verity != Verity::Off && real.size() != inode.size() {
-        warn(nid, "backing object size differs from the image");
+    // An object of another size than the image records is the wrong object
+    // (overlayfs only notices through the digest; this also catches it with
+    // `verity=off` or without a digest).
+    if real.size() != inode.size() {
+        warn_open(file, nid, "backing object size differs from the image");
         return Err(EIO);
     }
     if let (Some(want), true) = (digest, sbi.verity != Verity::Off) {
         let mut got = [0u8; 64];
         match real.verity_digest(&mut got) {
             None => {
-                warn(nid, "backing object has no fs-verity digest");
+                warn_open(file, nid, "backing object has no fs-verity digest");
                 return Err(EIO);
             }
             Some((algo, n)) if algo != want.algo || got.get(..n) != Some(want.digest()) => {
-                warn(nid, "backing object has the wrong fs-verity digest");
+                warn_open(file, nid, "backing object has the wrong fs-verity digest");
                 return Err(EIO);
             }
             Some(_) => {}

@@ -102,6 +102,23 @@ impl OpeningFile<'_> {
         // SAFETY: By the type invariant the file is valid.
         unsafe { (*self.file).f_flags }
     }
+
+    /// Writes the path of the file (as `/proc/self/fd` shows it) into `buf`
+    /// and returns it; `None` if it does not fit.
+    pub(crate) fn path<'b>(&self, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+        let len = c_int::try_from(buf.len()).ok()?;
+        // SAFETY: By the type invariant the file is valid; `file_path` writes
+        // at most `len` bytes into `buf` and returns a pointer into it (the
+        // NUL-terminated path at its end) or an error pointer.
+        let p = unsafe { bindings::file_path(self.file, buf.as_mut_ptr(), len) };
+        if kernel::error::from_err_ptr(p).is_err() {
+            return None;
+        }
+        let start = (p as usize).checked_sub(buf.as_ptr() as usize)?;
+        let s = buf.get(start..)?;
+        let end = s.iter().position(|&c| c == 0)?;
+        s.get(..end)
+    }
 }
 
 /// An opened backing file (`FMODE_BACKING`), owned.
