@@ -222,13 +222,15 @@ impl FileSystem for Composefs {
             seq.show_option(c"basedir", Some(b));
         }
         if let Some(dg) = &d.digest {
+            // Two hex digits per byte and a NUL.
             let mut hex = [0u8; 129];
             let digits = b"0123456789abcdef";
-            for (i, b) in dg.as_bytes().iter().enumerate() {
-                hex[2 * i] = digits[usize::from(b >> 4)];
-                hex[2 * i + 1] = digits[usize::from(b & 15)];
+            for (pair, b) in hex.chunks_exact_mut(2).zip(dg.as_bytes()) {
+                pair[0] = digits[usize::from(b >> 4)];
+                pair[1] = digits[usize::from(b & 15)];
             }
-            let s = CStr::from_bytes_with_nul(&hex[..=2 * dg.len]).map_err(|_| EINVAL)?;
+            let text = hex.get(..=2 * dg.len).ok_or(EINVAL)?;
+            let s = CStr::from_bytes_with_nul(text).map_err(|_| EINVAL)?;
             seq.show_option(c"digest", Some(s));
         }
         let v = match d.verity {

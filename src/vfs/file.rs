@@ -241,9 +241,14 @@ unsafe fn real(file: *mut bindings::file) -> *mut bindings::file {
     unsafe { (*file).private_data.cast() }
 }
 
-/// The backing-file context of stacked file I/O.
-fn ctx<T: FileSystem>(file: *mut bindings::file) -> bindings::backing_file_ctx {
-    // SAFETY: `file` is an open file of type `T`, so its inode is filled in.
+/// The backing-file context of stacked file I/O: the mounter's credentials.
+///
+/// # Safety
+///
+/// `file` must be an open stacked file of a filesystem of type `T`.
+unsafe fn ctx<T: FileSystem>(file: *mut bindings::file) -> bindings::backing_file_ctx {
+    // SAFETY: Per the contract `file` is open, so its inode is a filled-in
+    // inode of type `T` that outlives the call.
     let inode = unsafe { INode::<T>::from_raw(helpers::cfs_file_inode(file)) };
     bindings::backing_file_ctx {
         cred: T::backing_cred(inode).as_ptr(),

@@ -49,13 +49,16 @@ impl XattrList<'_> {
             .ok_or(ERANGE)?;
         let end = self.len.checked_add(n).ok_or(ERANGE)?;
         if let Some(buf) = self.buf.as_deref_mut() {
-            let dst = buf.get_mut(self.len..end).ok_or(ERANGE)?;
-            let mut at = 0;
+            let mut dst = buf.get_mut(self.len..end).ok_or(ERANGE)?;
             for p in parts {
-                dst[at..at + p.len()].copy_from_slice(p);
-                at += p.len();
+                let (head, rest) = dst.split_at_mut_checked(p.len()).ok_or(ERANGE)?;
+                head.copy_from_slice(p);
+                dst = rest;
             }
-            dst[at] = 0;
+            // `n` counted one byte for the NUL.
+            if let Some(nul) = dst.first_mut() {
+                *nul = 0;
+            }
         }
         self.len = end;
         Ok(())
