@@ -14,3 +14,4 @@
 #include <uapi/linux/fsverity.h>
 #include <linux/posix_acl_xattr.h>
 #include <linux/exportfs.h>
+#include <linux/filelock.h>

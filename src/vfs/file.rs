@@ -198,6 +198,20 @@ impl<T: FileSystem> Tables<T> {
         llseek: Some(backed_llseek),
         fadvise: Some(backed_fadvise),
         fsync: Some(bindings::noop_fsync),
+        setlease: Some(bindings::generic_setlease),
+        // SAFETY: All-zeroes is valid for the remaining optional callbacks.
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    /// File operations of files read through the inode's page cache: those
+    /// of `generic_ro_fops`, plus a no-op `fsync` as on the reference stack.
+    pub(crate) const CACHED_FOPS: bindings::file_operations = bindings::file_operations {
+        llseek: Some(bindings::generic_file_llseek),
+        read_iter: Some(bindings::generic_file_read_iter),
+        mmap_prepare: Some(bindings::generic_file_readonly_mmap_prepare),
+        splice_read: Some(bindings::filemap_splice_read),
+        fsync: Some(bindings::noop_fsync),
+        setlease: Some(bindings::generic_setlease),
         // SAFETY: All-zeroes is valid for the remaining optional callbacks.
         ..unsafe { core::mem::zeroed() }
     };

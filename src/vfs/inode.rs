@@ -204,7 +204,7 @@ impl<T: FileSystem> NewINode<T> {
                 }
                 Kind::RegCached => {
                     (*inode).i_op = &xattr::Tables::<T>::REG_IOPS;
-                    helpers::cfs_inode_set_fop(inode, &bindings::generic_ro_fops);
+                    helpers::cfs_inode_set_fop(inode, &file::Tables::<T>::CACHED_FOPS);
                     (*(*inode).i_mapping).a_ops = &file::Tables::<T>::AOPS;
                 }
                 Kind::RegBacked => {
