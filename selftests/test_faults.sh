@@ -281,6 +281,43 @@ for f in "$w"/bad.*; do
 done
 check "walkers under load all saw the same tree ($walks walks)" [ "$bad" = 0 ]
 check "mount/unmount loop under load ($cycles cycles)" [ "$mbad" = 0 ]
+
+# Memory pressure: walkers confined to a small memory cgroup, so the page
+# cache and reclaimable objects are reclaimed under them and read again.
+cg=/sys/fs/cgroup
+grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts || mount -t cgroup2 none $cg 2>/dev/null
+if [ -e $cg/cgroup.controllers ] && grep -qw memory $cg/cgroup.controllers; then
+	echo +memory >$cg/cgroup.subtree_control
+	mkdir -p $cg/cfs-pressure
+	echo $((24 * 1024 * 1024)) >$cg/cfs-pressure/memory.max
+	pend=$(($(date +%s) + secs / 2 + 5))
+	i=0
+	while [ $i -lt 4 ]; do
+		(
+			# This subshell's own pid ($$ is the parent shell's).
+			read -r me _ </proc/self/stat
+			echo "$me" >$cg/cfs-pressure/cgroup.procs
+			m=/mnt/f exp=$w/expected
+			[ $((i % 2)) = 1 ] && m=/mnt/f2 exp=$w/expected2
+			walks=0 bad=0
+			while [ "$(date +%s)" -lt "$pend" ]; do
+				cfs-walk "$m" >"$w/pwalk.$i" 2>&1
+				cmp -s "$w/pwalk.$i" "$exp" || { bad=$((bad + 1)); cp "$w/pwalk.$i" "$w/pbad.$i"; }
+				walks=$((walks + 1))
+			done
+			echo "$walks $bad" >"$w/pload.$i"
+		) &
+		i=$((i + 1))
+	done
+	wait
+	pwalks=$(cat "$w"/pload.* | awk '{ s += $1 } END { print s }')
+	pbad=$(cat "$w"/pload.* | awk '{ s += $2 } END { print s }')
+	echo "# memory pressure: $pwalks walks in a 24 MiB memcg; $(grep -E '^(pgscan|pgsteal|workingset_refault_file) ' $cg/cfs-pressure/memory.stat | tr '\n' ' ')"
+	check "walkers in a 24 MiB memory cgroup see the same tree ($pwalks walks)" [ "$pbad" = 0 ]
+	rmdir $cg/cfs-pressure 2>/dev/null
+else
+	skip "walkers under a memory cgroup limit" "no cgroup2 memory controller"
+fi
 check "unmount after load" sh -c 'cfs-mount -u /mnt/f && cfs-mount -u /mnt/f2'
 store_state "$w/store-pristine" >"$w/pristine.after"
 same_output "the shared store is unmodified" "$w/pristine.before" "$w/pristine.after"

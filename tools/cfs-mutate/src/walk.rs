@@ -17,7 +17,7 @@ use cfs_format::format::layout::{xattr_split_name, NAME_MAX, PATH_MAX};
 use cfs_format::format::overlay::{
     is_whiteout, parse_metacopy, redirect_object_path, xattr_visibility,
 };
-use cfs_format::format::reader::DataLayout;
+use cfs_format::format::reader::{DataLayout, XattrKey};
 use cfs_format::format::{FormatError, Image, Inode, SliceSource};
 
 /// What a walk saw; the counts let tests check that the walk got somewhere.
@@ -132,8 +132,6 @@ fn visit_xattrs(img: &Img<'_>, ino: &Inode, st: &mut WalkStats) {
     }
     // Look each listed name up again, as getxattr(2) does (bloom filter included).
     for name in names.iter().take(64) {
-        let (index, suffix) = xattr_split_name(name);
-        let _ = (index, suffix);
         let mut small = [0u8; 8];
         match img.get_xattr(ino, name, &mut []) {
             Ok(Some(len)) => {
@@ -154,6 +152,20 @@ fn visit_xattrs(img: &Img<'_>, ino: &Inode, st: &mut WalkStats) {
             }
             Ok(None) => {}
             Err(_) => st.errors += 1,
+        }
+    }
+    // Two-part keys, as the kernel builds for escaped overlay names ("overlay." + name).
+    for name in names.iter().take(16) {
+        let (index, suffix) = xattr_split_name(name);
+        for cut in [0, suffix.len() / 2, suffix.len()] {
+            let key = XattrKey {
+                index,
+                head: &suffix[..cut],
+                tail: &suffix[cut..],
+            };
+            if img.find_xattr(ino, &key).is_err() {
+                st.errors += 1;
+            }
         }
     }
     let _ = img.get_xattr(ino, b"user.absent", &mut []);
