@@ -53,6 +53,14 @@ for t in $targets; do
 	before=$(ls "fuzz/corpus/$t" | wc -l)
 	nice -n 19 cargo fuzz run "${flags[@]}" "$t" "fuzz/corpus/$t" "$work" -- -merge=1 \
 		-max_len=$maxlen -timeout=10 >/dev/null 2>&1 || true
+	# The committed corpus stays under FUZZ_CORPUS_KB (default 2048): drop
+	# the largest found inputs first (the seeds stay; the full corpus stays
+	# in the cache for the next run).
+	budget=$((${FUZZ_CORPUS_KB:-2048} * 1024))
+	ls -S "fuzz/corpus/$t" | grep -v '^seed-' | while read -r f; do
+		[ "$(cat "fuzz/corpus/$t"/* | wc -c)" -le "$budget" ] && break
+		rm "fuzz/corpus/$t/$f"
+	done
 	log "$t corpus: $before -> $(ls "fuzz/corpus/$t" | wc -l) files ($(du -sh "fuzz/corpus/$t" | cut -f1))"
 done
 exit $status
