@@ -64,6 +64,7 @@ static_assert(SB_RDONLY == 1 << 0);
 static_assert(SB_NOATIME == 1 << 10);
 static_assert(SB_POSIXACL == 1 << 16);
 static_assert(ACL_TYPE_DEFAULT == 0x4000);
+static_assert(FILESYSTEM_MAX_STACK_DEPTH == 2);
 
 void *cfs_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache)
 {

@@ -16,7 +16,7 @@ use crate::vfs::{
     fs_type::FileSystem,
     inode::INode,
     path::Path,
-    sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock, SuperParams},
+    sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock, SuperParams, MAX_STACK_DEPTH},
 };
 use image::Source;
 use kernel::{cred::Credential, prelude::*, str::CString, sync::aref::ARef};
@@ -75,7 +75,7 @@ fn resolve_basedirs(fc: &FsContext, list: Option<&CString>) -> Result<KVec<Path>
         match Path::lookup_dir(name) {
             Ok(p) => dirs.push(p, GFP_KERNEL)?,
             Err(e) => {
-                fc.error_arg(c"composefs: cannot resolve basedir", name);
+                fc.error_arg(c"cannot resolve basedir", name);
                 return Err(e);
             }
         }
@@ -86,16 +86,16 @@ fn resolve_basedirs(fc: &FsContext, list: Option<&CString>) -> Result<KVec<Path>
 /// Checks the image's fs-verity digest against `digest=`.
 fn check_image_digest(fc: &FsContext, src: &crate::vfs::file::SourceFile, want: &Digest) -> Result {
     if src.is_bdev() {
-        fc.error(c"composefs: digest= needs an image file, not a block device");
+        fc.error(c"digest= needs an image file, not a block device");
         return Err(EINVAL);
     }
     let mut got = [0u8; 64];
     let Some((algo, len)) = src.verity_digest(&mut got) else {
-        fc.error(c"composefs: the image has no fs-verity digest");
+        fc.error(c"the image has no fs-verity digest");
         return Err(ENODATA);
     };
     if algo != want.algo || got.get(..len) != Some(want.as_bytes()) {
-        fc.error(c"composefs: the image has the wrong fs-verity digest");
+        fc.error(c"the image has the wrong fs-verity digest");
         return Err(EIO);
     }
     Ok(())
@@ -129,21 +129,25 @@ impl FileSystem for Composefs {
 
     fn fill_super(fc: &mut FsContext, opts: &mut Options, sb: &NewSuperBlock<Self>) -> Result<KBox<CfsSuper>> {
         if fc.wants_rw() {
-            fc.error(c"composefs: read-only filesystem, rw is not supported");
+            fc.error(c"read-only filesystem, rw is not supported");
             return Err(EINVAL);
         }
         if opts.digest.is_some() && opts.verity == Some(Verity::Off) {
-            fc.error(c"composefs: digest= needs fs-verity: it cannot be combined with verity=off");
+            fc.error(c"digest= needs fs-verity: it cannot be combined with verity=off");
             return Err(EINVAL);
         }
         let Some(source) = fc.source() else {
-            fc.error(c"composefs: no image given (source)");
+            fc.error(c"no image given (source)");
             return Err(EINVAL);
         };
         let src = match crate::vfs::file::SourceFile::open(source) {
             Ok(s) => s,
             Err(e) => {
-                fc.error_arg(c"composefs: cannot open image", source);
+                if e == EOPNOTSUPP {
+                    fc.error_arg(c"the image's filesystem cannot read it through the page cache", source);
+                } else {
+                    fc.error_arg(c"cannot open image", source);
+                }
                 return Err(e);
             }
         };
@@ -154,11 +158,18 @@ impl FileSystem for Composefs {
             Ok(i) => i,
             Err(e) => {
                 pr_err!("invalid image: {}\n", e.message());
-                fc.error(c"composefs: invalid image (see the kernel log)");
+                fc.error(c"invalid image (see the kernel log)");
                 return Err(if e.is_corruption() { EINVAL } else { image::to_error(e, "open", 0) });
             }
         };
         let basedirs = resolve_basedirs(fc, opts.basedir.as_ref())?;
+        // Backing files are opened through the basedirs' filesystems: stack
+        // on top of the deepest, within the kernel's limit (as overlayfs).
+        let stack_depth = basedirs.iter().map(|p| p.stack_depth()).max().unwrap_or(0) + 1;
+        if stack_depth > MAX_STACK_DEPTH {
+            fc.error(c"basedir filesystems are stacked too deep");
+            return Err(EINVAL);
+        }
         let has_acl = image.header().flags & layout::COMPOSEFS_FLAGS_HAS_ACL != 0;
         sb.init(&SuperParams {
             magic: u64::from(layout::COMPOSEFS_MAGIC),
@@ -166,6 +177,7 @@ impl FileSystem for Composefs {
             maxbytes: i64::MAX,
             time_gran: 1,
             posix_acl: opts.acl.unwrap_or(has_acl),
+            stack_depth,
         });
         let stubs = count_stubs(&image);
         let files = image.superblock().inos.saturating_sub(stubs);
@@ -195,11 +207,11 @@ impl FileSystem for Composefs {
 
     fn reconfigure(fc: &mut FsContext, opts: &mut Options, _sb: &SuperBlock<Self>) -> Result {
         if fc.wants_rw() {
-            fc.error(c"composefs: read-only filesystem, rw is not supported");
+            fc.error(c"read-only filesystem, rw is not supported");
             return Err(EINVAL);
         }
         if opts.basedir.is_some() || opts.digest.is_some() || opts.verity.is_some() || opts.acl.is_some() {
-            fc.error(c"composefs: options cannot be changed by a remount");
+            fc.error(c"options cannot be changed by a remount");
             return Err(EINVAL);
         }
         fc.set_sb_flags(crate::vfs::sb::SB_RDONLY);

@@ -84,12 +84,12 @@ pub(crate) fn parse(fc: &mut FsContext, opts: &mut Options, param: &FsParam<'_>)
     match key {
         b"basedir" => {
             let Some(v) = string else {
-                fc.error(c"composefs: basedir needs a value");
+                fc.error(c"basedir needs a value");
                 return Err(EINVAL);
             };
             let b = v.to_bytes();
             if b.is_empty() || b.split(|&c| c == b':').any(|d| !d.starts_with(b"/")) {
-                fc.error(c"composefs: basedir must be a list of absolute paths separated by ':'");
+                fc.error(c"basedir must be a list of absolute paths separated by ':'");
                 return Err(EINVAL);
             }
             opts.basedir = Some(CString::try_from(v)?);
@@ -97,7 +97,7 @@ pub(crate) fn parse(fc: &mut FsContext, opts: &mut Options, param: &FsParam<'_>)
         b"digest" => {
             let d = string.and_then(|v| Digest::parse(v.to_bytes()));
             let Some(d) = d else {
-                fc.error(c"composefs: digest must be 64 (sha256) or 128 (sha512) hex digits");
+                fc.error(c"digest must be 64 (sha256) or 128 (sha512) hex digits");
                 return Err(EINVAL);
             };
             opts.digest = Some(d);
@@ -109,7 +109,7 @@ pub(crate) fn parse(fc: &mut FsContext, opts: &mut Options, param: &FsParam<'_>)
                 Some(b"on") => Verity::On,
                 Some(b"require") => Verity::Require,
                 _ => {
-                    fc.error(c"composefs: verity must be off, on or require");
+                    fc.error(c"verity must be off, on or require");
                     return Err(EINVAL);
                 }
             });
@@ -118,15 +118,15 @@ pub(crate) fn parse(fc: &mut FsContext, opts: &mut Options, param: &FsParam<'_>)
         b"acl" if flag => opts.acl = Some(true),
         b"noacl" if flag => opts.acl = Some(false),
         b"upperdir" | b"workdir" => {
-            fc.error(c"composefs: mounts are read-only: stack overlayfs on top for a writable layer");
+            fc.error(c"mounts are read-only: stack overlayfs on top for a writable layer");
             return Err(EINVAL);
         }
         b"idmap" => {
-            fc.error(c"composefs: idmap is not an option: use an idmapped mount (mount_setattr)");
+            fc.error(c"idmap is not an option: use an idmapped mount (mount_setattr)");
             return Err(EINVAL);
         }
         b"tryverity" | b"acl" | b"noacl" => {
-            fc.error_arg(c"composefs: option takes no value", param.key);
+            fc.error_arg(c"option takes no value", param.key);
             return Err(EINVAL);
         }
         // Per-mount flags that `/proc/mounts` lists among the options: taken

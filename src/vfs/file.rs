@@ -422,7 +422,9 @@ pub(crate) struct SourceFile {
 
 impl SourceFile {
     /// Opens `path` read-only with the current credentials; refuses what is
-    /// neither a regular file nor a block device (`ENOTBLK`), and denies
+    /// neither a regular file nor a block device (`ENOTBLK`) and files whose
+    /// filesystem cannot read them into the page cache (`EOPNOTSUPP`), and
+    /// denies
     /// writes to a regular file while it is open.
     pub(crate) fn open(path: &CStr) -> Result<Self> {
         let flags = (bindings::O_RDONLY | bindings::O_LARGEFILE) as c_int;
@@ -436,6 +438,16 @@ impl SourceFile {
         let is_bdev = mode & bindings::S_IFMT == bindings::S_IFBLK;
         if mode & bindings::S_IFMT != bindings::S_IFREG && !is_bdev {
             return Err(ENOTBLK);
+        }
+        // The image is read with `read_mapping_folio`, which needs the
+        // mapping to read folios (not so for e.g. a file on overlayfs).
+        // SAFETY: The file is open, so its mapping and operations are valid.
+        let readable = unsafe {
+            let aops = (*(*f).f_mapping).a_ops;
+            !aops.is_null() && (*aops).read_folio.is_some()
+        };
+        if !readable {
+            return Err(EOPNOTSUPP);
         }
         let mut s = Self {
             file,

@@ -67,6 +67,14 @@ impl Path {
         unsafe { helpers::cfs_dentry_weird(self.0.dentry) }
     }
 
+    /// How many stacked filesystems the path's superblock sits on
+    /// (`s_stack_depth`).
+    pub(crate) fn stack_depth(&self) -> i32 {
+        // SAFETY: By the type invariant the path holds a reference to its
+        // mount, so the mount's superblock is live.
+        unsafe { (*(*self.0.mnt).mnt_sb).s_stack_depth }
+    }
+
     /// Checks `mask` (`MAY_*`) access to the path's inode with `cred`.
     pub(crate) fn permission(&self, mask: i32, cred: &Credential) -> Result {
         // SAFETY: By the type invariant the path is valid; `cred` is valid.

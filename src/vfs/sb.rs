@@ -51,7 +51,13 @@ pub(crate) struct SuperParams {
     pub(crate) time_gran: u32,
     /// Whether POSIX ACLs are enforced (`SB_POSIXACL`).
     pub(crate) posix_acl: bool,
+    /// Stacking depth (`s_stack_depth`): one more than the deepest
+    /// filesystem whose files this one opens as backing files.
+    pub(crate) stack_depth: i32,
 }
+
+/// `FILESYSTEM_MAX_STACK_DEPTH`: how deep filesystems may stack.
+pub(crate) const MAX_STACK_DEPTH: i32 = 2;
 
 impl<T: FileSystem> NewSuperBlock<T> {
     /// Wraps a raw superblock pointer.
@@ -82,6 +88,7 @@ impl<T: FileSystem> NewSuperBlock<T> {
             (*sb).s_blocksize = 1 << p.blocksize_bits;
             (*sb).s_maxbytes = p.maxbytes;
             (*sb).s_time_gran = p.time_gran;
+            (*sb).s_stack_depth = p.stack_depth;
             (*sb).s_op = &SuperOps::<T>::TABLE;
             (*sb).s_xattr = core::ptr::from_ref(&xattr::Handlers::<T>::TABLE).cast();
             // The kernel's bindings only declare `export_operations`.
