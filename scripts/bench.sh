@@ -12,6 +12,7 @@
 #   BENCH_CYCLES=200             mount/umount cycles per run
 #   BENCH_BIG=4:16               large files for the read tests (COUNT:MiB)
 #   BENCH_HOST=0                 skip the host mkcomposefs measurements
+#   BENCH_REAL=0                 skip the real tree (the kernel source's include/)
 #   BENCH_GUEST=0                skip the guest
 #   BENCH_MODULE_REV=<commit>    build the module from that commit's src/
 #                                instead of the work tree (by default the work
@@ -56,6 +57,9 @@
 #                      Debian's upstream mkcomposefs 1.0.8 on the same dump.
 #   mkcomposefs_store  host, ms: image + --digest-store from the generated tree
 #                      (fresh store each run), project against upstream.
+#   *_real             walk_cold, walk_cold_vs_erofs, walk_warm, open_close and
+#                      mem_inodes again on a real tree: the kernel source's
+#                      include/ (~7,000 entries, no xattrs), same method.
 # Extra "# <metric> erofs|reference: median ..." lines give the other sides.
 . "$(dirname "$0")/common.sh"
 
@@ -70,7 +74,12 @@ cd "$PROJECT_ROOT"
 
 # ---- build ----
 "$PROJECT_ROOT/scripts/build-kernel.sh" bench >/dev/null
-make -s tools selftests >&2
+if ! make -s tools selftests >&2; then
+	log "make tools selftests failed; going on with what build/bin has"
+fi
+for b in mkcomposefs composefs-info cfs-mount cfs-bench; do
+	[ -x "build/bin/$b" ] || { log "build/bin/$b missing"; exit 1; }
+done
 
 # Build the module from a commit's Makefile, Kconfig and src/ (with that
 # commit's scripts), in build/bench/rev/.
@@ -142,9 +151,18 @@ fi
 if [ "${BENCH_GUEST:-1}" != 0 ]; then
 	log "guest: bench kernel, $ENTRIES entries, $RUNS runs (TCG: ~10 minutes)"
 	echo "# $module_note" | tee "$out/guest.log"
+	# The real tree: the kernel source's include/ (headers, symlinks).
+	real=()
+	if [ "${BENCH_REAL:-1}" != 0 ]; then
+		ksrc=$("$PROJECT_ROOT/scripts/fetch-kernel.sh")
+		mkdir -p "$out/realtree"
+		rsync -a --delete "$ksrc/include" "$out/realtree/"
+		real=(--attach "$out/realtree")
+		echo "# real tree: $(basename "$ksrc")/include" | tee -a "$out/guest.log"
+	fi
 	set +e
 	COMPOSEFS_KO=$out/composefs.ko "$PROJECT_ROOT/selftests/vm-run" --kernel bench \
-		--timeout "${BENCH_TIMEOUT:-2400}" --attach "$PROJECT_ROOT/selftests/bench" -- \
+		--timeout "${BENCH_TIMEOUT:-2400}" --attach "$PROJECT_ROOT/selftests/bench" "${real[@]}" -- \
 		sh /attach/bench/guest.sh "$RUNS" "$ENTRIES" "$SEED" "$CYCLES" "$BIG" \
 		2>"$out/console.log" | tee -a "$out/guest.log"
 	rc=${PIPESTATUS[0]}

@@ -6,8 +6,8 @@
 #
 #   sh guest.sh [RUNS [ENTRIES [SEED [CYCLES [BIG]]]]]
 #
-# Builds the generated workload on /scratch (tree from `cfs-bench gen`, image
-# and fs-verity store from the project's mkcomposefs --digest-store), then
+# Builds the generated workload (tree from `cfs-bench gen` in /tmp, image and
+# fs-verity store on /scratch from the project's mkcomposefs --digest-store), then
 # measures each metric RUNS times on each side and prints one raw line per
 # measurement:
 #
@@ -34,17 +34,20 @@ modprobe composefs 2>&1 | sed 's/^/# modprobe: /'
 
 # ---- workload ----
 t0=$(date +%s)
-cfs-bench gen -s "$SEED" -n "$ENTRIES" -b "$BIG" $S/src >$S/big.list 2>/tmp/gen.err ||
+# The source tree goes to tmpfs: /scratch (1 GiB ext4) has too few inodes
+# for both the tree and the store.
+SRC=/tmp/src
+cfs-bench gen -s "$SEED" -n "$ENTRIES" -b "$BIG" $SRC >$S/big.list 2>/tmp/gen.err ||
 	{ cat /tmp/gen.err; echo "# workload generation failed"; exit 1; }
 sed 's/^cfs-bench: /# workload: /' /tmp/gen.err
 t1=$(date +%s)
-mkcomposefs --quiet --digest-store=$STORE $S/src $IMG || { echo "# mkcomposefs failed"; exit 1; }
+mkcomposefs --quiet --digest-store=$STORE $SRC $IMG || { echo "# mkcomposefs failed"; exit 1; }
 t2=$(date +%s)
 # The reference stack (verity=require) refuses objects without fs-verity:
 # make sure every object has it, and say if mkcomposefs left any without.
 v=$(cfs-bench verity $STORE) || { echo "# enabling fs-verity on the store failed"; exit 1; }
 [ "${v%% *}" = 0 ] || echo "# store: WARNING: mkcomposefs left ${v%% *} of $((${v%% *} + ${v#* })) objects without fs-verity; enabled it on them"
-rm -rf $S/src
+rm -rf $SRC
 echo "# workload: generated in $((t1 - t0)) s, image + store built in $((t2 - t1)) s; image $(wc -c <$IMG) bytes, store $(du -sk $STORE | cut -f1) KiB, $(find $STORE -type f | wc -l) objects"
 composefs-info dump $IMG >/tmp/dump
 BIGFILES=$(cat $S/big.list)
@@ -58,11 +61,29 @@ cfs-bench drop
 
 # ---- the three ways to mount the image ----
 mkdir -p $M/composefs $M/reference $M/reference.erofs $M/erofs
-EROFS_OPTS=ro
-# Without HAS_ACL in the header, mount.composefs mounts EROFS with noacl.
-if [ "$(od -An -tu4 -j8 -N4 $IMG | tr -d ' ')" = 0 ]; then EROFS_OPTS=ro,noacl; fi
-OVL_OPTS="ro,metacopy=on,redirect_dir=on,verity=require,lowerdir=$M/reference.erofs::$STORE"
-CFS_OPTS="basedir=$STORE"
+
+# use_image IMAGE STORE: the image and store the mount functions use; sets
+# SIDES to the sides that mount it.
+use_image() {
+	IMG=$1
+	STORE=$2
+	EROFS_OPTS=ro
+	# Without HAS_ACL in the header, mount.composefs mounts EROFS with noacl.
+	if [ "$(od -An -tu4 -j8 -N4 $IMG | tr -d ' ')" = 0 ]; then EROFS_OPTS=ro,noacl; fi
+	OVL_OPTS="ro,metacopy=on,redirect_dir=on,verity=require,lowerdir=$M/reference.erofs::$STORE"
+	CFS_OPTS="basedir=$STORE"
+	SIDES="reference erofs"
+	if err=$(mnt composefs 2>&1); then
+		umnt composefs
+		SIDES="composefs reference erofs"
+	else
+		rc=$?
+		echo "# composefs: mount failed: $rc (${err#cfs-mount: })"
+	fi
+	mnt reference || { echo "# reference: mount failed"; exit 1; }
+	umnt reference
+	echo "# sides for $IMG: $SIDES"
+}
 
 mnt() {
 	case $1 in
@@ -102,17 +123,7 @@ run() {
 	fi
 }
 
-SIDES="reference erofs"
-if err=$(mnt composefs 2>&1); then
-	umnt composefs
-	SIDES="composefs reference erofs"
-else
-	rc=$?
-	echo "# composefs: mount failed: $rc (${err#cfs-mount: })"
-fi
-mnt reference || { echo "# reference: mount failed"; exit 1; }
-umnt reference
-echo "# sides: $SIDES"
+use_image $IMG $STORE
 
 # ---- mount_umount: CYCLES mount + unmount cycles in one process ----
 mount_bench() {
@@ -132,47 +143,59 @@ while [ $r -lt "$RUNS" ]; do
 done
 
 # ---- walk_cold and mem_inodes: fresh mount after drop_caches ----
-r=0
-while [ $r -lt "$RUNS" ]; do
-	for side in $SIDES; do
-		cfs-bench drop
-		sleep 1 # let RCU free what the drop released
-		s0=$(cfs-bench slab)
-		mnt $side || { echo "# $side: mount failed"; continue; }
-		run walk_cold $side cfs-bench walk $M/$side
-		s1=$(cfs-bench slab)
-		[ -n "$LAST" ] && echo "RUN mem_inodes $side $((s1 - s0))"
-		[ $r = 0 ] && [ -n "$LAST" ] && echo "# $side: ${LAST#* } entries walked"
-		umnt $side
-	done
-	r=$((r + 1))
-done
-
-# ---- walk_warm: the same walk, repeated on one mount ----
-for side in $SIDES; do
-	mnt $side || continue
-	cfs-bench walk $M/$side >/dev/null
-	r=0
+# (SUFFIX names the image: "" for the generated one)
+bench_walk_cold() {
+	local r=0 side s0 s1
 	while [ $r -lt "$RUNS" ]; do
-		run walk_warm $side cfs-bench walk $M/$side
+		for side in $SIDES; do
+			cfs-bench drop
+			sleep 1 # let RCU free what the drop released
+			s0=$(cfs-bench slab)
+			mnt $side || { echo "# $side: mount failed"; continue; }
+			run walk_cold$1 $side cfs-bench walk $M/$side
+			s1=$(cfs-bench slab)
+			[ -n "$LAST" ] && echo "RUN mem_inodes$1 $side $((s1 - s0))"
+			[ $r = 0 ] && [ -n "$LAST" ] && echo "# $side: ${LAST#* } entries walked"
+			umnt $side
+		done
 		r=$((r + 1))
 	done
-	umnt $side
-done
+}
+
+# ---- walk_warm: the same walk, repeated on one mount ----
+bench_walk_warm() {
+	local r side
+	for side in $SIDES; do
+		mnt $side || continue
+		cfs-bench walk $M/$side >/dev/null
+		r=0
+		while [ $r -lt "$RUNS" ]; do
+			run walk_warm$1 $side cfs-bench walk $M/$side
+			r=$((r + 1))
+		done
+		umnt $side
+	done
+}
 
 # ---- open_close: open + close of every regular file on a fresh mount
 # (dentries warmed by an untimed walk; the store's inodes are warm) ----
-mnt reference && cfs-bench openclose $M/reference >/dev/null
-umnt reference
-r=0
-while [ $r -lt "$RUNS" ]; do
-	for side in $SIDES; do
-		mnt $side || continue
-		run open_close $side cfs-bench openclose $M/$side
-		umnt $side
+bench_open_close() {
+	local r=0 side
+	mnt reference && cfs-bench openclose $M/reference >/dev/null
+	umnt reference
+	while [ $r -lt "$RUNS" ]; do
+		for side in $SIDES; do
+			mnt $side || continue
+			run open_close$1 $side cfs-bench openclose $M/$side
+			umnt $side
+		done
+		r=$((r + 1))
 	done
-	r=$((r + 1))
-done
+}
+
+bench_walk_cold ""
+bench_walk_warm ""
+bench_open_close ""
 
 # ---- read_seq and mmap_read: large files, cold cache ----
 RSIDES="direct ${SIDES%% erofs}"
@@ -190,4 +213,17 @@ for metric in read_seq mmap_read; do
 		r=$((r + 1))
 	done
 done
+
+# ---- a real tree (attached by scripts/bench.sh): metadata metrics ----
+REAL=/attach/realtree
+if [ -d $REAL ]; then
+	mkcomposefs --quiet --digest-store=$S/store-real $REAL $S/real.cfs ||
+		{ echo "# real tree: mkcomposefs failed"; exit 1; }
+	v=$(cfs-bench verity $S/store-real)
+	echo "# real tree: $(find $REAL | wc -l) entries, image $(wc -c <$S/real.cfs) bytes, ${v%% *} objects without fs-verity fixed"
+	use_image $S/real.cfs $S/store-real
+	bench_walk_cold _real
+	bench_walk_warm _real
+	bench_open_close _real
+fi
 echo "# guest: done"
