@@ -37,7 +37,7 @@
 # What the metrics mean (ratio = composefs / reference; lower is better
 # unless said):
 #   mount_umount       us per mount + umount cycle, CYCLES cycles in one process
-#                      (cfs-mount -b). Reference: EROFS mount + overlay mount +
+#                      (cfs-bench mount, like cfs-mount -b). Reference: EROFS mount + overlay mount +
 #                      detach of EROFS + overlay umount. Target <= 0.5.
 #   walk_cold          ms to readdir + lstat every entry on a fresh mount after
 #                      drop_caches (cfs-bench walk). Target <= 0.45.
@@ -61,6 +61,9 @@
 #                      mem_inodes again on a real tree: the kernel source's
 #                      include/ (~7,000 entries, no xattrs), same method.
 # Extra "# <metric> erofs|reference: median ..." lines give the other sides.
+# Timing: the bench kernel under TCG only has a jiffies clocksource (4 ms
+# steps), so the guest calibrates the TSC against it over 2 s (cfs-bench
+# calibrate) and every timer reads rdtsc, which follows the host's TSC.
 . "$(dirname "$0")/common.sh"
 
 RUNS=${BENCH_RUNS:-5}

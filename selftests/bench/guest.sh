@@ -31,6 +31,10 @@ M=/mnt/bench
 
 echo "# guest: kernel $(uname -r), $(nproc) cpus, $(awk '/MemTotal/ {print $2}' /proc/meminfo) KiB"
 modprobe composefs 2>&1 | sed 's/^/# modprobe: /'
+# The bench kernel's clock moves in jiffies under TCG: time with the TSC.
+export CFS_BENCH_TSC_HZ
+CFS_BENCH_TSC_HZ=$(cfs-bench calibrate 2)
+echo "# clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null); timing with rdtsc at $CFS_BENCH_TSC_HZ Hz"
 
 # ---- workload ----
 t0=$(date +%s)
@@ -125,16 +129,18 @@ run() {
 
 use_image $IMG $STORE
 
-# ---- mount_umount: CYCLES mount + unmount cycles in one process ----
+# ---- mount_umount: CYCLES mount + unmount cycles in one process
+# (cfs-bench mount: as cfs-mount -b, timed with the TSC) ----
 mount_bench() {
 	case $1 in
-	composefs) cfs-mount -b "$2" -t composefs -o "$CFS_OPTS" $IMG $M/composefs ;;
-	erofs) cfs-mount -b "$2" -t erofs -o "$EROFS_OPTS" $IMG $M/erofs ;;
+	composefs) cfs-bench mount "$2" composefs "$CFS_OPTS" $IMG $M/composefs ;;
+	erofs) cfs-bench mount "$2" erofs "$EROFS_OPTS" $IMG $M/erofs ;;
 	reference)
-		cfs-mount -b "$2" -t erofs -o "$EROFS_OPTS" $IMG $M/reference.erofs \
+		cfs-bench mount "$2" erofs "$EROFS_OPTS" $IMG $M/reference.erofs \
 			overlay "$OVL_OPTS" composefs $M/reference ;;
 	esac
 }
+echo "# t=$(date +%s) mount"
 for side in $SIDES; do mount_bench $side 20 >/dev/null; done
 r=0
 while [ $r -lt "$RUNS" ]; do
@@ -193,11 +199,13 @@ bench_open_close() {
 	done
 }
 
+echo "# t=$(date +%s) metadata"
 bench_walk_cold ""
 bench_walk_warm ""
 bench_open_close ""
 
 # ---- read_seq and mmap_read: large files, cold cache ----
+echo "# t=$(date +%s) data"
 RSIDES="direct ${SIDES%% erofs}"
 for metric in read_seq mmap_read; do
 	tool=read
@@ -226,4 +234,4 @@ if [ -d $REAL ]; then
 	bench_walk_warm _real
 	bench_open_close _real
 fi
-echo "# guest: done"
+echo "# guest: done; TSC recalibrated: $(cfs-bench calibrate 2) Hz"
