@@ -139,16 +139,19 @@ def main():
     if shutil.which("gnuplot") and table:
         png = os.path.join(outdir, "results.png")
         script = """
-set terminal pngcairo size 1000,560 noenhanced
+set terminal pngcairo size 1100,600 noenhanced
 set output '%s'
 set title 'composefs / baseline (lower is better; read_seq, mmap_read: higher is better)'
 set style fill solid 0.6 border -1
 set boxwidth 0.6
 set yrange [0:*]
 set grid ytics
-set xtics rotate by -30
-set key top left
+set xtics rotate by -35 font ',9'
+set bmargin 8
+set rmargin 24
+set key outside top right
 plot '%s' using 0:2:xtic(1) with boxes lc rgb '#3070b0' title 'composefs / baseline', \
+     '' using 0:2:(sprintf('%%.2f', $2)) with labels offset 0,0.7 font ',8' notitle, \
      '' using 0:3 with points pt 7 ps 1.5 lc rgb '#d03020' title 'target', \
      1 with lines dt 2 lc rgb '#404040' title 'parity'
 """ % (png, dat)
