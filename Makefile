@@ -58,7 +58,7 @@ tools:
 	cd tools && RUSTFLAGS='-C target-feature=+crt-static' \
 		cargo build --release --locked --target $(CARGO_TARGET) $(addprefix --bin ,$(TOOLS))
 	@mkdir -p build/bin
-	@for t in $(TOOLS); do cp tools/target/$(CARGO_TARGET)/release/$$t build/bin/; done
+	@for t in $(TOOLS); do cp -f tools/target/$(CARGO_TARGET)/release/$$t build/bin/; done
 
 SELFTEST_BINS := build/bin/cfs-mount build/bin/cfs-walk build/bin/cfs-verity build/bin/cfs-resident build/bin/cfs-handle build/bin/cfs-idmap
 SELFTEST_BINS += build/bin/cfs-bench

@@ -86,25 +86,34 @@ pub fn store_object(src: &Path, store: &Path, object: &Path, hash: HashAlg) -> i
     if fs::symlink_metadata(&dest).is_ok() {
         return Ok(0);
     }
-    let (mut tmp, tmp_path) = create_temp(store)?;
-    let result = (|| {
-        let mut input = File::open(src)?;
-        // SAFETY: both fds are open; FICLONE takes the source fd by value.
-        let cloned = unsafe { libc::ioctl(tmp.as_raw_fd(), FICLONE as _, input.as_raw_fd()) } == 0;
-        let bytes = if cloned { input.metadata()?.len() } else { io::copy(&mut input, &mut tmp)? };
-        tmp.set_permissions(fs::Permissions::from_mode(0o644))?;
-        tmp.sync_all()?;
-        drop(input);
-        let ro = File::open(&tmp_path)?;
-        // Not every filesystem supports fs-verity: like upstream, only try.
-        let _ = enable_verity(&ro, hash);
-        fs::rename(&tmp_path, &dest)?;
-        Ok(bytes)
-    })();
+    let (tmp, tmp_path) = create_temp(store)?;
+    let result = fill_object(src, tmp, &tmp_path, &dest, hash);
     if result.is_err() {
         let _ = fs::remove_file(&tmp_path);
     }
     result
+}
+
+/// Copies `src` into the new temporary file `tmp` at `tmp_path`, seals it
+/// with fs-verity where the filesystem supports it, and renames it to
+/// `dest`, so that an object is complete under its final name.
+fn fill_object(src: &Path, mut tmp: File, tmp_path: &Path, dest: &Path, hash: HashAlg) -> io::Result<u64> {
+    let mut input = File::open(src)?;
+    // SAFETY: both fds are open; FICLONE takes the source fd by value.
+    let cloned = unsafe { libc::ioctl(tmp.as_raw_fd(), FICLONE as _, input.as_raw_fd()) } == 0;
+    let bytes = if cloned { input.metadata()?.len() } else { io::copy(&mut input, &mut tmp)? };
+    tmp.set_permissions(fs::Permissions::from_mode(0o644))?;
+    tmp.sync_all()?;
+    // fs-verity cannot be enabled while a writable descriptor is open
+    // (ETXTBSY): close it and enable through a read-only one.
+    drop(tmp);
+    drop(input);
+    let ro = File::open(tmp_path)?;
+    // Not every filesystem supports fs-verity: like upstream, only try.
+    let _ = enable_verity(&ro, hash);
+    drop(ro);
+    fs::rename(tmp_path, dest)?;
+    Ok(bytes)
 }
 
 /// Copies every external file of the tree into the store, in parallel on the
