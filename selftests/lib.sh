@@ -19,11 +19,17 @@ ktap_result() {
 	esac
 }
 
-# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds. COMMAND's
+# output is shown, as KTAP comments, only when it fails.
 check() {
 	local desc=$1
 	shift
-	if "$@"; then ktap_result pass "$desc"; else ktap_result fail "$desc"; fi
+	if "$@" >/tmp/check.out 2>&1; then
+		ktap_result pass "$desc"
+	else
+		sed 's/^/# /' /tmp/check.out | head -n 20
+		ktap_result fail "$desc"
+	fi
 }
 
 # check_errno ERRNO DESCRIPTION COMMAND...: passes when COMMAND exits with
@@ -31,7 +37,7 @@ check() {
 check_errno() {
 	local want=$1 desc=$2 rc
 	shift 2
-	"$@" 2>/tmp/check_errno.err
+	"$@" >/tmp/check_errno.err 2>&1
 	rc=$?
 	if [ "$rc" = "$want" ]; then
 		ktap_result pass "$desc"

@@ -39,9 +39,9 @@ check "stored objects have fs-verity enabled" cfs-verity measure "$obj"
 mount_cfs() { # OPTIONS [IMAGE] [TARGET]
 	cfs-mount -t composefs -o "$1" "${2:-$w/img.cfs}" "${3:-/mnt/cfs}"
 }
-data_of() { # TREE: path and content fields of every regular file
+data_of() { # TREE: path and content fields of every regular file, by path
 	cfs-walk "$1" | awk '/ mode=10/ { d = ""; for (i = 2; i <= NF; i++)
-		if ($i ~ /^(data|open-err|read-err|mmap|splice)/) d = d " " $i; print $1 d }'
+		if ($i ~ /^(data|open-err|read-err|mmap|splice)/) d = d " " $i; print $1 d }' | sort
 }
 
 check "composefs mounts the image" mount_cfs "basedir=$w/store"
