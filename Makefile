@@ -86,8 +86,7 @@ bench: tools selftests module-bench
 # (default 600), then the guest corrupt-image test with CORRUPT_COUNT images
 # (default 5000); stress: the fault and load tests for STRESS_SECONDS.
 fuzz: all
-	@scripts/fuzz.sh
-	@scripts/soak.sh corrupt
+	@rc=0; scripts/fuzz.sh || rc=$$?; scripts/soak.sh corrupt && exit $$rc
 
 stress: all
 	@scripts/soak.sh stress
