@@ -12,3 +12,7 @@
 pub mod format;
 
 pub mod fsverity;
+
+/// Longest inline file content upstream libcomposefs writes and reads
+/// (`LCFS_INLINE_CONTENT_MAX`).
+pub const INLINE_CONTENT_MAX: usize = 5000;

@@ -10,9 +10,7 @@ use cfs_format::format::layout::{
 };
 use cfs_format::format::reader::{DataLayout, Inode};
 use cfs_format::format::{BlockSource, FormatError, Image};
-
-/// Largest inline file content upstream accepts (`LCFS_INLINE_CONTENT_MAX`).
-const INLINE_CONTENT_MAX: u64 = 5000;
+use cfs_format::INLINE_CONTENT_MAX;
 
 /// A directory entry to visit: name and nid.
 type Entry = (Vec<u8>, u64);
@@ -226,7 +224,7 @@ fn build_data<S: BlockSource>(img: &Image<S>, ino: &Inode) -> Result<Data, Forma
         img.symlink_target(ino, &mut buf)?;
         d.payload = Some(until_nul(buf));
     } else if ty == S_IFREG && ino.size() != 0 && ino.layout() != DataLayout::ChunkBased {
-        if ino.size() > INLINE_CONTENT_MAX.min(img.size()) {
+        if ino.size() > (INLINE_CONTENT_MAX as u64).min(img.size()) {
             return Err(FormatError::BadSize);
         }
         let mut buf = vec![0u8; ino.size() as usize];

@@ -6,10 +6,10 @@
 
 use std::collections::HashMap;
 
-use crate::tree::{
-    valid_mode, Node, NodeId, Tree, TreeError, INLINE_CONTENT_MAX, ROOT, S_IFBLK, S_IFCHR,
-    S_IFLNK,
-};
+use cfs_format::format::layout::{NAME_MAX, S_IFBLK, S_IFCHR, S_IFLNK};
+use cfs_format::INLINE_CONTENT_MAX;
+
+use crate::tree::{valid_mode, Node, NodeId, Tree, TreeError, ROOT};
 
 /// A parse error: one line of text, as upstream prints it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,7 +304,7 @@ impl DumpParser {
         if name == b"." || name == b".." {
             return err(format!("Invalid . or .. in path: {}", show(path)));
         }
-        if name.is_empty() || name.len() > crate::tree::MAX_NAME_LEN {
+        if name.is_empty() || name.len() > NAME_MAX {
             return err("Can't add child");
         }
         self.key_buf.clear();

@@ -12,28 +12,24 @@ use std::collections::HashMap;
 use std::fmt;
 
 use cfs_format::format::layout::{
-    overlay_names, ComposefsHeader, Dirent as RawDirent, InodeCompact, InodeExtended, SuperBlock,
-    XattrEntry, XattrIbodyHeader, BLOCK_BITS, BLOCK_SIZE, COMPOSEFS_FLAGS_HAS_ACL,
-    COMPOSEFS_MAGIC, COMPOSEFS_VERSION, DIRENT_SIZE, EROFS_CHUNK_FORMAT_BLKBITS_MASK,
-    EROFS_FEATURE_COMPAT_MTIME, EROFS_FEATURE_COMPAT_XATTR_FILTER, EROFS_FT_BLKDEV,
-    EROFS_FT_CHRDEV, EROFS_FT_DIR, EROFS_FT_FIFO, EROFS_FT_REG_FILE, EROFS_FT_SOCK,
-    EROFS_FT_SYMLINK, EROFS_FT_UNKNOWN, EROFS_INODE_CHUNK_BASED, EROFS_INODE_FLAT_INLINE,
-    EROFS_INODE_FLAT_PLAIN, EROFS_NULL_ADDR, EROFS_SUPER_MAGIC, EROFS_SUPER_OFFSET,
-    EROFS_SUPER_SIZE, EROFS_XATTR_LONG_PREFIX, INODE_COMPACT_SIZE, INODE_EXTENDED_SIZE,
-    I_DATALAYOUT_SHIFT, XATTR_ENTRY_SIZE, XATTR_IBODY_HEADER_SIZE, XATTR_INDEX_NONE,
-    XATTR_INDEX_POSIX_ACL_ACCESS, XATTR_INDEX_POSIX_ACL_DEFAULT, XATTR_INDEX_SECURITY,
-    XATTR_INDEX_TRUSTED, XATTR_INDEX_USER,
+    mode_to_file_type, overlay_names, ComposefsHeader, Dirent as RawDirent, InodeCompact,
+    InodeExtended, MetacopyHeader, SuperBlock, XattrEntry, XattrIbodyHeader, BLOCK_BITS,
+    BLOCK_SIZE, COMPOSEFS_FLAGS_HAS_ACL, COMPOSEFS_MAGIC, COMPOSEFS_VERSION, DIRENT_SIZE,
+    EROFS_CHUNK_FORMAT_BLKBITS_MASK, EROFS_FEATURE_COMPAT_MTIME, EROFS_FEATURE_COMPAT_XATTR_FILTER,
+    EROFS_INODE_CHUNK_BASED, EROFS_INODE_FLAT_INLINE, EROFS_INODE_FLAT_PLAIN, EROFS_NULL_ADDR,
+    EROFS_SUPER_MAGIC, EROFS_SUPER_OFFSET, EROFS_SUPER_SIZE, EROFS_XATTR_LONG_PREFIX,
+    INODE_COMPACT_SIZE, INODE_EXTENDED_SIZE, ISLOT_BITS, I_DATALAYOUT_SHIFT, METACOPY_HEADER_SIZE,
+    S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, XATTR_ALIGN, XATTR_ENTRY_SIZE,
+    XATTR_IBODY_HEADER_SIZE, XATTR_INDEX_NONE, XATTR_INDEX_POSIX_ACL_ACCESS,
+    XATTR_INDEX_POSIX_ACL_DEFAULT, XATTR_INDEX_SECURITY, XATTR_INDEX_TRUSTED, XATTR_INDEX_USER,
 };
 use cfs_format::format::xxhash::xattr_filter_bit;
 use cfs_format::fsverity::HashAlg;
 
-use crate::tree::{
-    Node, NodeId, Tree, TreeError, Xattr, ROOT, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK,
-    S_IFMT, S_IFREG, S_IFSOCK,
-};
+use crate::tree::{Node, NodeId, Tree, TreeError, Xattr, ROOT};
 
 /// Inode slot size (`1 << EROFS_ISLOTBITS`).
-const SLOT_SIZE: u64 = 32;
+const SLOT_SIZE: u64 = 1 << ISLOT_BITS;
 /// Block size as u64.
 const BS: u64 = BLOCK_SIZE as u64;
 /// Most chunk entries of an external file (`LCFS_MAX_NONINLINE_CHUNKS`): the
@@ -146,12 +142,12 @@ fn validate(n: &Node) -> Result<(), TreeError> {
 
 /// The overlayfs metacopy xattr value for a digest.
 fn metacopy_value(digest: &[u8], hash: HashAlg) -> Vec<u8> {
-    let len = 4 + digest.len();
-    let mut v = Vec::with_capacity(len);
-    v.push(0); // version
-    v.push(len as u8);
-    v.push(0); // flags
-    v.push(hash.id());
+    let header = MetacopyHeader {
+        len: (METACOPY_HEADER_SIZE + digest.len()) as u8,
+        digest_algo: hash.id(),
+        ..MetacopyHeader::default()
+    };
+    let mut v = header.to_bytes().to_vec();
     v.extend_from_slice(digest);
     v
 }
@@ -286,9 +282,10 @@ fn xattr_index(key: &[u8]) -> (u8, &[u8]) {
     (XATTR_INDEX_NONE, key)
 }
 
-fn xattr_entry_size(x: &Xattr) -> u64 {
-    let (_, suffix) = xattr_index(&x.key);
-    round_up((XATTR_ENTRY_SIZE + suffix.len() + x.value.len()) as u64, 4)
+/// Size of the entry of the xattr `key` = `value`, padded to 4 bytes.
+fn xattr_entry_size(key: &[u8], value: &[u8]) -> u64 {
+    let (_, suffix) = xattr_index(key);
+    round_up((XATTR_ENTRY_SIZE + suffix.len() + value.len()) as u64, XATTR_ALIGN as u64)
 }
 
 /// The inode's xattr name bloom filter: a clear bit for each name present.
@@ -299,19 +296,6 @@ fn xattr_filter(xattrs: &[Xattr]) -> u32 {
         bits |= 1 << xattr_filter_bit(index, suffix);
     }
     !bits
-}
-
-fn file_type_of(mode: u32) -> u8 {
-    match mode & S_IFMT {
-        S_IFREG => EROFS_FT_REG_FILE,
-        S_IFDIR => EROFS_FT_DIR,
-        S_IFCHR => EROFS_FT_CHRDEV,
-        S_IFBLK => EROFS_FT_BLKDEV,
-        S_IFIFO => EROFS_FT_FIFO,
-        S_IFSOCK => EROFS_FT_SOCK,
-        S_IFLNK => EROFS_FT_SYMLINK,
-        _ => EROFS_FT_UNKNOWN,
-    }
 }
 
 /// Splits directory entries into blocks: returns the index of the first
@@ -391,8 +375,7 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
     let mut shared_size = 0u64;
     for &(k, v) in &shared {
         shared_offsets.insert((k, v), shared_size);
-        let (_, suffix) = xattr_index(k);
-        shared_size += round_up((XATTR_ENTRY_SIZE + suffix.len() + v.len()) as u64, 4);
+        shared_size += xattr_entry_size(k, v);
     }
     // Per inode: the shared offset of each xattr (in sorted order), or None.
     let xattr_shared: Vec<Vec<Option<u64>>> = order
@@ -471,7 +454,7 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
         for (x, s) in n.xattrs.iter().zip(&xattr_shared[bi]) {
             match s {
                 Some(_) => l.n_shared += 1,
-                None => unshared += xattr_entry_size(x),
+                None => unshared += xattr_entry_size(&x.key, &x.value),
             }
         }
         l.xattr_size = if l.n_shared == 0 && unshared == 0 {
@@ -743,7 +726,7 @@ fn write_xattr_kv(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
     out.extend_from_slice(&entry.to_bytes());
     out.extend_from_slice(suffix);
     out.extend_from_slice(value);
-    let end = round_up(out.len() as u64, 4) as usize;
+    let end = round_up(out.len() as u64, XATTR_ALIGN as u64) as usize;
     out.resize(end, 0);
 }
 
@@ -753,7 +736,7 @@ fn write_dirents(out: &mut Vec<u8>, ents: &[Dirent<'_>], nids: &[u64], tree: &Tr
         let dirent = RawDirent {
             nid: nids[e.target as usize],
             nameoff,
-            file_type: file_type_of(tree.node(e.target).mode),
+            file_type: mode_to_file_type(tree.node(e.target).mode),
         };
         out.extend_from_slice(&dirent.to_bytes());
         nameoff = nameoff.wrapping_add(e.name.len() as u16);

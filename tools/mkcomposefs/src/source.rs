@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::progress::Progress;
-use crate::tree::{Node, NodeId, Tree, TreeError, RECOMMENDED_INLINE_CONTENT_MAX, ROOT, S_IFREG};
+use crate::tree::{Node, NodeId, Tree, TreeError, RECOMMENDED_INLINE_CONTENT_MAX, ROOT};
+use cfs_format::format::layout::S_IFREG;
 use cfs_format::fsverity::{self, HashAlg};
 
 use crate::objects::object_path;

@@ -8,48 +8,27 @@
 
 use std::fmt;
 
+use cfs_format::format::layout::{
+    NAME_MAX, PATH_MAX, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
+    XATTR_ENTRY_SIZE, XATTR_IBODY_HEADER_SIZE, XATTR_NAME_MAX,
+};
+use cfs_format::INLINE_CONTENT_MAX;
+
 /// Index of a node in [`Tree::nodes`].
 pub type NodeId = u32;
 
 /// The root is always the first node of the arena.
 pub const ROOT: NodeId = 0;
 
-/// File type mask of `st_mode`.
-pub const S_IFMT: u32 = 0o170000;
-/// Socket.
-pub const S_IFSOCK: u32 = 0o140000;
-/// Symbolic link.
-pub const S_IFLNK: u32 = 0o120000;
-/// Regular file.
-pub const S_IFREG: u32 = 0o100000;
-/// Block device.
-pub const S_IFBLK: u32 = 0o060000;
-/// Directory.
-pub const S_IFDIR: u32 = 0o040000;
-/// Character device.
-pub const S_IFCHR: u32 = 0o020000;
-/// FIFO.
-pub const S_IFIFO: u32 = 0o010000;
-
-/// Longest file name accepted (`LCFS_MAX_NAME_LENGTH`).
-pub const MAX_NAME_LEN: usize = 255;
-/// Payloads (symlink targets, backing paths) must be shorter than `PATH_MAX`.
-pub const PATH_MAX: usize = 4096;
-/// Longest xattr name (`XATTR_NAME_MAX`).
-pub const XATTR_NAME_MAX: usize = 255;
-/// Longest inline file content (`LCFS_INLINE_CONTENT_MAX`).
-pub const INLINE_CONTENT_MAX: usize = 5000;
 /// Files from a directory this small or smaller are stored inline
 /// (`LCFS_RECOMMENDED_INLINE_CONTENT_MAX`).
 pub const RECOMMENDED_INLINE_CONTENT_MAX: u64 = 64;
 /// Limit of the per-inode xattr accounting for external input
 /// (`LCFS_INODE_EXTERNAL_XATTR_MAX`).
 pub const EXTERNAL_XATTR_MAX: usize = u16::MAX as usize / 2;
-/// Size of the xattr body header, counted once per inode with xattrs.
-const XATTR_HEADER_SIZE: usize = 12;
 /// Per-entry overhead of the xattr accounting (twice the entry header,
 /// minus one, for the worst-case alignment), as upstream counts it.
-const XATTR_ENTRY_OVERHEAD: usize = 2 * 4 - 1;
+const XATTR_ENTRY_OVERHEAD: usize = 2 * XATTR_ENTRY_SIZE - 1;
 
 /// Errors of tree operations, carrying the errno upstream reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,7 +165,8 @@ impl Node {
         }
         let mut entry = XATTR_ENTRY_OVERHEAD + key.len() + value.len();
         if self.xattrs.is_empty() {
-            entry += XATTR_HEADER_SIZE;
+            // The xattr body header, counted once per inode with xattrs.
+            entry += XATTR_IBODY_HEADER_SIZE;
         }
         if self.xattr_acct.wrapping_add(entry) > EXTERNAL_XATTR_MAX {
             return Err(TreeError::Range);
@@ -297,7 +277,7 @@ impl Tree {
         if name.is_empty() {
             return Err(TreeError::Invalid);
         }
-        if name.len() > MAX_NAME_LEN {
+        if name.len() > NAME_MAX {
             return Err(TreeError::NameTooLong);
         }
         let c = self.node_mut(child);
