@@ -58,8 +58,9 @@ fn write_optional(out: &mut impl Write, val: Option<&[u8]>, esc: Escape) -> io::
     }
 }
 
-/// `composefs-info ls`: every entry below the root, depth-first.
-pub fn ls(out: &mut impl Write, tree: &Tree) -> io::Result<()> {
+/// Calls `f` with every node below the root and its path (`/a/b`), depth-first in
+/// directory order.
+fn walk(tree: &Tree, mut f: impl FnMut(NodeId, &[u8]) -> io::Result<()>) -> io::Result<()> {
     let mut stack: Vec<(NodeId, usize)> = vec![(0, 0)];
     let mut paths: Vec<Vec<u8>> = vec![Vec::new()];
     while let Some((node, idx)) = stack.last_mut() {
@@ -74,9 +75,19 @@ pub fn ls(out: &mut impl Write, tree: &Tree) -> io::Result<()> {
         let mut path = paths.last().cloned().unwrap_or_default();
         path.push(b'/');
         path.extend_from_slice(&tree.nodes[child].name);
+        f(child, &path)?;
+        stack.push((child, 0));
+        paths.push(path);
+    }
+    Ok(())
+}
+
+/// `composefs-info ls`: every entry below the root, depth-first.
+pub fn ls(out: &mut impl Write, tree: &Tree) -> io::Result<()> {
+    walk(tree, |child, path| {
         write_escaped(
             out,
-            &path,
+            path,
             Escape {
                 noescape_space: true,
                 ..Escape::default()
@@ -104,11 +115,8 @@ pub fn ls(out: &mut impl Write, tree: &Tree) -> io::Result<()> {
                 _ => {}
             }
         }
-        out.write_all(b"\n")?;
-        stack.push((child, 0));
-        paths.push(path);
-    }
-    Ok(())
+        out.write_all(b"\n")
+    })
 }
 
 fn dump_one(out: &mut impl Write, tree: &Tree, id: NodeId, path: &[u8]) -> io::Result<()> {
@@ -165,25 +173,7 @@ fn dump_one(out: &mut impl Write, tree: &Tree, id: NodeId, path: &[u8]) -> io::R
 /// `composefs-info dump`: one composefs-dump line per entry, depth-first.
 pub fn dump(out: &mut impl Write, tree: &Tree) -> io::Result<()> {
     dump_one(out, tree, 0, b"")?;
-    let mut stack: Vec<(NodeId, usize)> = vec![(0, 0)];
-    let mut paths: Vec<Vec<u8>> = vec![Vec::new()];
-    while let Some((node, idx)) = stack.last_mut() {
-        let children = tree.children(*node);
-        if *idx >= children.len() {
-            stack.pop();
-            paths.pop();
-            continue;
-        }
-        let child = children[*idx];
-        *idx += 1;
-        let mut path = paths.last().cloned().unwrap_or_default();
-        path.push(b'/');
-        path.extend_from_slice(&tree.nodes[child].name);
-        dump_one(out, tree, child, &path)?;
-        stack.push((child, 0));
-        paths.push(path);
-    }
-    Ok(())
+    walk(tree, |child, path| dump_one(out, tree, child, path))
 }
 
 /// The backing object paths of regular files (with the leading `/` as stored stripped).
