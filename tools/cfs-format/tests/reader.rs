@@ -4,33 +4,13 @@
 //! damaged copies of them (truncated, bit-flipped) must give errors, never panics or hangs.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use cfs_format::format::layout::*;
 use cfs_format::format::overlay::*;
 use cfs_format::format::reader::XattrKey;
 use cfs_format::format::xxhash::{xattr_filter_bit, xxh32};
 use cfs_format::format::{FormatError, Image, SliceSource};
-
-fn oracle_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("CFS_ORACLE_DIR") {
-        return PathBuf::from(d);
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fetch-oracle.sh");
-    let out = Command::new("bash")
-        .arg(script)
-        .output()
-        .expect("run fetch-oracle.sh");
-    assert!(out.status.success(), "fetch-oracle.sh failed");
-    PathBuf::from(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .expect("dir")
-            .trim(),
-    )
-}
+use cfs_test_support::oracle_mkcomposefs;
 
 /// Builds an image from dump text with the reference mkcomposefs.
 fn image(name: &str, dump: &str, extra: &[&str]) -> Vec<u8> {
@@ -39,14 +19,7 @@ fn image(name: &str, dump: &str, extra: &[&str]) -> Vec<u8> {
     let d = dir.join(format!("{name}.dump"));
     let i = dir.join(format!("{name}.cfs"));
     std::fs::write(&d, dump).expect("dump");
-    let st = Command::new(oracle_dir().join("mkcomposefs"))
-        .args(extra)
-        .arg("--from-file")
-        .arg(&d)
-        .arg(&i)
-        .status()
-        .expect("mkcomposefs");
-    assert!(st.success());
+    oracle_mkcomposefs(&d, &i, extra);
     std::fs::read(&i).expect("image")
 }
 

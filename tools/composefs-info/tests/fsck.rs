@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{oracle_dir, scratch};
+use cfs_test_support::{oracle_dir, scratch};
 
 fn fsck(img: &Path, store: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_composefs-info"))

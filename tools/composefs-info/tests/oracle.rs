@@ -7,6 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use cfs_test_support::{oracle_dir, oracle_mkcomposefs, scratch};
 use common::*;
 
 fn ours() -> &'static str {

@@ -13,7 +13,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cfs_format::fsverity::{self, HashAlg};
-use common::{ours, run, scratch, Rng};
+use cfs_test_support::scratch;
+use common::{ours, run, Rng};
 
 /// The fs-verity digest of `path` as hex: from the host's `fsverity digest` (an independent
 /// implementation) when installed, else from cfs-format.

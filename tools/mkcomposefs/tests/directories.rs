@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use cfs_test_support::{oracle_dir, scratch};
 use common::compare::{run_both, Agreed, Case, Failures};
-use common::{gen_tree, reference, run, scratch};
+use common::{gen_tree, reference, run};
 
 /// Options tried on every tree.
 const OPTIONS: &[&[&str]] = &[
@@ -78,7 +79,7 @@ fn directory_images_match_reference() {
 fn round_trip(dir: &Path, tag: &str, img: &[u8], failures: &mut Failures) {
     let path = dir.join(format!("{tag}.rt.cfs"));
     std::fs::write(&path, img).expect("write image");
-    let info = common::oracle_dir().join("composefs-info");
+    let info = oracle_dir().join("composefs-info");
     let dump = run(&info, &["dump".as_ref(), path.as_os_str()], None, &[]);
     assert!(dump.status.success(), "composefs-info dump");
     let out = run(
@@ -166,7 +167,7 @@ fn digest_store_matches_reference() {
         assert!(data == ref_data, "{name}: contents");
     }
     // Every object the image names is in the store.
-    let info = common::oracle_dir().join("composefs-info");
+    let info = oracle_dir().join("composefs-info");
     let img = dir.join("our.cfs");
     let out = run(&info, &["objects".as_ref(), img.as_os_str()], None, &[]);
     assert!(out.status.success());

@@ -9,11 +9,11 @@ mod common;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use cfs_test_support::{oracle_dir, scratch};
 use common::compare::{run_both, Agreed, Case, Failures};
 use common::gen_dump::{
     dir_of_dirent_bytes, DumpGen, EXTERNAL_SIZES, INLINE_SIZES, SYMLINK_LENGTHS,
 };
-use common::scratch;
 
 /// The version options tried: defaults (0 with the bump to 1 on whiteouts), each version
 /// alone, and the inconsistent combinations.
@@ -96,7 +96,7 @@ fn generated_dumps_match_reference() {
 fn round_trip(dir: &Path, tag: &str, img: &[u8], failures: &mut Failures) -> bool {
     let path = dir.join(format!("{tag}.rt.cfs"));
     std::fs::write(&path, img).expect("write image");
-    let info = common::oracle_dir().join("composefs-info");
+    let info = oracle_dir().join("composefs-info");
     let out = common::run(&info, &["dump".as_ref(), path.as_os_str()], None, &[]);
     if !out.status.success() {
         failures.push(format!("{tag}: composefs-info dump failed"));
@@ -752,7 +752,7 @@ fn lenient_parsing_matches_reference() {
 /// must equal that of the zero-padded digest.
 #[test]
 fn short_digest_is_zero_padded() {
-    let dir = common::scratch("short-digest");
+    let dir = scratch("short-digest");
     let root = "/ 4096 40755 2 0 0 0 0.0 - - -\n";
     let build = |name: &str, digest: &str| -> Vec<u8> {
         let dump = write_dump(

@@ -14,31 +14,8 @@ use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
-/// Directory of the reference tools: `$CFS_ORACLE_DIR`, else what `scripts/fetch-oracle.sh`
-/// prints (it downloads them on a fresh machine).
-pub fn oracle_dir() -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        if let Some(d) = std::env::var_os("CFS_ORACLE_DIR") {
-            return PathBuf::from(d);
-        }
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fetch-oracle.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .output()
-            .expect("run fetch-oracle.sh");
-        assert!(
-            out.status.success(),
-            "fetch-oracle.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let s = String::from_utf8(out.stdout).expect("utf-8 path");
-        PathBuf::from(s.lines().last().expect("oracle dir").trim())
-    })
-    .clone()
-}
+use cfs_test_support::oracle_dir;
 
 /// The reference mkcomposefs (Debian's composefs 1.0.8).
 pub fn reference() -> PathBuf {
@@ -48,14 +25,6 @@ pub fn reference() -> PathBuf {
 /// Our mkcomposefs, as built by cargo for this test.
 pub fn ours() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_mkcomposefs"))
-}
-
-/// A fresh scratch directory unique to this test process and `name`.
-pub fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cfs-mkfs-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
 }
 
 /// Runs `bin` with `args`, `stdin` as its standard input and `env` added to its environment.
