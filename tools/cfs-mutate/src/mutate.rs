@@ -352,6 +352,14 @@ fn put32(d: &mut [u8], off: usize, v: u32) -> bool {
 fn put64(d: &mut [u8], off: usize, v: u64) -> bool {
     put(d, off, &v.to_le_bytes())
 }
+/// Sets the size field of inode `i` to `v` (truncated to 32 bits in a compact inode).
+fn put_size(d: &mut [u8], i: &InodeLoc, v: u64) {
+    if i.extended {
+        put64(d, i.off + 8, v);
+    } else {
+        put32(d, i.off + 8, v as u32);
+    }
+}
 fn get16(d: &[u8], off: usize) -> u16 {
     d.get(off..off + 2)
         .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]))
@@ -614,11 +622,7 @@ fn apply(data: &mut Vec<u8>, m: &Map, class: Class, r: &mut Rng) -> Option<Strin
                 8192,
                 0xffff_ffff,
             ][r.pick(13)];
-            if i.extended {
-                put64(data, i.off + 8, v);
-            } else {
-                put32(data, i.off + 8, v as u32);
-            }
+            put_size(data, i, v);
             Some(format!("dir nid {} size {} -> {v}", i.nid, i.size))
         }
         Class::XattrCount => {
@@ -959,11 +963,7 @@ fn apply(data: &mut Vec<u8>, m: &Map, class: Class, r: &mut Rng) -> Option<Strin
                         i.size + 1,
                         0xffff_ffff,
                     ][r.pick(9)];
-                    if i.extended {
-                        put64(data, i.off + 8, v);
-                    } else {
-                        put32(data, i.off + 8, v as u32);
-                    }
+                    put_size(data, i, v);
                     Some(format!("symlink nid {} size {} -> {v}", i.nid, i.size))
                 }
                 1 => {

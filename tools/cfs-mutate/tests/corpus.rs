@@ -27,15 +27,20 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-#[test]
-fn seeds_walk_cleanly() {
-    let seeds: Vec<PathBuf> = files(&fuzz_dir().join("corpus/walk"))
+/// The seed images of the walk corpus (`seed-*`).
+fn seeds() -> Vec<PathBuf> {
+    files(&fuzz_dir().join("corpus/walk"))
         .into_iter()
         .filter(|p| {
             p.file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("seed-"))
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn seeds_walk_cleanly() {
+    let seeds = seeds();
     assert!(seeds.len() >= 5, "seed images missing");
     for s in seeds {
         let st = walk(&std::fs::read(&s).unwrap());
@@ -61,13 +66,7 @@ fn corpus_and_crashes_do_not_panic() {
 
 #[test]
 fn mutants_do_not_panic() {
-    let seeds: Vec<PathBuf> = files(&fuzz_dir().join("corpus/walk"))
-        .into_iter()
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("seed-"))
-        })
-        .collect();
+    let seeds = seeds();
     let mut opened = 0;
     let mut total = 0;
     for s in &seeds {
