@@ -124,7 +124,10 @@ pub fn c_strtoull(s: &[u8], base: u32) -> Option<u64> {
         if d >= base {
             break;
         }
-        match v.checked_mul(u64::from(base)).and_then(|v| v.checked_add(u64::from(d))) {
+        match v
+            .checked_mul(u64::from(base))
+            .and_then(|v| v.checked_add(u64::from(d)))
+        {
             Some(n) => v = n,
             None => overflow = true,
         }
@@ -163,7 +166,11 @@ pub fn c_strtol(s: &str) -> Option<i64> {
     for c in digits {
         mag = (mag * 10 + i128::from(c - b'0')).min(limit);
     }
-    Some(if neg { (-mag).max(i128::from(i64::MIN)) as i64 } else { mag.min(i128::from(i64::MAX)) as i64 })
+    Some(if neg {
+        (-mag).max(i128::from(i64::MIN)) as i64
+    } else {
+        mag.min(i128::from(i64::MAX)) as i64
+    })
 }
 
 fn parse_int(field: &[u8], base: u32) -> Result<u64, ParseError> {
@@ -198,7 +205,10 @@ fn next_field<'a>(s: &mut &'a [u8], sep: u8) -> (&'a [u8], bool) {
 fn parse_digest(s: &[u8], len: usize) -> Box<[u8]> {
     let mut raw = vec![0u8; len];
     for (i, pair) in s.chunks(2).take(len).enumerate() {
-        match (pair.first().and_then(|c| hexdigit(*c)), pair.get(1).and_then(|c| hexdigit(*c))) {
+        match (
+            pair.first().and_then(|c| hexdigit(*c)),
+            pair.get(1).and_then(|c| hexdigit(*c)),
+        ) {
             (Some(a), Some(b)) => raw[i] = a << 4 | b,
             _ => break,
         }
@@ -297,7 +307,10 @@ impl DumpParser {
         let Some(parent) = parent else {
             return err(format!("Parent directory missing for {}", show(path)));
         };
-        let tree = self.tree.as_mut().ok_or_else(|| ParseError("Root node not present".into()))?;
+        let tree = self
+            .tree
+            .as_mut()
+            .ok_or_else(|| ParseError("Root node not present".into()))?;
         if !tree.node(parent).is_dir() {
             return err(format!("Parent must be a directory for {}", show(path)));
         }
@@ -313,9 +326,13 @@ impl DumpParser {
         if self.index.contains_key(self.key_buf.as_slice()) {
             return err(format!("Path {} already exist", show(path)));
         }
-        let tree = self.tree.as_mut().ok_or_else(|| ParseError("Root node not present".into()))?;
+        let tree = self
+            .tree
+            .as_mut()
+            .ok_or_else(|| ParseError("Root node not present".into()))?;
         let id = tree.push(node);
-        tree.attach(parent, id, &name).map_err(|_| ParseError("Can't add child".into()))?;
+        tree.attach(parent, id, &name)
+            .map_err(|_| ParseError("Can't add child".into()))?;
         self.index.insert(self.key_buf.as_slice().into(), id);
         Ok(id)
     }
@@ -394,7 +411,10 @@ impl DumpParser {
 
         let strict = self.strict;
         let digest_len = self.digest_len;
-        let tree = self.tree.as_mut().ok_or_else(|| ParseError("Root node not present".into()))?;
+        let tree = self
+            .tree
+            .as_mut()
+            .ok_or_else(|| ParseError("Root node not present".into()))?;
         let n = tree.node_mut(id);
         let ftype = n.file_type();
         if ftype != S_IFLNK {
@@ -412,7 +432,8 @@ impl DumpParser {
         n.mtime_nsec = nsec as u32;
         if ftype == S_IFLNK {
             let target = payload.as_deref().map(c_str);
-            n.set_symlink_payload(target).map_err(|_| ParseError("Invalid symlink".into()))?;
+            n.set_symlink_payload(target)
+                .map_err(|_| ParseError("Invalid symlink".into()))?;
             if strict {
                 let len = target.map_or(0, <[u8]>::len) as u64;
                 if size != len {
@@ -436,7 +457,8 @@ impl DumpParser {
                         INLINE_CONTENT_MAX
                     ));
                 }
-                n.set_content(c).map_err(|_| ParseError("Invalid content".into()))?;
+                n.set_content(c)
+                    .map_err(|_| ParseError("Invalid content".into()))?;
             }
         }
         if let Some(d) = &digest {
@@ -455,7 +477,8 @@ impl DumpParser {
             }
             let key = unescape(key)?;
             let value = unescape(rest)?;
-            n.set_xattr(c_str(&key), &value).map_err(|_| ParseError("Can't set xattr".into()))?;
+            n.set_xattr(c_str(&key), &value)
+                .map_err(|_| ParseError("Can't set xattr".into()))?;
         }
         Ok(())
     }
@@ -490,13 +513,19 @@ impl DumpParser {
             if target == node {
                 return err(format!("Self-referential hardlink {}", show(&target_path)));
             }
-            let tree = self.tree.as_mut().ok_or_else(|| ParseError("No files in dump file".into()))?;
+            let tree = self
+                .tree
+                .as_mut()
+                .ok_or_else(|| ParseError("No files in dump file".into()))?;
             match tree.follow_links(target) {
                 Ok(_) => tree.node_mut(node).link_to = Some(target),
                 Err(TreeError::Loop) | Err(_) => tree.node_mut(node).link_invalid = true,
             }
         }
-        let mut tree = self.tree.take().ok_or_else(|| ParseError("No files in dump file".into()))?;
+        let mut tree = self
+            .tree
+            .take()
+            .ok_or_else(|| ParseError("No files in dump file".into()))?;
         tree.sort_children();
         Ok(tree)
     }
@@ -561,7 +590,11 @@ mod tests {
         ] {
             assert!(DumpParser::new(false, 32).parse_all(bad).is_err());
         }
-        assert!(DumpParser::new(true, 32).parse_all(b"/ 4096 40755 2 0 0 0 0.0 - - -").is_err());
-        assert!(DumpParser::new(false, 32).parse_all(b"/ 4096 40755 2 0 0 0 0.0 - - -").is_ok());
+        assert!(DumpParser::new(true, 32)
+            .parse_all(b"/ 4096 40755 2 0 0 0 0.0 - - -")
+            .is_err());
+        assert!(DumpParser::new(false, 32)
+            .parse_all(b"/ 4096 40755 2 0 0 0 0.0 - - -")
+            .is_ok());
     }
 }

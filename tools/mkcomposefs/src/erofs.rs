@@ -73,7 +73,6 @@ impl From<TreeError> for WriteError {
     }
 }
 
-
 fn round_up(x: u64, align: u64) -> u64 {
     x.div_ceil(align) * align
 }
@@ -85,7 +84,10 @@ pub fn chunking(size: u64) -> (u32, u64) {
         0 => 1,
         n => 64 - n.leading_zeros(),
     };
-    bits = bits.clamp(BLOCK_BITS, BLOCK_BITS + u32::from(EROFS_CHUNK_FORMAT_BLKBITS_MASK));
+    bits = bits.clamp(
+        BLOCK_BITS,
+        BLOCK_BITS + u32::from(EROFS_CHUNK_FORMAT_BLKBITS_MASK),
+    );
     // Upstream's `DIV_ROUND_UP` in 64 bits into a `uint32_t`: for sizes in
     // the last chunk below 2^64 the sum wraps and the count is 0 (such a
     // file gets a chunk-based inode without chunk indexes).
@@ -104,7 +106,11 @@ fn effective_version(tree: &Tree, opts: &WriteOptions) -> Result<i32, WriteError
     let mut version = opts.min_version;
     if version < 1 && max >= 1 {
         // Every node but hard links is reachable through non-link children.
-        if tree.nodes.iter().any(|n| n.link_to.is_none() && n.is_whiteout()) {
+        if tree
+            .nodes
+            .iter()
+            .any(|n| n.link_to.is_none() && n.is_whiteout())
+        {
             version = 1;
         }
     }
@@ -153,7 +159,12 @@ fn metacopy_value(digest: &[u8], hash: HashAlg) -> Vec<u8> {
 }
 
 /// Upstream's `add_overlayfs_xattrs` for one node.
-fn add_overlayfs_xattrs(tree: &mut Tree, id: NodeId, version: i32, hash: HashAlg) -> Result<(), TreeError> {
+fn add_overlayfs_xattrs(
+    tree: &mut Tree,
+    id: NodeId,
+    version: i32,
+    hash: HashAlg,
+) -> Result<(), TreeError> {
     let n = tree.node_mut(id);
     for i in 0..n.xattrs.len() {
         if n.xattrs[i].key.starts_with(overlay_names::PREFIX) {
@@ -241,7 +252,10 @@ fn dir_entries(tree: &Tree, id: NodeId) -> Result<Vec<Dirent<'_>>, TreeError> {
     let n = tree.node(id);
     let mut v = Vec::with_capacity(n.children.len() + 2);
     for &c in &n.children {
-        v.push(Dirent { name: &tree.node(c).name, target: tree.follow_links(c)? });
+        v.push(Dirent {
+            name: &tree.node(c).name,
+            target: tree.follow_links(c)?,
+        });
     }
     for (name, target) in [(&b"."[..], id), (&b".."[..], n.parent)] {
         let pos = v.partition_point(|d| d.name < name);
@@ -285,7 +299,10 @@ fn xattr_index(key: &[u8]) -> (u8, &[u8]) {
 /// Size of the entry of the xattr `key` = `value`, padded to 4 bytes.
 fn xattr_entry_size(key: &[u8], value: &[u8]) -> u64 {
     let (_, suffix) = xattr_index(key);
-    round_up((XATTR_ENTRY_SIZE + suffix.len() + value.len()) as u64, XATTR_ALIGN as u64)
+    round_up(
+        (XATTR_ENTRY_SIZE + suffix.len() + value.len()) as u64,
+        XATTR_ALIGN as u64,
+    )
 }
 
 /// The inode's xattr name bloom filter: a clear bit for each name present.
@@ -354,7 +371,9 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
         if (n.mtime_sec, n.mtime_nsec) < min_mtime {
             min_mtime = (n.mtime_sec, n.mtime_nsec);
         }
-        if n.xattr(b"system.posix_acl_access").is_some() || n.xattr(b"system.posix_acl_default").is_some() {
+        if n.xattr(b"system.posix_acl_access").is_some()
+            || n.xattr(b"system.posix_acl_default").is_some()
+        {
             has_acl = true;
         }
     }
@@ -367,9 +386,15 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
             *counts.entry((&x.key, &x.value)).or_insert(0) += 1;
         }
     }
-    let mut shared: Vec<(&[u8], &[u8])> = counts.iter().filter(|(_, c)| **c > 1).map(|(k, _)| *k).collect();
+    let mut shared: Vec<(&[u8], &[u8])> = counts
+        .iter()
+        .filter(|(_, c)| **c > 1)
+        .map(|(k, _)| *k)
+        .collect();
     shared.sort_unstable_by(|a, b| {
-        b.0.cmp(a.0).then_with(|| b.1.len().cmp(&a.1.len())).then_with(|| b.1.cmp(a.1))
+        b.0.cmp(a.0)
+            .then_with(|| b.1.len().cmp(&a.1.len()))
+            .then_with(|| b.1.cmp(a.1))
     });
     let mut shared_offsets: HashMap<(&[u8], &[u8]), u64> = HashMap::with_capacity(shared.len());
     let mut shared_size = 0u64;
@@ -399,7 +424,11 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
     // Directory entries.
     let mut entries: Vec<Option<Vec<Dirent<'_>>>> = Vec::with_capacity(order.len());
     for &id in &order {
-        entries.push(if tree.node(id).is_dir() { Some(dir_entries(&tree, id)?) } else { None });
+        entries.push(if tree.node(id).is_dir() {
+            Some(dir_entries(&tree, id)?)
+        } else {
+            None
+        });
     }
 
     // Inode layout.
@@ -442,13 +471,21 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
             }
             _ => {}
         }
-        let size = if n.is_dir() { l.n_blocks * BS + l.tailsize } else { n.size };
+        let size = if n.is_dir() {
+            l.n_blocks * BS + l.tailsize
+        } else {
+            n.size
+        };
         l.compact = (n.mtime_sec, n.mtime_nsec) == min_mtime
             && n.nlink <= u32::from(u16::MAX)
             && n.uid <= u32::from(u16::MAX)
             && n.gid <= u32::from(u16::MAX)
             && size <= u64::from(u32::MAX);
-        let inode_size = if l.compact { INODE_COMPACT_SIZE } else { INODE_EXTENDED_SIZE } as u64;
+        let inode_size = if l.compact {
+            INODE_COMPACT_SIZE
+        } else {
+            INODE_EXTENDED_SIZE
+        } as u64;
 
         let mut unshared = 0u64;
         for (x, s) in n.xattrs.iter().zip(&xattr_shared[bi]) {
@@ -460,7 +497,10 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
         l.xattr_size = if l.n_shared == 0 && unshared == 0 {
             0
         } else {
-            round_up(XATTR_IBODY_HEADER_SIZE as u64 + 4 * l.n_shared as u64 + unshared, 4)
+            round_up(
+                XATTR_IBODY_HEADER_SIZE as u64 + 4 * l.n_shared as u64 + unshared,
+                4,
+            )
         };
 
         let ppos = pos;
@@ -478,7 +518,11 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
                 l.n_blocks += 1;
                 l.tailsize = 0;
             }
-            if pos_block != end_block { round_up(pos, bs) - pos } else { 0 }
+            if pos_block != end_block {
+                round_up(pos, bs) - pos
+            } else {
+                0
+            }
         } else {
             let remainder = bs - (pos + non_tail) % bs;
             if remainder < l.tailsize {
@@ -544,7 +588,11 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
         out.resize(out.len() + l.ipad as usize, 0);
         let inode_start = out.len();
 
-        let mut layout = if l.tailsize > 0 { EROFS_INODE_FLAT_INLINE } else { EROFS_INODE_FLAT_PLAIN };
+        let mut layout = if l.tailsize > 0 {
+            EROFS_INODE_FLAT_INLINE
+        } else {
+            EROFS_INODE_FLAT_PLAIN
+        };
         let mut chunk_format = None;
         let size = match ftype {
             S_IFDIR => l.n_blocks * BS + l.tailsize,
@@ -579,7 +627,11 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
             }
             _ => {}
         }
-        let xattr_icount = if l.xattr_size == 0 { 0 } else { (l.xattr_size - XATTR_IBODY_HEADER_SIZE as u64) / 4 + 1 };
+        let xattr_icount = if l.xattr_size == 0 {
+            0
+        } else {
+            (l.xattr_size - XATTR_IBODY_HEADER_SIZE as u64) / 4 + 1
+        };
         if xattr_icount > u64::from(u16::MAX) {
             return Err(TreeError::Invalid.into());
         }
@@ -632,17 +684,13 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
         }
 
         match ftype {
-            S_IFDIR => {
-                if l.tailsize > 0 {
-                    let ents = entries[bi].as_deref().unwrap_or(&[]);
-                    let (_, first, _) = dir_blocks(ents);
-                    write_dirents(&mut out, &ents[first..], &nids, &tree);
-                }
+            S_IFDIR if l.tailsize > 0 => {
+                let ents = entries[bi].as_deref().unwrap_or(&[]);
+                let (_, first, _) = dir_blocks(ents);
+                write_dirents(&mut out, &ents[first..], &nids, &tree);
             }
-            S_IFLNK => {
-                if l.n_blocks == 0 {
-                    out.extend_from_slice(n.payload.as_deref().unwrap_or(&[]));
-                }
+            S_IFLNK if l.n_blocks == 0 => {
+                out.extend_from_slice(n.payload.as_deref().unwrap_or(&[]));
             }
             S_IFREG if l.tailsize > 0 => match &n.content {
                 Some(c) => out.extend_from_slice(&c[c.len() - l.tailsize as usize..]),

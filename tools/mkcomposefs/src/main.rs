@@ -143,7 +143,9 @@ fn run(cli: Cli) -> Result<(), Fatal> {
     let print_digest = cli.print_digest || cli.print_digest_only;
     let output = match (&cli.image, cli.print_digest_only) {
         (None, false) => return fatal("No destination path specified"),
-        (Some(_), true) => return fatal("Cannot specify destination path with --print-digest-only"),
+        (Some(_), true) => {
+            return fatal("Cannot specify destination path with --print-digest-only")
+        }
         (None, true) => Output::None,
         (Some(p), false) if p.as_os_str() == "-" => {
             if io::stdout().is_terminal() {
@@ -161,7 +163,10 @@ fn run(cli: Cli) -> Result<(), Fatal> {
     let tree = if cli.from_file {
         let mut data = Vec::new();
         if cli.source.as_os_str() == "-" {
-            io::stdin().lock().read_to_end(&mut data).map_err(|e| Fatal(format!("Error reading from file: {e}")))?;
+            io::stdin()
+                .lock()
+                .read_to_end(&mut data)
+                .map_err(|e| Fatal(format!("Error reading from file: {e}")))?;
         } else {
             File::open(&cli.source)
                 .and_then(|mut f| f.read_to_end(&mut data))
@@ -190,8 +195,13 @@ fn run(cli: Cli) -> Result<(), Fatal> {
     };
     progress.finish();
 
-    let opts = WriteOptions { min_version, max_version, hash };
-    let (image, _version) = write_image(tree, &opts).map_err(|e| Fatal(format!("cannot write file: {e}")))?;
+    let opts = WriteOptions {
+        min_version,
+        max_version,
+        hash,
+    };
+    let (image, _version) =
+        write_image(tree, &opts).map_err(|e| Fatal(format!("cannot write file: {e}")))?;
 
     match output {
         Output::None => {}
@@ -202,7 +212,8 @@ fn run(cli: Cli) -> Result<(), Fatal> {
                 .map_err(|e| Fatal(format!("cannot write file: {e}")))?;
         }
         Output::File(mut f) => {
-            f.write_all(&image).map_err(|e| Fatal(format!("cannot write file: {e}")))?;
+            f.write_all(&image)
+                .map_err(|e| Fatal(format!("cannot write file: {e}")))?;
         }
     }
     if print_digest {

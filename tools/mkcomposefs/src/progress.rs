@@ -37,7 +37,10 @@ fn human(bytes: f64) -> String {
 impl Progress {
     /// A reporter; when `enabled` is false every call is a no-op.
     pub fn new(enabled: bool) -> Self {
-        Progress { state: enabled.then(|| Arc::new(State::default())), thread: Mutex::new(None) }
+        Progress {
+            state: enabled.then(|| Arc::new(State::default())),
+            thread: Mutex::new(None),
+        }
     }
 
     /// Starts (or restarts) the display for a phase over `files` files and

@@ -56,7 +56,8 @@ fn tree_io(e: TreeError) -> io::Error {
 }
 
 fn cpath(path: &Path) -> io::Result<CString> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
 /// Reads the xattrs of `path` (not following symlinks) into `node`.
@@ -90,7 +91,12 @@ fn read_xattrs(node: &mut Node, path: &Path, user_only: bool) -> io::Result<()> 
         let vlen = loop {
             // SAFETY: valid C strings and a writable buffer of the given length.
             let r = unsafe {
-                libc::lgetxattr(c.as_ptr(), cname.as_ptr(), value.as_mut_ptr().cast(), value.len())
+                libc::lgetxattr(
+                    c.as_ptr(),
+                    cname.as_ptr(),
+                    value.as_mut_ptr().cast(),
+                    value.len(),
+                )
             };
             if r >= 0 {
                 break r as usize;
@@ -100,7 +106,8 @@ fn read_xattrs(node: &mut Node, path: &Path, user_only: bool) -> io::Result<()> 
                 return Err(e);
             }
             // SAFETY: a null buffer asks for the needed size.
-            let need = unsafe { libc::lgetxattr(c.as_ptr(), cname.as_ptr(), std::ptr::null_mut(), 0) };
+            let need =
+                unsafe { libc::lgetxattr(c.as_ptr(), cname.as_ptr(), std::ptr::null_mut(), 0) };
             if need < 0 {
                 return Err(io::Error::last_os_error());
             }
@@ -124,7 +131,8 @@ fn load_node(path: &Path, flags: &BuildFlags) -> io::Result<Node> {
     node.size = md.size();
     if md.file_type().is_symlink() {
         let target = fs::read_link(path)?;
-        node.set_symlink_payload(Some(target.as_os_str().as_bytes())).map_err(tree_io)?;
+        node.set_symlink_payload(Some(target.as_os_str().as_bytes()))
+            .map_err(tree_io)?;
     }
     if !flags.use_epoch {
         node.mtime_sec = md.mtime();
@@ -158,7 +166,8 @@ pub fn scan(root: &Path, flags: &BuildFlags) -> Result<Tree, SourceError> {
             let node = load_node(&path, flags).map_err(|e| access_error(&path, e))?;
             let is_dir = node.is_dir();
             let id = tree.push(node);
-            tree.attach(dir, id, name.as_bytes()).map_err(|e| access_error(&path, e))?;
+            tree.attach(dir, id, name.as_bytes())
+                .map_err(|e| access_error(&path, e))?;
             if is_dir {
                 stack.push((id, path));
             }
@@ -191,7 +200,12 @@ enum Content {
     Digest(Vec<u8>),
 }
 
-fn read_file(path: &Path, size: u64, hash: HashAlg, progress: &Progress) -> io::Result<Option<Content>> {
+fn read_file(
+    path: &Path,
+    size: u64,
+    hash: HashAlg,
+    progress: &Progress,
+) -> io::Result<Option<Content>> {
     if size == 0 {
         return Ok(None);
     }
@@ -244,7 +258,8 @@ pub fn compute_digests(
         match content {
             None => {}
             Some(Content::Inline(data)) => {
-                n.set_content(&data).map_err(|e| SourceError(format!("error computing digest: {e}")))?;
+                n.set_content(&data)
+                    .map_err(|e| SourceError(format!("error computing digest: {e}")))?;
             }
             Some(Content::Digest(d)) => {
                 n.payload = Some(object_path(&d).into_bytes().into_boxed_slice());

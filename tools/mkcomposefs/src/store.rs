@@ -69,7 +69,12 @@ fn create_temp(dir: &Path) -> io::Result<(File, PathBuf)> {
     loop {
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let path = dir.join(format!(".tmp{}-{n}", std::process::id()));
-        match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
             Ok(f) => return Ok((f, path)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
@@ -97,11 +102,21 @@ pub fn store_object(src: &Path, store: &Path, object: &Path, hash: HashAlg) -> i
 /// Copies `src` into the new temporary file `tmp` at `tmp_path`, seals it
 /// with fs-verity where the filesystem supports it, and renames it to
 /// `dest`, so that an object is complete under its final name.
-fn fill_object(src: &Path, mut tmp: File, tmp_path: &Path, dest: &Path, hash: HashAlg) -> io::Result<u64> {
+fn fill_object(
+    src: &Path,
+    mut tmp: File,
+    tmp_path: &Path,
+    dest: &Path,
+    hash: HashAlg,
+) -> io::Result<u64> {
     let mut input = File::open(src)?;
     // SAFETY: both fds are open; FICLONE takes the source fd by value.
     let cloned = unsafe { libc::ioctl(tmp.as_raw_fd(), FICLONE as _, input.as_raw_fd()) } == 0;
-    let bytes = if cloned { input.metadata()?.len() } else { io::copy(&mut input, &mut tmp)? };
+    let bytes = if cloned {
+        input.metadata()?.len()
+    } else {
+        io::copy(&mut input, &mut tmp)?
+    };
     tmp.set_permissions(fs::Permissions::from_mode(0o644))?;
     tmp.sync_all()?;
     // fs-verity cannot be enabled while a writable descriptor is open

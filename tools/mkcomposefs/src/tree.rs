@@ -115,7 +115,11 @@ pub struct Node {
 impl Node {
     /// A new node with upstream's defaults (`nlink` 1, everything else 0).
     pub fn new(mode: u32) -> Self {
-        Node { mode, nlink: 1, ..Default::default() }
+        Node {
+            mode,
+            nlink: 1,
+            ..Default::default()
+        }
     }
 
     /// File type bits of the mode.
@@ -140,7 +144,10 @@ impl Node {
 
     /// Value of the xattr `key`, if set.
     pub fn xattr(&self, key: &[u8]) -> Option<&[u8]> {
-        self.xattrs.iter().find(|x| &*x.key == key).map(|x| &*x.value)
+        self.xattrs
+            .iter()
+            .find(|x| &*x.key == key)
+            .map(|x| &*x.value)
     }
 
     /// Sets an xattr, replacing any previous value, with upstream's limits:
@@ -171,7 +178,10 @@ impl Node {
         if self.xattr_acct.wrapping_add(entry) > EXTERNAL_XATTR_MAX {
             return Err(TreeError::Range);
         }
-        self.xattrs.push(Xattr { key: key.into(), value: value.into() });
+        self.xattrs.push(Xattr {
+            key: key.into(),
+            value: value.into(),
+        });
         self.xattr_acct = self.xattr_acct.wrapping_add(entry);
         Ok(())
     }
@@ -223,7 +233,11 @@ impl Node {
         if data.len() > INLINE_CONTENT_MAX {
             return Err(TreeError::Invalid);
         }
-        self.content = if data.is_empty() { None } else { Some(data.into()) };
+        self.content = if data.is_empty() {
+            None
+        } else {
+            Some(data.into())
+        };
         self.size = data.len() as u64;
         Ok(())
     }
@@ -295,7 +309,9 @@ impl Tree {
             }
             let mut children = std::mem::take(&mut self.nodes[i].children);
             children.sort_unstable_by(|a, b| {
-                self.nodes[*a as usize].name.cmp(&self.nodes[*b as usize].name)
+                self.nodes[*a as usize]
+                    .name
+                    .cmp(&self.nodes[*b as usize].name)
             });
             self.nodes[i].children = children;
         }
