@@ -53,6 +53,11 @@ data_of "$src" >"$w/src.data"
 data_of /mnt/cfs >"$w/cfs.data"
 same_output "contents (read, mmap, splice) equal the source tree's" "$w/src.data" "$w/cfs.data"
 check "contents by cat equal the source's" cmp "$src/big" /mnt/cfs/big
+# O_DIRECT/O_NOATIME/O_PATH and write opens, SEEK_DATA/SEEK_HOLE, fadvise,
+# fsync, locks, copy_file_range, sendfile, statx, mmap: as the reference.
+(cd /mnt/ref && cfs-fileops $(find . -type f | sort)) >"$w/ref.ops"
+(cd /mnt/cfs && cfs-fileops $(find . -type f | sort)) >"$w/cfs.ops"
+same_output "file operations behave as on the reference stack" "$w/ref.ops" "$w/cfs.ops"
 
 check "a static binary runs from composefs" sh -c '[ "$(/mnt/cfs/bin/busybox echo ok)" = ok ]'
 check "a script runs from composefs" sh -c '[ "$(/mnt/cfs/bin/script)" = script-ran-from-composefs ]'

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cfs-fileops FILE...: exercise the file operations a stacked regular file
+ * must support and print what each returned, one line per FILE, so that
+ * composefs and the reference stack can be compared with diff:
+ * O_DIRECT, O_NOATIME and O_PATH opens, write opens, SEEK_DATA/SEEK_HOLE,
+ * posix_fadvise, fsync, flock and fcntl locks, copy_file_range and sendfile
+ * (content hashes), statx's mask and attributes, a shared read-only mmap.
+ * Values that legitimately differ between filesystems (ino, dev, blocks,
+ * blksize) are not printed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n)
+{
+	while (n--)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Hash what a descriptor holds from offset 0. */
+static uint64_t hash_fd(int fd)
+{
+	static unsigned char buf[65536];
+	uint64_t h = 0xcbf29ce484222325ULL;
+	ssize_t n;
+	off_t off = 0;
+
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		h = fnv(h, buf, n);
+		off += n;
+	}
+	return h;
+}
+
+#define RESULT(expr) ((expr) < 0 ? -errno : 0)
+
+static void seeks(int fd, off_t size)
+{
+	off_t pos = 0;
+	int i;
+
+	/* The data/hole map, as SEEK_DATA and SEEK_HOLE walk it. */
+	printf(" map=");
+	for (i = 0; i < 64 && pos < size; i++) {
+		off_t data = lseek(fd, pos, SEEK_DATA), hole;
+
+		if (data < 0) {
+			printf("data-err%d", errno);
+			break;
+		}
+		hole = lseek(fd, data, SEEK_HOLE);
+		printf("%lld-%lld,", (long long)data, (long long)hole);
+		if (hole <= data)
+			break;
+		pos = hole;
+	}
+	printf(" seek-end=%lld", (long long)lseek(fd, 0, SEEK_END));
+	printf(" seek-past=%d", lseek(fd, size + 1, SEEK_DATA) < 0 ? -errno : 0);
+}
+
+static void one(const char *path)
+{
+	struct statx stx;
+	struct stat st;
+	int fd, tmp, p[2];
+	void *buf;
+
+	printf("%s", path);
+	fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		printf(" open-err=%d\n", errno);
+		return;
+	}
+	fstat(fd, &st);
+	printf(" wronly=%d", -(open(path, O_WRONLY) < 0 ? errno : 0));
+	printf(" rdwr=%d", -(open(path, O_RDWR) < 0 ? errno : 0));
+	printf(" trunc=%d", -(open(path, O_RDONLY | O_TRUNC) < 0 ? errno : 0));
+	{
+		int d = open(path, O_RDONLY | O_DIRECT);
+
+		printf(" odirect=");
+		if (d < 0) {
+			printf("err%d", errno);
+		} else if (posix_memalign(&buf, 4096, 65536) == 0) {
+			ssize_t n = pread(d, buf, 65536, 0);
+
+			printf("%zd", n < 0 ? -errno : n);
+			if (n > 0)
+				printf("/%016llx", (unsigned long long)fnv(0xcbf29ce484222325ULL, buf, n));
+			free(buf);
+			close(d);
+		}
+	}
+	{
+		int d = open(path, O_RDONLY | O_NOATIME);
+
+		printf(" noatime=%d", d < 0 ? -errno : 0);
+		if (d >= 0)
+			close(d);
+		d = open(path, O_PATH);
+		printf(" opath=%d", d < 0 ? -errno : 0);
+		if (d >= 0) {
+			struct stat ps;
+
+			printf("/%d", fstat(d, &ps) < 0 ? -errno : ps.st_size == st.st_size);
+			printf("/read%zd", read(d, &ps, 1) < 0 ? (ssize_t)-errno : (ssize_t)0);
+			close(d);
+		}
+	}
+	seeks(fd, st.st_size);
+	printf(" fadvise=%d,%d,%d", posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED),
+	       posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL), posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED));
+	printf(" fsync=%d fdatasync=%d", RESULT(fsync(fd)), RESULT(fdatasync(fd)));
+	printf(" flock=%d,%d", RESULT(flock(fd, LOCK_SH | LOCK_NB)), RESULT(flock(fd, LOCK_UN)));
+	{
+		struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+
+		printf(" fcntl-rdlck=%d", RESULT(fcntl(fd, F_SETLK, &fl)));
+		fl.l_type = F_WRLCK;
+		printf(" fcntl-wrlck=%d", RESULT(fcntl(fd, F_SETLK, &fl)));
+	}
+	tmp = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	if (tmp >= 0) {
+		loff_t in = 0;
+		ssize_t n, total = 0;
+
+		while ((n = copy_file_range(fd, &in, tmp, NULL, 1 << 20, 0)) > 0)
+			total += n;
+		printf(" copy_file_range=%zd/%016llx", n < 0 ? -errno : total,
+		       (unsigned long long)hash_fd(tmp));
+		close(tmp);
+	}
+	if (pipe(p) == 0) {
+		off_t off = 0;
+		ssize_t n = sendfile(p[1], fd, &off, 4096);
+
+		printf(" sendfile=%zd", n < 0 ? -errno : n);
+		close(p[0]);
+		close(p[1]);
+	}
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME, &stx) == 0)
+		printf(" statx-mask=%x attrs=%llx/%llx size=%llu", stx.stx_mask & ~STATX_BLOCKS & ~STATX_INO,
+		       (unsigned long long)stx.stx_attributes, (unsigned long long)stx.stx_attributes_mask,
+		       (unsigned long long)stx.stx_size);
+	if (st.st_size > 0) {
+		void *m = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+
+		printf(" mmap-shared=%s", m == MAP_FAILED ? "err" : "ok");
+		if (m != MAP_FAILED) {
+			printf(" mmap-write=%d", mprotect(m, st.st_size, PROT_READ | PROT_WRITE) < 0 ? -errno : 0);
+			munmap(m, st.st_size);
+		}
+	}
+	close(fd);
+	putchar('\n');
+}
+
+int main(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		one(argv[i]);
+	return 0;
+}
