@@ -11,6 +11,7 @@
 #include <linux/pagemap.h>
 #include <linux/ratelimit.h>
 #include <linux/seq_file.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/capability.h>
 #include <linux/user_namespace.h>
@@ -55,6 +56,7 @@ const struct cred *cfs_get_current_cred(void);
 void cfs_cache_no_acl(struct inode *inode);
 const unsigned char *cfs_dentry_name(const struct dentry *dentry, u32 *len);
 struct inode *cfs_folio_host(struct folio *folio);
+bool cfs_mapping_readable(const struct address_space *mapping);
 void cfs_inode_set_fop(struct inode *inode, const struct file_operations *fop);
 int cfs_kern_path_dir(const char *name, struct path *out);
 struct posix_acl *cfs_posix_acl_from_xattr(const void *value, size_t size);
@@ -116,10 +118,22 @@ bool cfs_dir_emit(struct dir_context *ctx, const char *name, int namelen,
 	return dir_emit(ctx, name, namelen, ino, type);
 }
 
+/*
+ * shmem (tmpfs) has no ->read_folio: its folios are read (or swapped in)
+ * with shmem_read_folio.
+ */
 struct folio *cfs_read_mapping_folio(struct address_space *mapping,
 				     pgoff_t index, struct file *file)
 {
+	if (shmem_mapping(mapping))
+		return shmem_read_folio(mapping, index);
 	return read_mapping_folio(mapping, index, file);
+}
+
+bool cfs_mapping_readable(const struct address_space *mapping)
+{
+	return shmem_mapping(mapping) ||
+	       (mapping->a_ops && mapping->a_ops->read_folio);
 }
 
 void *cfs_kmap_local_folio(struct folio *folio, size_t offset)

@@ -439,14 +439,11 @@ impl SourceFile {
         if mode & bindings::S_IFMT != bindings::S_IFREG && !is_bdev {
             return Err(ENOTBLK);
         }
-        // The image is read with `read_mapping_folio`, which needs the
-        // mapping to read folios (not so for e.g. a file on overlayfs).
-        // SAFETY: The file is open, so its mapping and operations are valid.
-        let readable = unsafe {
-            let aops = (*(*f).f_mapping).a_ops;
-            !aops.is_null() && (*aops).read_folio.is_some()
-        };
-        if !readable {
+        // The image is read with `read_mapping_folio` (`shmem_read_folio` on
+        // tmpfs), which needs the mapping to read folios (not so for e.g. a
+        // file on overlayfs).
+        // SAFETY: The file is open, so its mapping is valid.
+        if !unsafe { helpers::cfs_mapping_readable((*f).f_mapping) } {
             return Err(EOPNOTSUPP);
         }
         let mut s = Self {
