@@ -4,7 +4,11 @@
 //! confined beneath them, and checking its fs-verity digest.
 
 use super::{image, image::Source, inode::METACOPY_KEY, options::Verity, CInode, Composefs};
-use crate::format::{layout, overlay, reader::{Image, XattrKey}, Inode};
+use crate::format::{
+    layout, overlay,
+    reader::{Image, XattrKey},
+    Inode,
+};
 use crate::vfs::{
     file::{BackingFile, OpeningFile},
     helpers,
@@ -35,7 +39,10 @@ fn warn_open(file: &OpeningFile<'_>, nid: u64, msg: &str) {
         return;
     }
     let mut buf = [0u8; 256];
-    match file.path(&mut buf).and_then(|p| core::str::from_utf8(p).ok()) {
+    match file
+        .path(&mut buf)
+        .and_then(|p| core::str::from_utf8(p).ok())
+    {
         Some(p) => pr_warn!("{}: {}\n", p, msg),
         None => pr_warn!("nid {}: {}\n", nid, msg),
     }
@@ -107,11 +114,15 @@ pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile
     let digest = metacopy_digest(img, raw)?;
     // The object path, relative to a basedir, NUL-terminated. The lookup
     // below is confined beneath the basedir whatever the path holds.
-    let (off, len) = img.find_xattr(raw, &REDIRECT_KEY).map_err(err)?.ok_or(EIO)?;
+    let (off, len) = img
+        .find_xattr(raw, &REDIRECT_KEY)
+        .map_err(err)?
+        .ok_or(EIO)?;
     let mut value = KVec::new();
     value.resize(usize::from(len), 0, GFP_KERNEL)?;
     img.read_exact_at(off, &mut value).map_err(err)?;
-    let overlay::Redirect::Absolute(rel) = overlay::parse_redirect(&value).map_err(|_| EINVAL)? else {
+    let overlay::Redirect::Absolute(rel) = overlay::parse_redirect(&value).map_err(|_| EINVAL)?
+    else {
         return Err(ENOENT);
     };
     let mut relv = KVec::with_capacity(rel.len() + 1, GFP_KERNEL)?;
@@ -142,7 +153,11 @@ pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile
     };
     // As overlayfs: the object is found first, then its digest checked.
     if digest.is_none() && sbi.verity == Verity::Require {
-        warn_open(file, nid, "no fs-verity digest in the image and verity=require");
+        warn_open(
+            file,
+            nid,
+            "no fs-verity digest in the image and verity=require",
+        );
         return Err(EIO);
     }
 

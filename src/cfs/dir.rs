@@ -32,7 +32,9 @@ impl dir::Operations for Composefs {
             Err(FormatError::BadName) => return Ok(None),
             Err(e) => return Err(image::to_error(e, "directory", raw.nid())),
         };
-        let Some((nid, _)) = found else { return Ok(None) };
+        let Some((nid, _)) = found else {
+            return Ok(None);
+        };
         let child = inode::iget(sb, nid)?;
         // Overlayfs treats a whiteout as a negative entry, and fails the
         // lookup of an external file whose overlay xattrs are unusable.
@@ -53,7 +55,10 @@ impl dir::Operations for Composefs {
             .readdir(raw, start, |e, next| {
                 // Whiteouts are hidden, as the reference stack hides them.
                 let hidden = e.file_type == layout::EROFS_FT_CHRDEV
-                    && img.inode(e.nid).map(|i| inode::is_whiteout(&i)).unwrap_or(false);
+                    && img
+                        .inode(e.nid)
+                        .map(|i| inode::is_whiteout(&i))
+                        .unwrap_or(false);
                 if !hidden && !em.emit(e.name, e.nid, to_dtype(e.file_type)) {
                     return false;
                 }

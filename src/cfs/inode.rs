@@ -4,7 +4,10 @@
 //! data through the page cache.
 
 use super::{image, CInode, CfsInode, Composefs};
-use crate::format::{layout, overlay, reader::{DataLayout, XattrKey}};
+use crate::format::{
+    layout, overlay,
+    reader::{DataLayout, XattrKey},
+};
 use crate::vfs::{
     file::{self, BackingFile, LockedFolio, OpeningFile},
     inode::{Cached, Kind, Params},
@@ -27,7 +30,9 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
     };
     // On error `new` is dropped, which fails the inode.
     let img = &sb.data().image;
-    let raw = img.inode(nid).map_err(|e| image::to_error(e, "inode", nid))?;
+    let raw = img
+        .inode(nid)
+        .map_err(|e| image::to_error(e, "inode", nid))?;
     let mode = raw.mode();
     let mut lookup_err = None;
     let kind = match raw.file_type() {
@@ -48,8 +53,13 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
         }
         _ => Kind::Special(raw.rdev()),
     };
-    if raw.layout() == DataLayout::ChunkBased && kind != Kind::RegBacked && kind != Kind::RegCached {
-        return Err(image::to_error(crate::format::FormatError::BadLayout, "inode", nid));
+    if raw.layout() == DataLayout::ChunkBased && kind != Kind::RegBacked && kind != Kind::RegCached
+    {
+        return Err(image::to_error(
+            crate::format::FormatError::BadLayout,
+            "inode",
+            nid,
+        ));
     }
     let no_acl = !sb.posix_acl() || raw.xattr_icount() == 0;
     let params = Params {

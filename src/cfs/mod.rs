@@ -103,7 +103,9 @@ fn check_image_digest(fc: &FsContext, src: &crate::vfs::file::SourceFile, want: 
 
 /// Counts the root's whiteout stubs (`00`..`ff`), which users never see.
 fn count_stubs(image: &Image<Source>) -> u64 {
-    let Ok(root) = image.inode(image.root_nid()) else { return 0 };
+    let Ok(root) = image.inode(image.root_nid()) else {
+        return 0;
+    };
     let mut n = 0u64;
     let _ = image.readdir(&root, 0, |e, _| {
         if e.file_type == layout::EROFS_FT_CHRDEV && overlay::is_whiteout_stub_name(e.name) {
@@ -127,7 +129,11 @@ impl FileSystem for Composefs {
         options::parse(fc, opts, param)
     }
 
-    fn fill_super(fc: &mut FsContext, opts: &mut Options, sb: &NewSuperBlock<Self>) -> Result<KBox<CfsSuper>> {
+    fn fill_super(
+        fc: &mut FsContext,
+        opts: &mut Options,
+        sb: &NewSuperBlock<Self>,
+    ) -> Result<KBox<CfsSuper>> {
         if fc.wants_rw() {
             fc.error(c"read-only filesystem, rw is not supported");
             return Err(EINVAL);
@@ -144,7 +150,10 @@ impl FileSystem for Composefs {
             Ok(s) => s,
             Err(e) => {
                 if e == EOPNOTSUPP {
-                    fc.error_arg(c"the image's filesystem cannot read it through the page cache", source);
+                    fc.error_arg(
+                        c"the image's filesystem cannot read it through the page cache",
+                        source,
+                    );
                 } else {
                     fc.error_arg(c"cannot open image", source);
                 }
@@ -159,7 +168,11 @@ impl FileSystem for Composefs {
             Err(e) => {
                 pr_err!("invalid image: {}\n", e.message());
                 fc.error(c"invalid image (see the kernel log)");
-                return Err(if e.is_corruption() { EINVAL } else { image::to_error(e, "open", 0) });
+                return Err(if e.is_corruption() {
+                    EINVAL
+                } else {
+                    image::to_error(e, "open", 0)
+                });
             }
         };
         let basedirs = resolve_basedirs(fc, opts.basedir.as_ref())?;
@@ -210,7 +223,11 @@ impl FileSystem for Composefs {
             fc.error(c"read-only filesystem, rw is not supported");
             return Err(EINVAL);
         }
-        if opts.basedir.is_some() || opts.digest.is_some() || opts.verity.is_some() || opts.acl.is_some() {
+        if opts.basedir.is_some()
+            || opts.digest.is_some()
+            || opts.verity.is_some()
+            || opts.acl.is_some()
+        {
             fc.error(c"options cannot be changed by a remount");
             return Err(EINVAL);
         }

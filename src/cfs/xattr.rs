@@ -68,7 +68,9 @@ impl xattr::Operations for Composefs {
                 tail: b"",
             },
         };
-        if index == layout::XATTR_INDEX_POSIX_ACL_ACCESS || index == layout::XATTR_INDEX_POSIX_ACL_DEFAULT {
+        if index == layout::XATTR_INDEX_POSIX_ACL_ACCESS
+            || index == layout::XATTR_INDEX_POSIX_ACL_DEFAULT
+        {
             // The VFS answers these through `get_inode_acl`.
             return Err(EOPNOTSUPP);
         }

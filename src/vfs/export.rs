@@ -166,7 +166,9 @@ unsafe extern "C" fn fh_to_parent<T: FileSystem>(
 /// # Safety
 ///
 /// Called by exportfs with a positive directory dentry of type `T`.
-unsafe extern "C" fn get_parent<T: FileSystem>(child: *mut bindings::dentry) -> *mut bindings::dentry {
+unsafe extern "C" fn get_parent<T: FileSystem>(
+    child: *mut bindings::dentry,
+) -> *mut bindings::dentry {
     // SAFETY: Per the contract the dentry is positive and its inode filled in.
     let dir = unsafe { INode::<T>::from_raw(helpers::cfs_d_inode(child)) };
     obtain(T::parent(dir))

@@ -178,15 +178,16 @@ pub(crate) struct Tables<T>(PhantomData<T>);
 
 impl<T: FileSystem> Tables<T> {
     /// Address space operations: reads from the image.
-    pub(crate) const AOPS: bindings::address_space_operations = bindings::address_space_operations {
-        read_folio: Some(read_folio_callback::<T>),
-        // O_DIRECT opens and reads work as on the reference stack: reads
-        // fall back to the page cache (cached files) or go to the backing
-        // file, which decides for itself.
-        direct_IO: Some(bindings::noop_direct_IO),
-        // SAFETY: All-zeroes is valid for the remaining optional callbacks.
-        ..unsafe { core::mem::zeroed() }
-    };
+    pub(crate) const AOPS: bindings::address_space_operations =
+        bindings::address_space_operations {
+            read_folio: Some(read_folio_callback::<T>),
+            // O_DIRECT opens and reads work as on the reference stack: reads
+            // fall back to the page cache (cached files) or go to the backing
+            // file, which decides for itself.
+            direct_IO: Some(bindings::noop_direct_IO),
+            // SAFETY: All-zeroes is valid for the remaining optional callbacks.
+            ..unsafe { core::mem::zeroed() }
+        };
 
     /// File operations of files stacked on a backing file.
     pub(crate) const BACKED_FOPS: bindings::file_operations = bindings::file_operations {
@@ -304,7 +305,10 @@ unsafe extern "C" fn backed_open<T: FileSystem>(
 /// # Safety
 ///
 /// Called by the VFS once for each successfully opened stacked file.
-unsafe extern "C" fn backed_release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+unsafe extern "C" fn backed_release(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
     // SAFETY: Per the contract the file was opened by `backed_open`, so
     // `private_data` holds our backing file reference, dropped here.
     unsafe {
@@ -402,7 +406,12 @@ unsafe extern "C" fn backed_llseek(file: *mut bindings::file, offset: i64, whenc
 /// # Safety
 ///
 /// Called by the VFS with an open stacked file.
-unsafe extern "C" fn backed_fadvise(file: *mut bindings::file, off: i64, len: i64, advice: c_int) -> c_int {
+unsafe extern "C" fn backed_fadvise(
+    file: *mut bindings::file,
+    off: i64,
+    len: i64,
+    advice: c_int,
+) -> c_int {
     // SAFETY: Per the contract the backing file is valid.
     unsafe { bindings::vfs_fadvise(real(file), off, len, advice) }
 }
@@ -430,7 +439,9 @@ impl SourceFile {
         let flags = (bindings::O_RDONLY | bindings::O_LARGEFILE) as c_int;
         // SAFETY: `path` is NUL-terminated; `filp_open` returns a referenced
         // file or an error pointer.
-        let f = kernel::error::from_err_ptr(unsafe { bindings::filp_open(path.as_char_ptr(), flags, 0) })?;
+        let f = kernel::error::from_err_ptr(unsafe {
+            bindings::filp_open(path.as_char_ptr(), flags, 0)
+        })?;
         // SAFETY: `f` is a new reference to a valid file.
         let file: ARef<File> = unsafe { ARef::from_raw(NonNull::new_unchecked(f.cast())) };
         // SAFETY: The file is open, so its inode is valid.

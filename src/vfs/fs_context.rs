@@ -67,7 +67,13 @@ impl FsContext {
         // the formatted message, and "%s" consumes exactly one C string.
         unsafe {
             let log = &(*self.as_raw()).log;
-            bindings::logfc(log.log, log.prefix, level as c_char, c"%s".as_char_ptr(), msg.as_char_ptr());
+            bindings::logfc(
+                log.log,
+                log.prefix,
+                level as c_char,
+                c"%s".as_char_ptr(),
+                msg.as_char_ptr(),
+            );
         }
     }
 
@@ -146,7 +152,9 @@ impl<'a> FsParam<'a> {
             let key = CStr::from_char_ptr(p.key);
             let value = match p.type_() {
                 bindings::fs_value_type_fs_value_is_flag => ParamValue::Flag,
-                bindings::fs_value_type_fs_value_is_string if !p.__bindgen_anon_1.string.is_null() => {
+                bindings::fs_value_type_fs_value_is_string
+                    if !p.__bindgen_anon_1.string.is_null() =>
+                {
                     ParamValue::String(CStr::from_char_ptr(p.__bindgen_anon_1.string))
                 }
                 _ => ParamValue::Other,

@@ -7,9 +7,9 @@
 use super::bindings;
 use super::fs_context::{ContextOps, FsContext, FsParam};
 use super::helpers;
-use super::{dir, export, file, xattr};
 use super::inode::{INode, INodeBox};
 use super::sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock};
+use super::{dir, export, file, xattr};
 use core::{
     marker::PhantomData,
     sync::atomic::{AtomicPtr, Ordering},
@@ -27,7 +27,14 @@ use kernel::{
 /// The object-specific operations (directories, files, xattrs, page cache)
 /// are separate traits, as in C.
 pub(crate) trait FileSystem:
-    dir::Operations + export::Operations + file::Operations + xattr::Operations + Sized + Send + Sync + 'static
+    dir::Operations
+    + export::Operations
+    + file::Operations
+    + xattr::Operations
+    + Sized
+    + Send
+    + Sync
+    + 'static
 {
     /// The name under which the type is registered (`mount -t NAME`).
     const NAME: &'static CStr;
@@ -170,7 +177,12 @@ impl<T: FileSystem> Registration<T> {
         // INVARIANT: `cache` was just created.
         let c = InodeCache(cache);
         INODE_CACHE
-            .compare_exchange(core::ptr::null_mut(), cache, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                core::ptr::null_mut(),
+                cache,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .map_err(|_| EBUSY)?;
         Ok(c)
     }

@@ -73,8 +73,14 @@ extern "C" {
     pub(crate) fn cfs_cache_no_acl(inode: *mut bindings::inode);
     pub(crate) fn cfs_mapping_readable(mapping: *const bindings::address_space) -> bool;
     pub(crate) fn cfs_folio_host(folio: *mut bindings::folio) -> *mut bindings::inode;
-    pub(crate) fn cfs_inode_set_fop(inode: *mut bindings::inode, fop: *const bindings::file_operations);
-    pub(crate) fn cfs_posix_acl_from_xattr(value: *const c_void, size: usize) -> *mut bindings::posix_acl;
+    pub(crate) fn cfs_inode_set_fop(
+        inode: *mut bindings::inode,
+        fop: *const bindings::file_operations,
+    );
+    pub(crate) fn cfs_posix_acl_from_xattr(
+        value: *const c_void,
+        size: usize,
+    ) -> *mut bindings::posix_acl;
     pub(crate) fn cfs_kern_path_dir(name: *const c_char, out: *mut bindings::path) -> c_int;
     pub(crate) fn cfs_dentry_name(dentry: *const bindings::dentry, len: *mut u32) -> *const u8;
 }

@@ -114,7 +114,11 @@ impl<T: FileSystem> INode<T> {
     pub(crate) fn data(&self) -> &T::INodeData {
         // SAFETY: By the type invariants the inode is embedded in an
         // `INodeBox<T>` whose data is initialised and immutable.
-        unsafe { (*INodeBox::<T>::from_inode(self.as_raw())).data.assume_init_ref() }
+        unsafe {
+            (*INodeBox::<T>::from_inode(self.as_raw()))
+                .data
+                .assume_init_ref()
+        }
     }
 
     /// The superblock the inode belongs to.

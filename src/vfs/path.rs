@@ -44,7 +44,13 @@ impl Path {
         // SAFETY: By the type invariant the path is referenced; `rel` is
         // NUL-terminated, `p` writable, `cred` valid.
         to_result(unsafe {
-            helpers::cfs_vfs_path_lookup_creds(&self.0, rel.as_char_ptr(), 0, p.as_mut_ptr(), cred.as_ptr())
+            helpers::cfs_vfs_path_lookup_creds(
+                &self.0,
+                rel.as_char_ptr(),
+                0,
+                p.as_mut_ptr(),
+                cred.as_ptr(),
+            )
         })?;
         // INVARIANT: the lookup succeeded, so `p` is referenced; a negative
         // result is an error (`ENOENT`), so the dentry is positive.

@@ -275,7 +275,10 @@ impl<T: FileSystem> SuperOps<T> {
     ///
     /// Called by the VFS with a dentry of a live superblock of type `T` and
     /// a writable `kstatfs`.
-    unsafe extern "C" fn statfs(dentry: *mut bindings::dentry, buf: *mut kernel::bindings::kstatfs) -> c_int {
+    unsafe extern "C" fn statfs(
+        dentry: *mut bindings::dentry,
+        buf: *mut kernel::bindings::kstatfs,
+    ) -> c_int {
         // The kernel's bindings only declare `kstatfs`; ours has its fields.
         let buf = buf.cast::<bindings::kstatfs>();
         from_result(|| {
@@ -309,7 +312,10 @@ impl<T: FileSystem> SuperOps<T> {
     ///
     /// Called by the VFS with a valid `seq_file` and the root of a live
     /// superblock of type `T`.
-    unsafe extern "C" fn show_options(seq: *mut bindings::seq_file, root: *mut bindings::dentry) -> c_int {
+    unsafe extern "C" fn show_options(
+        seq: *mut bindings::seq_file,
+        root: *mut bindings::dentry,
+    ) -> c_int {
         from_result(|| {
             // SAFETY: Per the contract; `SeqFile` is a transparent wrapper.
             let (sb, seq) = unsafe {

@@ -202,5 +202,6 @@ impl<T: FileSystem> Handlers<T> {
     };
 
     /// The NULL-terminated handler array.
-    pub(crate) const TABLE: [Option<&'static bindings::xattr_handler>; 2] = [Some(&Self::ALL), None];
+    pub(crate) const TABLE: [Option<&'static bindings::xattr_handler>; 2] =
+        [Some(&Self::ALL), None];
 }
