@@ -74,6 +74,7 @@ impl<T: FileSystem> Tables<T> {
     pub(crate) const DIR_IOPS: bindings::inode_operations = bindings::inode_operations {
         lookup: Some(lookup_callback::<T>),
         listxattr: Some(xattr::listxattr_callback::<T>),
+        getattr: Some(super::inode::getattr_callback),
         get_inode_acl: xattr::Tables::<T>::REG_IOPS.get_inode_acl,
         // SAFETY: All-zeroes is valid for the remaining optional callbacks.
         ..unsafe { core::mem::zeroed() }

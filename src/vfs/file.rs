@@ -177,13 +177,23 @@ impl Drop for BackingFile {
 pub(crate) struct Tables<T>(PhantomData<T>);
 
 impl<T: FileSystem> Tables<T> {
-    /// Address space operations: reads from the image.
+    /// Address space operations of files and symlinks read from the image.
+    /// Like EROFS for such files on the reference stack, no `direct_IO`:
+    /// `O_DIRECT` opens fail with `EINVAL`.
     pub(crate) const AOPS: bindings::address_space_operations =
         bindings::address_space_operations {
             read_folio: Some(read_folio_callback::<T>),
-            // O_DIRECT opens and reads work as on the reference stack: reads
-            // fall back to the page cache (cached files) or go to the backing
-            // file, which decides for itself.
+            // SAFETY: All-zeroes is valid for the remaining optional callbacks.
+            ..unsafe { core::mem::zeroed() }
+        };
+
+    /// Address space operations of stacked files. Their data never goes
+    /// through this mapping (`read_folio` reads the image's placeholder, so
+    /// that nothing can call a NULL one); `O_DIRECT` opens work as on the
+    /// reference stack, and `O_DIRECT` reads go to the backing file.
+    pub(crate) const BACKED_AOPS: bindings::address_space_operations =
+        bindings::address_space_operations {
+            read_folio: Some(read_folio_callback::<T>),
             direct_IO: Some(bindings::noop_direct_IO),
             // SAFETY: All-zeroes is valid for the remaining optional callbacks.
             ..unsafe { core::mem::zeroed() }

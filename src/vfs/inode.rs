@@ -214,7 +214,7 @@ impl<T: FileSystem> NewINode<T> {
                 Kind::RegBacked => {
                     (*inode).i_op = &xattr::Tables::<T>::REG_IOPS;
                     helpers::cfs_inode_set_fop(inode, &file::Tables::<T>::BACKED_FOPS);
-                    (*(*inode).i_mapping).a_ops = &file::Tables::<T>::AOPS;
+                    (*(*inode).i_mapping).a_ops = &file::Tables::<T>::BACKED_AOPS;
                 }
                 Kind::Symlink => {
                     (*inode).i_op = &xattr::Tables::<T>::SYMLINK_IOPS;
@@ -287,4 +287,36 @@ impl<T: FileSystem> SuperBlock<T> {
             Ok(Cached::Existing(unsafe { ARef::from_raw(inode.cast()) }))
         }
     }
+}
+
+/// `inode_operations::getattr` of every inode: the generic attributes, and
+/// `STATX_ATTR_IMMUTABLE` as EROFS reports it (the image cannot change),
+/// with the attribute mask the reference stack reports (EROFS' bits and the
+/// VFS flags overlayfs adds).
+///
+/// # Safety
+///
+/// Called by the VFS with a positive path, a writable `kstat` and the
+/// caller's mount idmap.
+pub(crate) unsafe extern "C" fn getattr_callback(
+    idmap: *mut bindings::mnt_idmap,
+    path: *const bindings::path,
+    stat: *mut bindings::kstat,
+    request_mask: u32,
+    _query_flags: c_uint,
+) -> c_int {
+    let attrs = u64::from(bindings::STATX_ATTR_IMMUTABLE);
+    let mask = u64::from(
+        bindings::STATX_ATTR_IMMUTABLE
+            | bindings::STATX_ATTR_COMPRESSED
+            | bindings::STATX_ATTR_APPEND,
+    );
+    // SAFETY: Per the contract the path is positive and `stat` writable.
+    unsafe {
+        let inode = helpers::cfs_d_inode((*path).dentry);
+        (*stat).attributes |= attrs;
+        (*stat).attributes_mask |= mask;
+        bindings::generic_fillattr(idmap, request_mask, inode, stat);
+    }
+    0
 }

@@ -72,6 +72,7 @@ impl<T: FileSystem> Tables<T> {
     /// Regular files.
     pub(crate) const REG_IOPS: bindings::inode_operations = bindings::inode_operations {
         listxattr: Some(listxattr_callback::<T>),
+        getattr: Some(super::inode::getattr_callback),
         get_inode_acl: Some(get_inode_acl_callback::<T>),
         // SAFETY: All-zeroes is valid for the remaining optional callbacks.
         ..unsafe { core::mem::zeroed() }
@@ -81,6 +82,7 @@ impl<T: FileSystem> Tables<T> {
     pub(crate) const SYMLINK_IOPS: bindings::inode_operations = bindings::inode_operations {
         get_link: Some(bindings::page_get_link),
         listxattr: Some(listxattr_callback::<T>),
+        getattr: Some(super::inode::getattr_callback),
         get_inode_acl: Some(get_inode_acl_callback::<T>),
         // SAFETY: All-zeroes is valid for the remaining optional callbacks.
         ..unsafe { core::mem::zeroed() }
@@ -89,6 +91,7 @@ impl<T: FileSystem> Tables<T> {
     /// Devices, fifos and sockets.
     pub(crate) const SPECIAL_IOPS: bindings::inode_operations = bindings::inode_operations {
         listxattr: Some(listxattr_callback::<T>),
+        getattr: Some(super::inode::getattr_callback),
         get_inode_acl: Some(get_inode_acl_callback::<T>),
         // SAFETY: All-zeroes is valid for the remaining optional callbacks.
         ..unsafe { core::mem::zeroed() }
