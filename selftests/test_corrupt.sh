@@ -29,8 +29,10 @@ mkdir -p "$src/dir/sub/deep" "$src/big" "$w/imgs" "$mnt"
 
 # Base image 1: a directory tree with a store of fs-verity objects, so that
 # walks of mounted mutants open and read backing files.
+# Deterministic contents and mtimes (--use-epoch): the base images, and so
+# every mutant, are the same on every run (their md5sums are printed).
 for size in 0 1 100 4095 4096 4097 70000; do
-	head -c "$size" /dev/urandom >"$src/f$size"
+	yes "composefs corrupt $size" | head -c "$size" >"$src/f$size"
 done
 cp "$src/f4097" "$src/dir/sub/dup"
 ln -s f100 "$src/link"
@@ -45,7 +47,7 @@ while [ $i -lt 120 ]; do
 	i=$((i + 1))
 done
 echo deep >"$src/dir/sub/deep/file"
-mkcomposefs --digest-store="$w/objects" "$src" "$w/base-dir.cfs" || {
+mkcomposefs --use-epoch --digest-store="$w/objects" "$src" "$w/base-dir.cfs" || {
 	ktap_result fail "mkcomposefs of the base tree"
 	ktap_finish
 }
@@ -75,6 +77,8 @@ mkcomposefs --from-file "$w/base.dump" "$w/base-dump.cfs" || {
 	ktap_result fail "mkcomposefs of the base dump"
 	ktap_finish
 }
+
+echo "# base images: $(md5sum "$w/base-dir.cfs" "$w/base-dump.cfs" | awk '{ printf "%s %s ", $2, $1 }')"
 
 mount_img() {
 	if [ "$fstype" = composefs ]; then
