@@ -7,6 +7,7 @@
 #include <linux/backing-file.h>
 #include <linux/cred.h>
 #include <linux/fs.h>
+#include <linux/filelock.h>
 #include <linux/highmem.h>
 #include <linux/pagemap.h>
 #include <linux/ratelimit.h>
@@ -60,6 +61,8 @@ bool cfs_mapping_readable(const struct address_space *mapping);
 void cfs_inode_set_fop(struct inode *inode, const struct file_operations *fop);
 int cfs_kern_path_dir(const char *name, struct path *out);
 struct posix_acl *cfs_posix_acl_from_xattr(const void *value, size_t size);
+int cfs_generic_setlease(struct file *file, int arg, struct file_lease **lease,
+			 void **priv);
 
 /* Values the Rust side mirrors as constants. */
 static_assert(SB_RDONLY == 1 << 0);
@@ -264,4 +267,11 @@ int cfs_kern_path_dir(const char *name, struct path *out)
 struct posix_acl *cfs_posix_acl_from_xattr(const void *value, size_t size)
 {
 	return posix_acl_from_xattr(&init_user_ns, value, size);
+}
+
+/* Inline (refusing leases) without CONFIG_FILE_LOCKING. */
+int cfs_generic_setlease(struct file *file, int arg, struct file_lease **lease,
+			 void **priv)
+{
+	return generic_setlease(file, arg, lease, priv);
 }

@@ -14,4 +14,3 @@
 #include <uapi/linux/fsverity.h>
 #include <linux/posix_acl_xattr.h>
 #include <linux/exportfs.h>
-#include <linux/filelock.h>

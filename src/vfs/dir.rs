@@ -87,7 +87,7 @@ impl<T: FileSystem> Tables<T> {
         iterate_shared: Some(iterate_callback::<T>),
         // As on the reference stack: fsync succeeds, leases are granted.
         fsync: Some(bindings::noop_fsync),
-        setlease: Some(bindings::generic_setlease),
+        setlease: Some(helpers::cfs_generic_setlease),
         // SAFETY: All-zeroes is valid for the remaining optional callbacks.
         ..unsafe { core::mem::zeroed() }
     };

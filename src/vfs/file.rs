@@ -209,7 +209,7 @@ impl<T: FileSystem> Tables<T> {
         llseek: Some(backed_llseek),
         fadvise: Some(backed_fadvise),
         fsync: Some(bindings::noop_fsync),
-        setlease: Some(bindings::generic_setlease),
+        setlease: Some(helpers::cfs_generic_setlease),
         // SAFETY: All-zeroes is valid for the remaining optional callbacks.
         ..unsafe { core::mem::zeroed() }
     };
@@ -222,7 +222,7 @@ impl<T: FileSystem> Tables<T> {
         mmap_prepare: Some(bindings::generic_file_readonly_mmap_prepare),
         splice_read: Some(bindings::filemap_splice_read),
         fsync: Some(bindings::noop_fsync),
-        setlease: Some(bindings::generic_setlease),
+        setlease: Some(helpers::cfs_generic_setlease),
         // SAFETY: All-zeroes is valid for the remaining optional callbacks.
         ..unsafe { core::mem::zeroed() }
     };

@@ -77,6 +77,12 @@ extern "C" {
         inode: *mut bindings::inode,
         fop: *const bindings::file_operations,
     );
+    pub(crate) fn cfs_generic_setlease(
+        file: *mut bindings::file,
+        arg: c_int,
+        lease: *mut *mut bindings::file_lease,
+        private: *mut *mut c_void,
+    ) -> c_int;
     pub(crate) fn cfs_posix_acl_from_xattr(
         value: *const c_void,
         size: usize,
