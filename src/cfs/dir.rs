@@ -51,10 +51,15 @@ impl dir::Operations for Composefs {
         let img = &Self::sbi(dir).image;
         let raw = &dir.data().raw;
         let start = u64::try_from(em.pos()).unwrap_or(0);
+        // Overlayfs merges the root directory (it may hold whiteouts: the
+        // `00`..`ff` stubs), which drops whiteouts from its listing; other
+        // directories of a single lower layer are listed as stored, their
+        // whiteouts included (a lookup of one is negative all the same).
+        let is_root = raw.nid() == img.root_nid();
         let end = img
             .readdir(raw, start, |e, next| {
-                // Whiteouts are hidden, as the reference stack hides them.
-                let hidden = e.file_type == layout::EROFS_FT_CHRDEV
+                let hidden = is_root
+                    && e.file_type == layout::EROFS_FT_CHRDEV
                     && img
                         .inode(e.nid)
                         .map(|i| inode::is_whiteout(&i))
