@@ -537,6 +537,11 @@ impl Drop for SourceFile {
 
 /// One page of the image source, referenced and mapped.
 ///
+/// The mapping is a `kmap_local` one: pages mapped together must be
+/// unmapped in the reverse order, which scoped guards give (the format
+/// reader only nests block accesses), and the guard must stay on the task
+/// that created it (it is neither `Send` nor `Sync`).
+///
 /// # Invariants
 ///
 /// `folio` is referenced by this object and the page is mapped at `addr`
