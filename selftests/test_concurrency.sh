@@ -43,4 +43,31 @@ done
 ok=1
 for p in $pids; do wait "$p" || ok=0; done
 check "concurrent mount/walk/umount cycles of two images" [ $ok = 1 ]
+# Lazy unmount under readers of backed files: opens, reads, mmaps and
+# splices in flight keep the superblock and the backing files alive; once
+# the last reader is gone the module unloads.
+mkdir -p "$w/src" /mnt/lazy
+for i in 1 2 3 4 5 6 7 8; do head -c $((i * 50000)) /dev/urandom >"$w/src/f$i"; done
+mkcomposefs --digest-store="$w/store" "$w/src" "$w/lazy.cfs"
+if cfs-mount -t composefs -o "basedir=$w/store" "$w/lazy.cfs" /mnt/lazy; then
+	pids=
+	for i in 1 2 3 4; do
+		(end=$(($(date +%s) + 4))
+		while [ "$(date +%s)" -lt "$end" ]; do
+			cat /mnt/lazy/f* >/dev/null 2>&1
+			cfs-walk /mnt/lazy >/dev/null 2>&1
+		done) &
+		pids="$pids $!"
+	done
+	(exec 3</mnt/lazy/f8; sleep 5; cat <&3 | cmp -s - "$w/src/f8") &
+	holder=$!
+	sleep 2
+	check "lazy unmount while readers are busy" cfs-mount -u -l /mnt/lazy
+	for p in $pids; do wait "$p"; done
+	check "a file opened before the lazy unmount still reads its data" wait "$holder"
+	check "after the last reader, the module unloads" rmmod composefs
+	modprobe composefs
+else
+	ktap_result fail "mount for the lazy unmount test"
+fi
 ktap_finish
