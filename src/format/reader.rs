@@ -308,15 +308,7 @@ impl<'b> DirBlock<'b> {
     /// 1..=255 bytes without `/` or NUL and strictly ascending, file types are at most 7 and
     /// nids point inside an image of `image_size` bytes.
     pub fn parse(data: &'b [u8], image_size: u64) -> Result<Self> {
-        let first = Dirent::parse(data).map_err(|_| FormatError::BadDirent)?;
-        let dirents_len = usize::from(first.nameoff);
-        if dirents_len < DIRENT_SIZE || dirents_len % DIRENT_SIZE != 0 || dirents_len > data.len() {
-            return Err(FormatError::BadDirent);
-        }
-        let block = Self {
-            data,
-            count: dirents_len / DIRENT_SIZE,
-        };
+        let block = Self::parse_count(data)?;
         let mut prev: Option<&[u8]> = None;
         for i in 0..block.count {
             let e = block.entry_unchecked(i)?;
@@ -339,6 +331,36 @@ impl<'b> DirBlock<'b> {
             prev = Some(e.name);
         }
         Ok(block)
+    }
+
+    /// Reads the entry count of `data` (from the first `nameoff`, which must be a non-zero
+    /// multiple of 12 within the block) without validating the entries: for lookups, which
+    /// check only the entries they read.
+    fn parse_count(data: &'b [u8]) -> Result<Self> {
+        let first = Dirent::parse(data).map_err(|_| FormatError::BadDirent)?;
+        let dirents_len = usize::from(first.nameoff);
+        if dirents_len < DIRENT_SIZE || dirents_len % DIRENT_SIZE != 0 || dirents_len > data.len() {
+            return Err(FormatError::BadDirent);
+        }
+        Ok(Self {
+            data,
+            count: dirents_len / DIRENT_SIZE,
+        })
+    }
+
+    /// Binary search for `name`, failing on a malformed entry met on the way.
+    fn search(&self, name: &[u8]) -> Result<Option<DirEntry<'b>>> {
+        let (mut lo, mut hi) = (0usize, self.count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let e = self.entry_unchecked(mid)?;
+            match e.name.cmp(name) {
+                Ordering::Equal => return Ok(Some(e)),
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+            }
+        }
+        Ok(None)
     }
 
     /// Number of entries.
@@ -972,34 +994,48 @@ impl<S: BlockSource> Image<S> {
     }
 
     /// Looks `name` up in `dir` by binary search over the directory blocks (ordered by their
-    /// first name) and then within the block, validating every block it reads.
+    /// first name) and then within the block.
+    ///
+    /// Like EROFS, a lookup validates only what it reads: the entry count of each block it
+    /// probes, the bounds of the names it compares, and the entry it returns (file type and nid
+    /// range). Whole blocks are validated by [`Image::readdir`]; a corrupt block can make a
+    /// lookup miss or fail, never read out of bounds or loop.
     pub fn lookup(&self, dir: &Inode, name: &[u8]) -> Result<Option<(u64, u8)>> {
         check_name(name)?;
         let (mut lo, mut hi) = (0u64, self.dir_blocks(dir)?);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let step = self.with_dir_block(dir, mid, |b| {
-                let first = b.get(0).ok_or(FormatError::BadDirent)?;
-                let last = b.get(b.len() - 1).ok_or(FormatError::BadDirent)?;
-                if name < first.name {
-                    Ok(Ordering::Greater)
-                } else if name > last.name {
-                    Ok(Ordering::Less)
-                } else {
-                    Ok(Ordering::Equal)
-                }
-            })?;
-            match step {
-                Ordering::Greater => hi = mid,
-                Ordering::Less => lo = mid + 1,
-                Ordering::Equal => {
-                    return self.with_dir_block(dir, mid, |b| {
-                        Ok(b.find(name).map(|e| (e.nid, e.file_type)))
-                    });
-                }
+            let bytes = self.dir_block_bytes(dir, mid)?;
+            let b = DirBlock::parse_count(&bytes)?;
+            let first = b.entry_unchecked(0)?;
+            let last = b.entry_unchecked(b.len() - 1)?;
+            if name < first.name {
+                hi = mid;
+            } else if name > last.name {
+                lo = mid + 1;
+            } else {
+                return match b.search(name)? {
+                    Some(e) => self.check_dirent(&e).map(|()| Some((e.nid, e.file_type))),
+                    None => Ok(None),
+                };
             }
         }
         Ok(None)
+    }
+
+    /// Checks the file type and nid of an entry a lookup returns.
+    fn check_dirent(&self, e: &DirEntry<'_>) -> Result<()> {
+        if e.file_type > EROFS_FT_MAX {
+            return Err(FormatError::BadDirent);
+        }
+        let inode_off = e
+            .nid
+            .checked_mul(1 << ISLOT_BITS)
+            .ok_or(FormatError::NidOutOfRange)?;
+        if e.nid >> (64 - ISLOT_BITS) != 0 || inode_off >= self.size {
+            return Err(FormatError::NidOutOfRange);
+        }
+        Ok(())
     }
 
     // ---- xattrs ----
