@@ -13,7 +13,7 @@ mkdir -p src/etc src/usr/bin
 echo "composefs demo" >src/etc/motd
 head -c 300000 /dev/urandom >src/usr/bin/blob
 cp /bin/busybox src/usr/bin/busybox
-ln -s ../etc/motd src/motd-link
+ln -s etc/motd src/motd-link
 
 say "Build the image and the object store (objects named by their fs-verity digest)"
 run mkcomposefs --digest-store=/scratch/objects src image.cfs
