@@ -3,10 +3,10 @@
 //! Backing objects: opening an external file's object under the basedirs,
 //! confined beneath them, and checking its fs-verity digest.
 
-use super::{image, image::Source, inode::METACOPY_KEY, options::Verity, CInode, Composefs};
+use super::{image, image::Source, options::Verity, CInode, Composefs, OverlayXattrs};
 use crate::format::{
     layout, overlay,
-    reader::{Image, XattrKey},
+    reader::{Image, XattrKey, XattrValue},
     Inode,
 };
 use crate::vfs::{
@@ -16,7 +16,7 @@ use crate::vfs::{
 use kernel::prelude::*;
 
 /// The redirect xattr as a lookup key.
-const REDIRECT_KEY: XattrKey<'static> = XattrKey {
+pub(super) const REDIRECT_KEY: XattrKey<'static> = XattrKey {
     index: layout::XATTR_INDEX_TRUSTED,
     head: b"overlay.redirect",
     tail: b"",
@@ -48,45 +48,52 @@ fn warn_open(file: &OpeningFile<'_>, nid: u64, msg: &str) {
     }
 }
 
-/// The digest the metacopy xattr of `raw` records, if any; `EIO` if the
-/// xattr is malformed (as overlayfs).
-fn metacopy_digest(img: &Image<Source>, raw: &Inode) -> Result<Option<overlay::MetacopyDigest>> {
-    let nid = raw.nid();
-    let err = |e| image::to_error(e, "overlay xattrs", nid);
-    let Some((off, len)) = img.find_xattr(raw, &METACOPY_KEY).map_err(err)? else {
-        return Ok(None);
-    };
+/// The digest the metacopy xattr value `meta` of inode `nid` records, if
+/// any; `EIO` if the value is malformed (as overlayfs).
+fn metacopy_digest(
+    img: &Image<Source>,
+    nid: u64,
+    meta: XattrValue,
+) -> Result<Option<overlay::MetacopyDigest>> {
+    let (off, len) = meta;
     let mut buf = [0u8; 4 + 64];
     let Some(v) = buf.get_mut(..usize::from(len)) else {
         warn(nid, "malformed metacopy xattr");
         return Err(EIO);
     };
-    img.read_exact_at(off, v).map_err(err)?;
+    img.read_exact_at(off, v)
+        .map_err(|e| image::to_error(e, "overlay xattrs", nid))?;
     overlay::parse_metacopy(v).map_err(|_| {
         warn(nid, "malformed metacopy xattr");
         EIO
     })
 }
 
-/// Checks, when an external file is looked up, that its overlay xattrs can
-/// lead to data, with the errors overlayfs gives: `EIO` for a malformed
-/// metacopy or a missing or relative redirect, `EINVAL` for a malformed
-/// redirect.
-pub(super) fn check(img: &Image<Source>, raw: &Inode) -> Result {
+/// Reads the redirect value `(off, len)` of inode `nid` into a new buffer,
+/// followed by a NUL (so that the object path in it can be used as a C
+/// string).
+fn read_redirect(img: &Image<Source>, nid: u64, (off, len): XattrValue) -> Result<KVec<u8>> {
+    let len = usize::from(len);
+    let mut value = KVec::new();
+    value.resize(len + 1, 0, GFP_KERNEL)?;
+    img.read_exact_at(off, value.get_mut(..len).ok_or(EINVAL)?)
+        .map_err(|e| image::to_error(e, "overlay xattrs", nid))?;
+    Ok(value)
+}
+
+/// Checks, when an external file is read from the image, that its overlay
+/// xattrs `x` can lead to data, with the errors overlayfs gives on lookup:
+/// `EIO` for a malformed metacopy or a missing or relative redirect,
+/// `EINVAL` for a malformed redirect.
+pub(super) fn check(img: &Image<Source>, raw: &Inode, x: &OverlayXattrs) -> Result {
     let nid = raw.nid();
-    metacopy_digest(img, raw)?;
-    let Some((off, len)) = img
-        .find_xattr(raw, &REDIRECT_KEY)
-        .map_err(|e| image::to_error(e, "overlay xattrs", nid))?
-    else {
+    metacopy_digest(img, nid, x.meta)?;
+    let Some(redirect) = x.redirect? else {
         warn(nid, "metacopy file without a redirect");
         return Err(EIO);
     };
-    let mut value = KVec::new();
-    value.resize(usize::from(len), 0, GFP_KERNEL)?;
-    img.read_exact_at(off, &mut value)
-        .map_err(|e| image::to_error(e, "overlay xattrs", nid))?;
-    match overlay::parse_redirect(&value) {
+    let value = read_redirect(img, nid, redirect)?;
+    match overlay::parse_redirect(value.get(..value.len() - 1).unwrap_or(&[])) {
         Ok(overlay::Redirect::Absolute(_)) => Ok(()),
         Ok(overlay::Redirect::Relative(_)) => {
             warn(nid, "metacopy file with a relative redirect");
@@ -103,32 +110,35 @@ pub(super) fn check(img: &Image<Source>, raw: &Inode) -> Result {
 pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile> {
     let sbi = Composefs::sbi(inode);
     let img = &sbi.image;
-    let raw = &inode.data().raw;
-    let nid = raw.nid();
-    let err = |e| image::to_error(e, "overlay xattrs", nid);
+    let data = inode.data();
+    let nid = data.raw.nid();
 
     if file.flags() & kernel::bindings::O_ACCMODE != kernel::bindings::O_RDONLY {
         return Err(EROFS);
     }
 
-    let digest = metacopy_digest(img, raw)?;
+    // Only external files, which all have their overlay xattrs located,
+    // have this `open`.
+    let x = data.overlay.as_ref().ok_or(EIO)?;
+    let digest = metacopy_digest(img, nid, x.meta)?;
     // The object path, relative to a basedir, NUL-terminated. The lookup
     // below is confined beneath the basedir whatever the path holds.
-    let (off, len) = img
-        .find_xattr(raw, &REDIRECT_KEY)
-        .map_err(err)?
-        .ok_or(EIO)?;
-    let mut value = KVec::new();
-    value.resize(usize::from(len), 0, GFP_KERNEL)?;
-    img.read_exact_at(off, &mut value).map_err(err)?;
-    let overlay::Redirect::Absolute(rel) = overlay::parse_redirect(&value).map_err(|_| EINVAL)?
+    let value = read_redirect(img, nid, x.redirect?.ok_or(EIO)?)?;
+    let len = value.len() - 1;
+    let overlay::Redirect::Absolute(rel) =
+        overlay::parse_redirect(value.get(..len).unwrap_or(&[])).map_err(|_| EINVAL)?
     else {
         return Err(ENOENT);
     };
-    let mut relv = KVec::with_capacity(rel.len() + 1, GFP_KERNEL)?;
-    relv.extend_from_slice(rel, GFP_KERNEL)?;
-    relv.push(0, GFP_KERNEL)?;
-    let rel = CStr::from_bytes_with_nul(&relv).map_err(|_| EIO)?;
+    // `rel` ends at the value's first NUL or its end, where `read_redirect`
+    // put one: with that NUL it is a C string.
+    let start = (rel.as_ptr() as usize)
+        .checked_sub(value.as_ptr() as usize)
+        .ok_or(EIO)?;
+    let rel = value
+        .get(start..=start + rel.len())
+        .and_then(|s| CStr::from_bytes_with_nul(s).ok())
+        .ok_or(EIO)?;
 
     let mut found = None;
     let mut last = ENOENT;

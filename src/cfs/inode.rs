@@ -3,7 +3,7 @@
 //! Inodes: reading them from the image into the inode cache, and their
 //! data through the page cache.
 
-use super::{image, CInode, CfsInode, Composefs};
+use super::{image, CInode, CfsInode, Composefs, OverlayXattrs};
 use crate::format::{
     layout, overlay,
     reader::{DataLayout, XattrKey},
@@ -35,20 +35,27 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
         .map_err(|e| image::to_error(e, "inode", nid))?;
     let mode = raw.mode();
     let mut lookup_err = None;
+    let mut overlay = None;
     let kind = match raw.file_type() {
         layout::S_IFDIR => Kind::Dir,
         layout::S_IFLNK => Kind::Symlink,
         layout::S_IFREG => {
             // As overlayfs: a file with a metacopy xattr takes its data from
             // the backing object its redirect names; any other from the image.
-            let meta = img
-                .find_xattr(&raw, &METACOPY_KEY)
-                .map_err(|e| image::to_error(e, "xattrs", nid))?;
-            if meta.is_some() {
-                lookup_err = super::backing::check(img, &raw).err();
-                Kind::RegBacked
-            } else {
-                Kind::RegCached
+            // One pass over the xattrs finds both.
+            let [meta, redirect] =
+                img.find_xattrs(&raw, [&METACOPY_KEY, &super::backing::REDIRECT_KEY]);
+            match meta.map_err(|e| image::to_error(e, "xattrs", nid))? {
+                Some(meta) => {
+                    let x = OverlayXattrs {
+                        meta,
+                        redirect: redirect.map_err(|e| image::to_error(e, "overlay xattrs", nid)),
+                    };
+                    lookup_err = super::backing::check(img, &raw, &x).err();
+                    overlay = Some(x);
+                    Kind::RegBacked
+                }
+                None => Kind::RegCached,
             }
         }
         _ => Kind::Special(raw.rdev()),
@@ -73,7 +80,14 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
         mtime_nsec: raw.mtime_nsec(),
         no_acl,
     };
-    Ok(new.init(&params, CfsInode { raw, lookup_err }))
+    Ok(new.init(
+        &params,
+        CfsInode {
+            raw,
+            lookup_err,
+            overlay,
+        },
+    ))
 }
 
 /// Whether `raw` is an overlay whiteout, which the reference hides.

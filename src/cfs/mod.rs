@@ -51,6 +51,20 @@ pub(crate) struct CfsInode {
     /// The error a lookup of this inode fails with, as overlayfs fails it
     /// (an external file whose overlay xattrs cannot lead to data).
     lookup_err: Option<Error>,
+    /// Where the overlay xattrs of an external file are, found when the
+    /// inode is read so that opens need not search for them again; `None`
+    /// for other inodes.
+    overlay: Option<OverlayXattrs>,
+}
+
+/// Where the values of an external file's overlay xattrs lie in the image.
+#[derive(Clone, Copy)]
+pub(crate) struct OverlayXattrs {
+    /// `trusted.overlay.metacopy`.
+    meta: crate::format::reader::XattrValue,
+    /// `trusted.overlay.redirect`, if the file has one, or the error the
+    /// search for it ended with.
+    redirect: Result<Option<crate::format::reader::XattrValue>>,
 }
 
 /// Shorthand for an inode of this filesystem.

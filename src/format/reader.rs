@@ -104,6 +104,55 @@ fn split_offset(off: u64) -> Result<(u32, usize)> {
     Ok((blk, (off & (BLOCK_SIZE_U64 - 1)) as usize))
 }
 
+/// Reads of image bytes that keep the last block they used, so that a run of small reads from
+/// one block (an inode and its xattrs) gets it from the source once. At most one block is held
+/// at a time, and it is released before the next one is got.
+struct Cursor<'a, S: BlockSource> {
+    src: &'a S,
+    size: u64,
+    cur: Option<(u32, S::Block<'a>)>,
+}
+
+impl<'a, S: BlockSource + 'a> Cursor<'a, S> {
+    fn new(img: &'a Image<S>) -> Self {
+        Self {
+            src: &img.src,
+            size: img.size,
+            cur: None,
+        }
+    }
+
+    /// Copies `buf.len()` bytes from image offset `off` into `buf`, across blocks if needed.
+    fn read_exact_at(&mut self, off: u64, buf: &mut [u8]) -> Result<()> {
+        let total = u64::try_from(buf.len()).map_err(|_| FormatError::Overflow)?;
+        let end = off.checked_add(total).ok_or(FormatError::Overflow)?;
+        if end > self.size {
+            return Err(FormatError::OutOfRange);
+        }
+        let mut pos = off;
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let (blk, start) = split_offset(pos)?;
+            let n = rest.len().min(BLOCK_SIZE - start);
+            if !matches!(&self.cur, Some((b, _)) if *b == blk) {
+                // Release the block held before getting the next one.
+                self.cur = None;
+                self.cur = Some((blk, self.src.block(blk)?));
+            }
+            let block = match &self.cur {
+                Some((_, b)) => b,
+                None => return Err(FormatError::OutOfRange),
+            };
+            let src = block.get(start..start + n).ok_or(FormatError::OutOfRange)?;
+            let (dst, tail) = rest.split_at_mut(n);
+            dst.copy_from_slice(src);
+            rest = tail;
+            pos += n as u64;
+        }
+        Ok(())
+    }
+}
+
 /// Data layout of an inode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DataLayout {
@@ -504,6 +553,9 @@ impl XattrKey<'_> {
     }
 }
 
+/// Where an xattr's value lies in the image: `(offset, length)`.
+pub type XattrValue = (u64, u16);
+
 /// A validated composefs image.
 pub struct Image<S: BlockSource> {
     src: S,
@@ -580,24 +632,7 @@ impl<S: BlockSource> Image<S> {
 
     /// Copies `buf.len()` bytes from image offset `off` into `buf`, across blocks if needed.
     pub fn read_exact_at(&self, off: u64, buf: &mut [u8]) -> Result<()> {
-        let total = u64::try_from(buf.len()).map_err(|_| FormatError::Overflow)?;
-        let end = off.checked_add(total).ok_or(FormatError::Overflow)?;
-        if end > self.size {
-            return Err(FormatError::OutOfRange);
-        }
-        let mut pos = off;
-        let mut rest = buf;
-        while !rest.is_empty() {
-            let (blk, start) = split_offset(pos)?;
-            let n = rest.len().min(BLOCK_SIZE - start);
-            let block = self.src.block(blk)?;
-            let src = block.get(start..start + n).ok_or(FormatError::OutOfRange)?;
-            let (dst, tail) = rest.split_at_mut(n);
-            dst.copy_from_slice(src);
-            rest = tail;
-            pos += n as u64;
-        }
-        Ok(())
+        Cursor::new(self).read_exact_at(off, buf)
     }
 
     /// Decodes and validates the inode `nid`.
@@ -609,13 +644,14 @@ impl<S: BlockSource> Image<S> {
             return Err(FormatError::NidOutOfRange);
         }
         let mut raw = [0u8; INODE_EXTENDED_SIZE];
+        let mut cur = Cursor::new(self);
         let compact_end = off
             .checked_add(INODE_COMPACT_SIZE as u64)
             .ok_or(FormatError::Overflow)?;
         if compact_end > self.size {
             return Err(FormatError::InodeCrossesEnd);
         }
-        self.read_exact_at(off, raw.get_mut(..INODE_COMPACT_SIZE).unwrap_or(&mut []))?;
+        cur.read_exact_at(off, raw.get_mut(..INODE_COMPACT_SIZE).unwrap_or(&mut []))?;
         let i_format = get_u16(&raw, 0);
         if i_format & !I_FORMAT_SUPPORTED != 0 {
             return Err(FormatError::BadInodeFormat);
@@ -636,7 +672,7 @@ impl<S: BlockSource> Image<S> {
                 return Err(FormatError::InodeCrossesEnd);
             }
             // An extended inode may straddle a block boundary; read_exact_at handles that.
-            self.read_exact_at(off, &mut raw)?;
+            cur.read_exact_at(off, &mut raw)?;
             let e = InodeExtended::parse(&raw)?;
             inode = Inode {
                 nid,
@@ -1052,12 +1088,13 @@ impl<S: BlockSource> Image<S> {
     /// ends at or before `limit`. Returns the entry header.
     fn xattr_entry_at(
         &self,
+        cur: &mut Cursor<'_, S>,
         off: u64,
         limit: u64,
         name: &mut [u8; NAME_MAX],
     ) -> Result<XattrEntry> {
         let mut h = [0u8; XATTR_ENTRY_SIZE];
-        self.read_exact_at(off, &mut h)
+        cur.read_exact_at(off, &mut h)
             .map_err(|_| FormatError::BadXattr)?;
         let e = XattrEntry::parse(&h)?;
         let end = off
@@ -1074,7 +1111,7 @@ impl<S: BlockSource> Image<S> {
         }
         let n = usize::from(e.e_name_len);
         let dst = name.get_mut(..n).ok_or(FormatError::BadXattr)?;
-        self.read_exact_at(off + XATTR_ENTRY_SIZE as u64, dst)?;
+        cur.read_exact_at(off + XATTR_ENTRY_SIZE as u64, dst)?;
         Ok(e)
     }
 
@@ -1083,13 +1120,23 @@ impl<S: BlockSource> Image<S> {
     pub fn for_each_xattr(
         &self,
         inode: &Inode,
+        f: impl FnMut(&XattrItem<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        self.for_each_xattr_in(&mut Cursor::new(self), inode, f)
+    }
+
+    /// [`Image::for_each_xattr`], reading through `cur`.
+    fn for_each_xattr_in(
+        &self,
+        cur: &mut Cursor<'_, S>,
+        inode: &Inode,
         mut f: impl FnMut(&XattrItem<'_>) -> Result<bool>,
     ) -> Result<()> {
         if inode.xattr_size == 0 {
             return Ok(());
         }
         let mut hb = [0u8; XATTR_IBODY_HEADER_SIZE];
-        self.read_exact_at(inode.xattr_offset, &mut hb)?;
+        cur.read_exact_at(inode.xattr_offset, &mut hb)?;
         let hdr = XattrIbodyHeader::parse(&hb)?;
         let shared = usize::from(hdr.h_shared_count);
         let area_end = inode.xattr_offset + u64::from(inode.xattr_size);
@@ -1100,7 +1147,7 @@ impl<S: BlockSource> Image<S> {
         let mut name = [0u8; NAME_MAX];
         let mut pos = inode.xattr_offset + shared_end as u64;
         while pos < area_end {
-            let e = self.xattr_entry_at(pos, area_end, &mut name)?;
+            let e = self.xattr_entry_at(cur, pos, area_end, &mut name)?;
             let n = usize::from(e.e_name_len);
             let item = XattrItem {
                 index: e.e_name_index,
@@ -1116,12 +1163,12 @@ impl<S: BlockSource> Image<S> {
         }
         for i in 0..shared {
             let mut idb = [0u8; 4];
-            self.read_exact_at(
+            cur.read_exact_at(
                 inode.xattr_offset + (XATTR_IBODY_HEADER_SIZE + i * 4) as u64,
                 &mut idb,
             )?;
             let off = self.shared_xattr_offset(u32::from_le_bytes(idb))?;
-            let e = self.xattr_entry_at(off, self.size, &mut name)?;
+            let e = self.xattr_entry_at(cur, off, self.size, &mut name)?;
             let n = usize::from(e.e_name_len);
             let item = XattrItem {
                 index: e.e_name_index,
@@ -1137,35 +1184,81 @@ impl<S: BlockSource> Image<S> {
         Ok(())
     }
 
+    /// Whether the inode's bloom filter rules `key` out (EROFS' `XATTR_FILTER`: a set bit means
+    /// the name is absent).
+    fn xattr_filtered(
+        &self,
+        cur: &mut Cursor<'_, S>,
+        inode: &Inode,
+        key: &XattrKey<'_>,
+    ) -> Result<bool> {
+        if self.sb.feature_compat & EROFS_FEATURE_COMPAT_XATTR_FILTER == 0
+            || self.sb.xattr_filter_reserved != 0
+        {
+            return Ok(false);
+        }
+        let Some(bit) = key.filter_bit() else {
+            return Ok(false);
+        };
+        let mut fb = [0u8; 4];
+        cur.read_exact_at(inode.xattr_offset, &mut fb)?;
+        Ok(u32::from_le_bytes(fb) & (1u32 << bit) != 0)
+    }
+
     /// Finds the xattr `key`; returns `(value offset, value length)`.
     ///
-    /// Uses the inode's bloom filter as EROFS does when the image has `XATTR_FILTER` (a set
-    /// bit means the name is absent).
-    pub fn find_xattr(&self, inode: &Inode, key: &XattrKey<'_>) -> Result<Option<(u64, u16)>> {
+    /// Uses the inode's bloom filter as EROFS does when the image has `XATTR_FILTER`.
+    pub fn find_xattr(&self, inode: &Inode, key: &XattrKey<'_>) -> Result<Option<XattrValue>> {
+        let [found] = self.find_xattrs(inode, [key]);
+        found
+    }
+
+    /// Finds several xattrs in one pass over the inode's xattrs: for each key, what
+    /// [`Image::find_xattr`] would return for it.
+    ///
+    /// A key is `Ok(None)` if the bloom filter rules it out or the pass ended without finding
+    /// it. If the pass fails (a malformed entry), the keys not found before the failure get
+    /// the error; those found before it keep their answer.
+    pub fn find_xattrs<const N: usize>(
+        &self,
+        inode: &Inode,
+        keys: [&XattrKey<'_>; N],
+    ) -> [Result<Option<XattrValue>>; N] {
+        let mut found: [Result<Option<XattrValue>>; N] = [const { Ok(None) }; N];
         if inode.xattr_size == 0 {
-            return Ok(None);
+            return found;
         }
-        if self.sb.feature_compat & EROFS_FEATURE_COMPAT_XATTR_FILTER != 0
-            && self.sb.xattr_filter_reserved == 0
-        {
-            if let Some(bit) = key.filter_bit() {
-                let mut fb = [0u8; 4];
-                self.read_exact_at(inode.xattr_offset, &mut fb)?;
-                if u32::from_le_bytes(fb) & (1u32 << bit) != 0 {
-                    return Ok(None);
+        let mut cur = Cursor::new(self);
+        let mut wanted = [false; N];
+        let mut left = 0usize;
+        for ((w, key), slot) in wanted.iter_mut().zip(keys.iter()).zip(found.iter_mut()) {
+            match self.xattr_filtered(&mut cur, inode, key) {
+                Ok(filtered) => *w = !filtered,
+                Err(e) => *slot = Err(e),
+            }
+            left += usize::from(*w);
+        }
+        if left == 0 {
+            return found;
+        }
+        let r = self.for_each_xattr_in(&mut cur, inode, |x| {
+            for ((w, key), slot) in wanted.iter_mut().zip(keys.iter()).zip(found.iter_mut()) {
+                if *w && key.matches(x.index, x.suffix) {
+                    *w = false;
+                    *slot = Ok(Some((x.value_offset, x.value_len)));
+                    left -= 1;
+                }
+            }
+            Ok(left > 0)
+        });
+        if let Err(e) = r {
+            for (w, slot) in wanted.iter().zip(found.iter_mut()) {
+                if *w {
+                    *slot = Err(e);
                 }
             }
         }
-        let mut found = None;
-        self.for_each_xattr(inode, |x| {
-            if key.matches(x.index, x.suffix) {
-                found = Some((x.value_offset, x.value_len));
-                Ok(false)
-            } else {
-                Ok(true)
-            }
-        })?;
-        Ok(found)
+        found
     }
 
     /// Finds the xattr with the full `name` (e.g. `user.foo`) and copies its value into `buf`;
