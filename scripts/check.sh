@@ -12,7 +12,10 @@ mkdir -p build
 pass=0 fail=0 skipped=0
 
 log "host tests (cargo test)"
-export CFS_ORACLE_DIR=${CFS_ORACLE_DIR:-$(scripts/fetch-oracle.sh)}
+if [ -z "${CFS_ORACLE_DIR:-}" ]; then
+	CFS_ORACLE_DIR=$(scripts/fetch-oracle.sh)
+fi
+export CFS_ORACLE_DIR
 set +e
 (cd tools && cargo test --locked --workspace 2>&1) | tee build/host-tests.log
 host_rc=${PIPESTATUS[0]}

@@ -33,5 +33,8 @@ exec "$ldso" --library-path "$lib" "$root/usr/bin/$tool" "\$@"
 WRAP
 	chmod +x "$bin/$tool"
 done
-"$bin/mkcomposefs" --help 2>&1 | grep -q "^Usage: mkcomposefs" || { log "reference mkcomposefs does not run"; exit 1; }
+# Capture first: --help exits non-zero, and grep -q may close the pipe
+# early, either of which would fail a pipeline under pipefail.
+usage=$("$bin/mkcomposefs" --help 2>&1 || true)
+grep -q "^Usage: mkcomposefs" <<<"$usage" || { log "reference mkcomposefs does not run"; exit 1; }
 echo "$bin"
