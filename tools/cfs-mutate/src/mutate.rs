@@ -703,7 +703,7 @@ fn apply(data: &mut Vec<u8>, m: &Map, class: Class, r: &mut Rng) -> Option<Strin
                 0xffff_ffffu32,
                 table_end,
                 table_end.wrapping_sub(1),
-                cur + 1,
+                cur.wrapping_add(1),
                 cur.wrapping_sub(1),
                 0,
                 1 << 30,
