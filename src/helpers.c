@@ -58,6 +58,13 @@ void cfs_cache_no_acl(struct inode *inode);
 const unsigned char *cfs_dentry_name(const struct dentry *dentry, u32 *len);
 struct inode *cfs_folio_host(struct folio *folio);
 bool cfs_mapping_readable(const struct address_space *mapping);
+bool cfs_shmem_mapping(const struct address_space *mapping);
+struct folio *cfs_filemap_get_folio_accessed(struct address_space *mapping,
+					     pgoff_t index);
+bool cfs_folio_test_uptodate(const struct folio *folio);
+unsigned int cfs_file_ra_pages(const struct file *file);
+void cfs_file_sync_readahead(struct file *file, pgoff_t index,
+			     unsigned long req_count);
 void cfs_inode_set_fop(struct inode *inode, const struct file_operations *fop);
 int cfs_kern_path_dir(const char *name, struct path *out);
 struct posix_acl *cfs_posix_acl_from_xattr(const void *value, size_t size);
@@ -137,6 +144,35 @@ bool cfs_mapping_readable(const struct address_space *mapping)
 {
 	return shmem_mapping(mapping) ||
 	       (mapping->a_ops && mapping->a_ops->read_folio);
+}
+
+bool cfs_shmem_mapping(const struct address_space *mapping)
+{
+	return shmem_mapping(mapping);
+}
+
+struct folio *cfs_filemap_get_folio_accessed(struct address_space *mapping,
+					     pgoff_t index)
+{
+	return __filemap_get_folio(mapping, index, FGP_ACCESSED, 0);
+}
+
+bool cfs_folio_test_uptodate(const struct folio *folio)
+{
+	return folio_test_uptodate(folio);
+}
+
+/* f_ra shares a union in struct file: no stable name on the Rust side. */
+unsigned int cfs_file_ra_pages(const struct file *file)
+{
+	return file->f_ra.ra_pages;
+}
+
+void cfs_file_sync_readahead(struct file *file, pgoff_t index,
+			     unsigned long req_count)
+{
+	page_cache_sync_readahead(file->f_mapping, &file->f_ra, file, index,
+				  req_count);
 }
 
 void *cfs_kmap_local_folio(struct folio *folio, size_t offset)

@@ -15,6 +15,7 @@ use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{
     cred::Credential,
     error::{from_result, to_result},
+    ffi::c_ulong,
     fs::File,
     page::PAGE_SIZE,
     prelude::*,
@@ -437,6 +438,10 @@ pub(crate) struct SourceFile {
     file: ARef<File>,
     deny_write: bool,
     is_bdev: bool,
+    /// How many pages a page-cache miss reads ahead (the source file's
+    /// readahead window as opened; 0 for tmpfs, whose folios are not read
+    /// but allocated or swapped in by `shmem_read_folio`).
+    ra_pages: usize,
 }
 
 impl SourceFile {
@@ -467,10 +472,21 @@ impl SourceFile {
         if !unsafe { helpers::cfs_mapping_readable((*f).f_mapping) } {
             return Err(EOPNOTSUPP);
         }
+        // SAFETY: The file is open, so its mapping is valid; its readahead
+        // window was set up by the open and only changes through `fadvise`
+        // on a file descriptor, which this kernel-internal file has none of.
+        let ra_pages = unsafe {
+            if helpers::cfs_shmem_mapping((*f).f_mapping) {
+                0
+            } else {
+                helpers::cfs_file_ra_pages(f) as usize
+            }
+        };
         let mut s = Self {
             file,
             deny_write: false,
             is_bdev,
+            ra_pages,
         };
         if !is_bdev {
             // SAFETY: The file is open.
@@ -502,14 +518,39 @@ impl SourceFile {
 
     /// Reads page `index` of the source through its page cache and keeps it
     /// mapped until the returned guard is dropped.
+    ///
+    /// A page that is not cached is read together with the pages after it,
+    /// up to the source's readahead window, in one request: the image is
+    /// read in small pieces from all over (inodes, xattrs, directories), and
+    /// one request per 4 KiB page would make a cold walk wait on thousands
+    /// of them.
     pub(crate) fn read_page(&self, index: u32) -> Result<MappedPage<'_>> {
         let f = self.file.as_ptr();
-        // SAFETY: The file is open; `read_mapping_folio` returns a referenced
-        // uptodate folio or an error pointer.
-        let folio = kernel::error::from_err_ptr(unsafe {
-            helpers::cfs_read_mapping_folio((*f).f_mapping, index as usize, f)
-        })?;
-        let pos = i64::from(index) << kernel::page::PAGE_SHIFT;
+        let index = index as usize;
+        // SAFETY: The file is open, so its mapping is valid.
+        let mapping = unsafe { (*f).f_mapping };
+        // SAFETY: The mapping is valid; the result is a referenced folio (not
+        // necessarily uptodate) or an error pointer if there is none.
+        let cached = unsafe { helpers::cfs_filemap_get_folio_accessed(mapping, index) };
+        let folio = match kernel::error::from_err_ptr(cached) {
+            // SAFETY: `folio` is referenced.
+            Ok(folio) if unsafe { helpers::cfs_folio_test_uptodate(folio) } => folio,
+            cached => {
+                match cached {
+                    // Being read, or a read failed: `read_mapping_folio`
+                    // waits for it or retries.
+                    // SAFETY: We own the reference `filemap_get_folio` took.
+                    Ok(folio) => unsafe { helpers::cfs_folio_put(folio) },
+                    Err(_) => self.readahead(index),
+                }
+                // SAFETY: The file is open; `read_mapping_folio` returns a
+                // referenced uptodate folio or an error pointer.
+                kernel::error::from_err_ptr(unsafe {
+                    helpers::cfs_read_mapping_folio(mapping, index, f)
+                })?
+            }
+        };
+        let pos = (index as i64) << kernel::page::PAGE_SHIFT;
         // SAFETY: `folio` is valid and referenced.
         let off = (pos - unsafe { helpers::cfs_folio_pos(folio) }) as usize;
         // SAFETY: The folio contains page `index` at `off`.
@@ -523,6 +564,26 @@ impl SourceFile {
             len,
             _p: PhantomData,
         })
+    }
+}
+
+impl SourceFile {
+    /// Starts reading the uncached page `index` of the source and the pages
+    /// after it within the readahead window (`page_cache_sync_readahead`,
+    /// with the source file's readahead state); a no-op on tmpfs.
+    fn readahead(&self, index: usize) {
+        let pages = self.size().div_ceil(PAGE_SIZE as u64);
+        let left = usize::try_from(pages)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(index);
+        let n = self.ra_pages.min(left);
+        if n <= 1 {
+            return;
+        }
+        // SAFETY: The file is open. Its readahead state is updated by the
+        // kernel without locking (concurrent readers of one file only make
+        // the window less precise); nothing here holds a reference to it.
+        unsafe { helpers::cfs_file_sync_readahead(self.file.as_ptr(), index, n as c_ulong) };
     }
 }
 

@@ -6,7 +6,7 @@
 //! the `cfs_` prefix; their contracts are those of the wrapped C code.
 
 use super::bindings;
-use kernel::ffi::{c_char, c_int, c_long, c_uint, c_void};
+use kernel::ffi::{c_char, c_int, c_long, c_uint, c_ulong, c_void};
 
 // The kernel's bindings allow `improper_ctypes` for the same structures
 // (`super_block`, `inode` and others contain zero-length arrays).
@@ -72,6 +72,18 @@ extern "C" {
     pub(crate) fn cfs_get_current_cred() -> *const bindings::cred;
     pub(crate) fn cfs_cache_no_acl(inode: *mut bindings::inode);
     pub(crate) fn cfs_mapping_readable(mapping: *const bindings::address_space) -> bool;
+    pub(crate) fn cfs_shmem_mapping(mapping: *const bindings::address_space) -> bool;
+    pub(crate) fn cfs_filemap_get_folio_accessed(
+        mapping: *mut bindings::address_space,
+        index: usize,
+    ) -> *mut bindings::folio;
+    pub(crate) fn cfs_folio_test_uptodate(folio: *const bindings::folio) -> bool;
+    pub(crate) fn cfs_file_ra_pages(file: *const bindings::file) -> c_uint;
+    pub(crate) fn cfs_file_sync_readahead(
+        file: *mut bindings::file,
+        index: usize,
+        req_count: c_ulong,
+    );
     pub(crate) fn cfs_folio_host(folio: *mut bindings::folio) -> *mut bindings::inode;
     pub(crate) fn cfs_inode_set_fop(
         inode: *mut bindings::inode,
