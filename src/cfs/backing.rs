@@ -7,7 +7,6 @@ use super::{image, image::Source, options::Verity, CInode, Composefs, OverlayXat
 use crate::format::{
     layout, overlay,
     reader::{Image, XattrKey, XattrValue},
-    Inode,
 };
 use crate::vfs::{
     file::{BackingFile, OpeningFile},
@@ -48,25 +47,37 @@ fn warn_open(file: &OpeningFile<'_>, nid: u64, msg: &str) {
     }
 }
 
-/// The digest the metacopy xattr value `meta` of inode `nid` records, if
-/// any; `EIO` if the value is malformed (as overlayfs).
-fn metacopy_digest(
+/// The longest valid metacopy xattr value (a 4-byte header and a digest).
+pub(super) const METACOPY_MAX: usize = 4 + 64;
+
+/// The size of the buffer redirect values are read into when an inode is
+/// read; longer ones (object paths are usually 67 bytes) are read apart.
+pub(super) const REDIRECT_INLINE: usize = 256;
+
+/// The digest the metacopy xattr value `v` of inode `nid` records, if any;
+/// `EIO` if the value is malformed (as overlayfs).
+fn parse_metacopy(nid: u64, v: &[u8]) -> Result<Option<overlay::MetacopyDigest>> {
+    overlay::parse_metacopy(v).map_err(|_| {
+        warn(nid, "malformed metacopy xattr");
+        EIO
+    })
+}
+
+/// Reads the metacopy xattr value `meta` of inode `nid` into `buf` and
+/// returns it; `EIO` if it is too long to be valid.
+fn read_metacopy<'b>(
     img: &Image<Source>,
     nid: u64,
-    meta: XattrValue,
-) -> Result<Option<overlay::MetacopyDigest>> {
-    let (off, len) = meta;
-    let mut buf = [0u8; 4 + 64];
+    (off, len): XattrValue,
+    buf: &'b mut [u8; METACOPY_MAX],
+) -> Result<&'b [u8]> {
     let Some(v) = buf.get_mut(..usize::from(len)) else {
         warn(nid, "malformed metacopy xattr");
         return Err(EIO);
     };
     img.read_exact_at(off, v)
         .map_err(|e| image::to_error(e, "overlay xattrs", nid))?;
-    overlay::parse_metacopy(v).map_err(|_| {
-        warn(nid, "malformed metacopy xattr");
-        EIO
-    })
+    Ok(v)
 }
 
 /// Reads the redirect value `(off, len)` of inode `nid` into a new buffer,
@@ -81,19 +92,39 @@ fn read_redirect(img: &Image<Source>, nid: u64, (off, len): XattrValue) -> Resul
     Ok(value)
 }
 
-/// Checks, when an external file is read from the image, that its overlay
-/// xattrs `x` can lead to data, with the errors overlayfs gives on lookup:
-/// `EIO` for a malformed metacopy or a missing or relative redirect,
-/// `EINVAL` for a malformed redirect.
-pub(super) fn check(img: &Image<Source>, raw: &Inode, x: &OverlayXattrs) -> Result {
-    let nid = raw.nid();
-    metacopy_digest(img, nid, x.meta)?;
+/// Checks, when the external file `nid` is read from the image, that its
+/// overlay xattrs `x` can lead to data, with the errors overlayfs gives on
+/// lookup: `EIO` for a malformed metacopy or a missing or relative
+/// redirect, `EINVAL` for a malformed redirect.
+///
+/// `meta_buf` and `redirect_buf` hold the values if they fit (as
+/// [`Image::inode_with_xattrs`] copies them); a longer redirect is read
+/// here.
+pub(super) fn check(
+    img: &Image<Source>,
+    nid: u64,
+    x: &OverlayXattrs,
+    meta_buf: &[u8; METACOPY_MAX],
+    redirect_buf: &[u8; REDIRECT_INLINE],
+) -> Result {
+    let Some(meta) = meta_buf.get(..usize::from(x.meta.1)) else {
+        warn(nid, "malformed metacopy xattr");
+        return Err(EIO);
+    };
+    parse_metacopy(nid, meta)?;
     let Some(redirect) = x.redirect? else {
         warn(nid, "metacopy file without a redirect");
         return Err(EIO);
     };
-    let value = read_redirect(img, nid, redirect)?;
-    match overlay::parse_redirect(value.get(..value.len() - 1).unwrap_or(&[])) {
+    let long;
+    let value = match redirect_buf.get(..usize::from(redirect.1)) {
+        Some(v) => v,
+        None => {
+            long = read_redirect(img, nid, redirect)?;
+            long.get(..long.len() - 1).unwrap_or(&[])
+        }
+    };
+    match overlay::parse_redirect(value) {
         Ok(overlay::Redirect::Absolute(_)) => Ok(()),
         Ok(overlay::Redirect::Relative(_)) => {
             warn(nid, "metacopy file with a relative redirect");
@@ -120,7 +151,8 @@ pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile
     // Only external files, which all have their overlay xattrs located,
     // have this `open`.
     let x = data.overlay.as_ref().ok_or(EIO)?;
-    let digest = metacopy_digest(img, nid, x.meta)?;
+    let mut meta_buf = [0u8; METACOPY_MAX];
+    let digest = parse_metacopy(nid, read_metacopy(img, nid, x.meta, &mut meta_buf)?)?;
     // The object path, relative to a basedir, NUL-terminated. The lookup
     // below is confined beneath the basedir whatever the path holds.
     let value = read_redirect(img, nid, x.redirect?.ok_or(EIO)?)?;

@@ -3,7 +3,7 @@
 //! Inodes: reading them from the image into the inode cache, and their
 //! data through the page cache.
 
-use super::{image, CInode, CfsInode, Composefs, OverlayXattrs};
+use super::{backing, image, CInode, CfsInode, Composefs, OverlayXattrs};
 use crate::format::{
     layout, overlay,
     reader::{DataLayout, XattrKey},
@@ -30,8 +30,19 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
     };
     // On error `new` is dropped, which fails the inode.
     let img = &sb.data().image;
-    let raw = img
-        .inode(nid)
+    // As overlayfs: a regular file with a metacopy xattr takes its data from
+    // the backing object its redirect names; any other from the image. The
+    // inode and both xattrs (and their values, if they are of the usual
+    // size) are read in one pass.
+    let mut meta_buf = [0u8; backing::METACOPY_MAX];
+    let mut redirect_buf = [0u8; backing::REDIRECT_INLINE];
+    let (raw, [meta, redirect]) = img
+        .inode_with_xattrs(
+            nid,
+            |raw| raw.is_reg(),
+            [&METACOPY_KEY, &backing::REDIRECT_KEY],
+            [&mut meta_buf, &mut redirect_buf],
+        )
         .map_err(|e| image::to_error(e, "inode", nid))?;
     let mode = raw.mode();
     let mut lookup_err = None;
@@ -39,25 +50,18 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
     let kind = match raw.file_type() {
         layout::S_IFDIR => Kind::Dir,
         layout::S_IFLNK => Kind::Symlink,
-        layout::S_IFREG => {
-            // As overlayfs: a file with a metacopy xattr takes its data from
-            // the backing object its redirect names; any other from the image.
-            // One pass over the xattrs finds both.
-            let [meta, redirect] =
-                img.find_xattrs(&raw, [&METACOPY_KEY, &super::backing::REDIRECT_KEY]);
-            match meta.map_err(|e| image::to_error(e, "xattrs", nid))? {
-                Some(meta) => {
-                    let x = OverlayXattrs {
-                        meta,
-                        redirect: redirect.map_err(|e| image::to_error(e, "overlay xattrs", nid)),
-                    };
-                    lookup_err = super::backing::check(img, &raw, &x).err();
-                    overlay = Some(x);
-                    Kind::RegBacked
-                }
-                None => Kind::RegCached,
+        layout::S_IFREG => match meta.map_err(|e| image::to_error(e, "xattrs", nid))? {
+            Some(meta) => {
+                let x = OverlayXattrs {
+                    meta,
+                    redirect: redirect.map_err(|e| image::to_error(e, "overlay xattrs", nid)),
+                };
+                lookup_err = backing::check(img, nid, &x, &meta_buf, &redirect_buf).err();
+                overlay = Some(x);
+                Kind::RegBacked
             }
-        }
+            None => Kind::RegCached,
+        },
         _ => Kind::Special(raw.rdev()),
     };
     if raw.layout() == DataLayout::ChunkBased && kind != Kind::RegBacked && kind != Kind::RegCached

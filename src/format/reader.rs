@@ -556,6 +556,10 @@ impl XattrKey<'_> {
 /// Where an xattr's value lies in the image: `(offset, length)`.
 pub type XattrValue = (u64, u16);
 
+/// The answer of an xattr search for one key: where its value is, `None` if the inode has no
+/// such xattr, or why the search failed.
+pub type XattrFound = Result<Option<XattrValue>>;
+
 /// A validated composefs image.
 pub struct Image<S: BlockSource> {
     src: S,
@@ -637,6 +641,11 @@ impl<S: BlockSource> Image<S> {
 
     /// Decodes and validates the inode `nid`.
     pub fn inode(&self, nid: u64) -> Result<Inode> {
+        self.inode_in(&mut Cursor::new(self), nid)
+    }
+
+    /// [`Image::inode`], reading through `cur`.
+    fn inode_in(&self, cur: &mut Cursor<'_, S>, nid: u64) -> Result<Inode> {
         let off = nid
             .checked_mul(1 << ISLOT_BITS)
             .ok_or(FormatError::NidOutOfRange)?;
@@ -644,7 +653,6 @@ impl<S: BlockSource> Image<S> {
             return Err(FormatError::NidOutOfRange);
         }
         let mut raw = [0u8; INODE_EXTENDED_SIZE];
-        let mut cur = Cursor::new(self);
         let compact_end = off
             .checked_add(INODE_COMPACT_SIZE as u64)
             .ok_or(FormatError::Overflow)?;
@@ -1209,30 +1217,62 @@ impl<S: BlockSource> Image<S> {
     ///
     /// Uses the inode's bloom filter as EROFS does when the image has `XATTR_FILTER`.
     pub fn find_xattr(&self, inode: &Inode, key: &XattrKey<'_>) -> Result<Option<XattrValue>> {
-        let [found] = self.find_xattrs(inode, [key]);
+        let [found] = self.find_xattrs(inode, [key], [&mut []]);
         found
     }
 
     /// Finds several xattrs in one pass over the inode's xattrs: for each key, what
-    /// [`Image::find_xattr`] would return for it.
+    /// [`Image::find_xattr`] would return for it; the value of each one found is copied into
+    /// the start of the matching buffer of `values` if it fits (pass `&mut []` to copy none).
     ///
     /// A key is `Ok(None)` if the bloom filter rules it out or the pass ended without finding
     /// it. If the pass fails (a malformed entry), the keys not found before the failure get
-    /// the error; those found before it keep their answer.
+    /// the error; those found before it keep their answer. A failed copy is that key's error.
     pub fn find_xattrs<const N: usize>(
         &self,
         inode: &Inode,
         keys: [&XattrKey<'_>; N],
-    ) -> [Result<Option<XattrValue>>; N] {
-        let mut found: [Result<Option<XattrValue>>; N] = [const { Ok(None) }; N];
+        values: [&mut [u8]; N],
+    ) -> [XattrFound; N] {
+        self.find_xattrs_in(&mut Cursor::new(self), inode, keys, values)
+    }
+
+    /// Decodes inode `nid` as [`Image::inode`] does and, if `want` says so for it, finds the
+    /// xattrs `keys` as [`Image::find_xattrs`] does, through one cursor: an inode and its
+    /// xattrs usually share a block, which is then got from the source once.
+    pub fn inode_with_xattrs<const N: usize>(
+        &self,
+        nid: u64,
+        want: impl FnOnce(&Inode) -> bool,
+        keys: [&XattrKey<'_>; N],
+        values: [&mut [u8]; N],
+    ) -> Result<(Inode, [XattrFound; N])> {
+        let mut cur = Cursor::new(self);
+        let inode = self.inode_in(&mut cur, nid)?;
+        let found = if want(&inode) {
+            self.find_xattrs_in(&mut cur, &inode, keys, values)
+        } else {
+            [const { Ok(None) }; N]
+        };
+        Ok((inode, found))
+    }
+
+    /// [`Image::find_xattrs`], reading through `cur`.
+    fn find_xattrs_in<const N: usize>(
+        &self,
+        cur: &mut Cursor<'_, S>,
+        inode: &Inode,
+        keys: [&XattrKey<'_>; N],
+        values: [&mut [u8]; N],
+    ) -> [XattrFound; N] {
+        let mut found: [XattrFound; N] = [const { Ok(None) }; N];
         if inode.xattr_size == 0 {
             return found;
         }
-        let mut cur = Cursor::new(self);
         let mut wanted = [false; N];
         let mut left = 0usize;
         for ((w, key), slot) in wanted.iter_mut().zip(keys.iter()).zip(found.iter_mut()) {
-            match self.xattr_filtered(&mut cur, inode, key) {
+            match self.xattr_filtered(cur, inode, key) {
                 Ok(filtered) => *w = !filtered,
                 Err(e) => *slot = Err(e),
             }
@@ -1241,7 +1281,7 @@ impl<S: BlockSource> Image<S> {
         if left == 0 {
             return found;
         }
-        let r = self.for_each_xattr_in(&mut cur, inode, |x| {
+        let r = self.for_each_xattr_in(cur, inode, |x| {
             for ((w, key), slot) in wanted.iter_mut().zip(keys.iter()).zip(found.iter_mut()) {
                 if *w && key.matches(x.index, x.suffix) {
                     *w = false;
@@ -1255,6 +1295,15 @@ impl<S: BlockSource> Image<S> {
             for (w, slot) in wanted.iter().zip(found.iter_mut()) {
                 if *w {
                     *slot = Err(e);
+                }
+            }
+        }
+        for (slot, buf) in found.iter_mut().zip(values) {
+            if let Ok(Some((off, len))) = *slot {
+                if let Some(dst) = buf.get_mut(..usize::from(len)) {
+                    if let Err(e) = cur.read_exact_at(off, dst) {
+                        *slot = Err(e);
+                    }
                 }
             }
         }
