@@ -5,6 +5,7 @@
 use super::{image, inode, CInode, Composefs};
 use crate::format::{layout, FormatError};
 use crate::vfs::dir::{self, dtype, DirEmitter};
+use core::sync::atomic::Ordering;
 use kernel::{prelude::*, sync::aref::ARef};
 
 /// The `DT_*` value of an `EROFS_FT_*` file type.
@@ -25,16 +26,26 @@ impl dir::Operations for Composefs {
     fn lookup(dir: &CInode, name: &[u8]) -> Result<Option<ARef<CInode>>> {
         let sb = dir.super_block();
         let img = &sb.data().image;
-        let raw = &dir.data().raw;
-        let found = match img.lookup(raw, name) {
+        let data = dir.data();
+        let raw = &data.raw;
+        // The hint is only where the search starts: any value gives the
+        // same answer, so it needs no ordering with anything else.
+        let hint = data.lookup_hint.load(Ordering::Relaxed);
+        let found = match img.lookup_near(raw, name, u64::from(hint)) {
             Ok(f) => f,
             Err(FormatError::NameTooLong) => return Err(ENAMETOOLONG),
             Err(FormatError::BadName) => return Ok(None),
             Err(e) => return Err(image::to_error(e, "directory", raw.nid())),
         };
-        let Some((nid, _)) = found else {
+        let Some(found) = found else {
             return Ok(None);
         };
+        if let Ok(block) = u32::try_from(found.block) {
+            if block != hint {
+                data.lookup_hint.store(block, Ordering::Relaxed);
+            }
+        }
+        let nid = found.nid;
         let child = inode::iget(sb, nid)?;
         // Overlayfs treats a whiteout as a negative entry, and fails the
         // lookup of an external file whose overlay xattrs are unusable.

@@ -13,6 +13,7 @@ use crate::vfs::{
     inode::{Cached, Kind, Params},
     sb::SuperBlock,
 };
+use core::sync::atomic::AtomicU32;
 use kernel::{cred::Credential, prelude::*, sync::aref::ARef};
 
 /// The metacopy xattr as a lookup key (`trusted.` + `overlay.metacopy`).
@@ -90,6 +91,7 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
             raw,
             lookup_err,
             overlay,
+            lookup_hint: AtomicU32::new(u32::MAX),
         },
     ))
 }

@@ -344,6 +344,17 @@ pub struct DirEntry<'b> {
     pub file_type: u8,
 }
 
+/// The entry a directory lookup found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// nid of the entry's inode.
+    pub nid: u64,
+    /// `EROFS_FT_*`.
+    pub file_type: u8,
+    /// The directory block the entry is in.
+    pub block: u64,
+}
+
 /// A validated directory block (or inline tail).
 #[derive(Clone, Copy, Debug)]
 pub struct DirBlock<'b> {
@@ -1045,10 +1056,20 @@ impl<S: BlockSource> Image<S> {
     /// range). Whole blocks are validated by [`Image::readdir`]; a corrupt block can make a
     /// lookup miss or fail, never read out of bounds or loop.
     pub fn lookup(&self, dir: &Inode, name: &[u8]) -> Result<Option<(u64, u8)>> {
+        Ok(self
+            .lookup_near(dir, name, u64::MAX)?
+            .map(|f| (f.nid, f.file_type)))
+    }
+
+    /// [`Image::lookup`], probing directory block `hint` first if it is one (the block where
+    /// the previous lookup in `dir` ended: lookups of names in directory order then mostly
+    /// read just that block). The answer is the same whatever the hint.
+    pub fn lookup_near(&self, dir: &Inode, name: &[u8], hint: u64) -> Result<Option<Found>> {
         check_name(name)?;
         let (mut lo, mut hi) = (0u64, self.dir_blocks(dir)?);
+        let mut probe = Some(hint).filter(|&h| h < hi);
         while lo < hi {
-            let mid = lo + (hi - lo) / 2;
+            let mid = probe.take().unwrap_or(lo + (hi - lo) / 2);
             let bytes = self.dir_block_bytes(dir, mid)?;
             let b = DirBlock::parse_count(&bytes)?;
             let first = b.entry_unchecked(0)?;
@@ -1058,10 +1079,15 @@ impl<S: BlockSource> Image<S> {
             } else if name > last.name {
                 lo = mid + 1;
             } else {
-                return match b.search(name)? {
-                    Some(e) => self.check_dirent(&e).map(|()| Some((e.nid, e.file_type))),
-                    None => Ok(None),
+                let Some(e) = b.search(name)? else {
+                    return Ok(None);
                 };
+                self.check_dirent(&e)?;
+                return Ok(Some(Found {
+                    nid: e.nid,
+                    file_type: e.file_type,
+                    block: mid,
+                }));
             }
         }
         Ok(None)

@@ -51,8 +51,10 @@ pub(crate) trait FileSystem:
     /// Per-superblock data (`s_fs_info`), dropped when the superblock dies.
     type Data: Send + Sync;
 
-    /// Per-inode data, set once when the inode is first read.
-    type INodeData: Copy + Send + Sync;
+    /// Per-inode data, set once when the inode is first read (changing
+    /// afterwards only through interior mutability). It is never dropped,
+    /// so it must not need dropping (checked at build time).
+    type INodeData: Send + Sync;
 
     /// Handles one mount parameter (`fs_context_operations::parse_param`).
     /// `ENOPARAM` hands it back to the VFS (for `source`), which then

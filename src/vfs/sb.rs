@@ -263,7 +263,8 @@ impl<T: FileSystem> SuperOps<T> {
             // `rcu_barrier` in `Registration::drop` keeps the registration
             // alive until this callback has run.
             let cache = Registration::<T>::inode_cache();
-            // The per-inode data is `Copy`: nothing to drop.
+            // The per-inode data needs no dropping.
+            const { assert!(!core::mem::needs_drop::<T::INodeData>()) };
             let b = INodeBox::<T>::from_inode(inode);
             bindings::kmem_cache_free(cache, b.cast());
         }
