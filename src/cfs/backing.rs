@@ -63,23 +63,6 @@ fn parse_metacopy(nid: u64, v: &[u8]) -> Result<Option<overlay::MetacopyDigest>>
     })
 }
 
-/// Reads the metacopy xattr value `meta` of inode `nid` into `buf` and
-/// returns it; `EIO` if it is too long to be valid.
-fn read_metacopy<'b>(
-    img: &Image<Source>,
-    nid: u64,
-    (off, len): XattrValue,
-    buf: &'b mut [u8; METACOPY_MAX],
-) -> Result<&'b [u8]> {
-    let Some(v) = buf.get_mut(..usize::from(len)) else {
-        warn(nid, "malformed metacopy xattr");
-        return Err(EIO);
-    };
-    img.read_exact_at(off, v)
-        .map_err(|e| image::to_error(e, "overlay xattrs", nid))?;
-    Ok(v)
-}
-
 /// Reads the redirect value `(off, len)` of inode `nid` into a new buffer,
 /// followed by a NUL (so that the object path in it can be used as a C
 /// string).
@@ -151,19 +134,44 @@ pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile
     // Only external files, which all have their overlay xattrs located,
     // have this `open`.
     let x = data.overlay.as_ref().ok_or(EIO)?;
+    // Both values are read together (they are usually in one block), the
+    // redirect followed by a NUL into a buffer on the stack if it fits.
     let mut meta_buf = [0u8; METACOPY_MAX];
-    let digest = parse_metacopy(nid, read_metacopy(img, nid, x.meta, &mut meta_buf)?)?;
+    let mut redirect_buf = [0u8; REDIRECT_INLINE + 1];
+    let meta_len = usize::from(x.meta.1);
+    let Some(meta) = meta_buf.get_mut(..meta_len) else {
+        warn(nid, "malformed metacopy xattr");
+        return Err(EIO);
+    };
+    let inline = match x.redirect {
+        Ok(Some((off, len))) => redirect_buf.get_mut(..usize::from(len)).map(|b| (off, b)),
+        _ => None,
+    };
+    match inline {
+        Some((off, v)) => img.read_exact_many([(x.meta.0, meta), (off, v)]),
+        None => img.read_exact_at(x.meta.0, meta),
+    }
+    .map_err(|e| image::to_error(e, "overlay xattrs", nid))?;
+    let digest = parse_metacopy(nid, meta_buf.get(..meta_len).unwrap_or(&[]))?;
     // The object path, relative to a basedir, NUL-terminated. The lookup
     // below is confined beneath the basedir whatever the path holds.
-    let value = read_redirect(img, nid, x.redirect?.ok_or(EIO)?)?;
+    let redirect = x.redirect?.ok_or(EIO)?;
+    let long;
+    let value = match redirect_buf.get(..=usize::from(redirect.1)) {
+        Some(v) => v,
+        None => {
+            long = read_redirect(img, nid, redirect)?;
+            &long[..]
+        }
+    };
     let len = value.len() - 1;
     let overlay::Redirect::Absolute(rel) =
         overlay::parse_redirect(value.get(..len).unwrap_or(&[])).map_err(|_| EINVAL)?
     else {
         return Err(ENOENT);
     };
-    // `rel` ends at the value's first NUL or its end, where `read_redirect`
-    // put one: with that NUL it is a C string.
+    // `rel` ends at the value's first NUL or its end, where a NUL follows
+    // it: with that NUL it is a C string.
     let start = (rel.as_ptr() as usize)
         .checked_sub(value.as_ptr() as usize)
         .ok_or(EIO)?;

@@ -650,6 +650,17 @@ impl<S: BlockSource> Image<S> {
         Cursor::new(self).read_exact_at(off, buf)
     }
 
+    /// Copies the image bytes at each offset into its buffer, as [`Image::read_exact_at`]
+    /// does for each, through one cursor: reads from one block (an inode's xattr values) get
+    /// it once.
+    pub fn read_exact_many<const N: usize>(&self, reads: [(u64, &mut [u8]); N]) -> Result<()> {
+        let mut cur = Cursor::new(self);
+        for (off, buf) in reads {
+            cur.read_exact_at(off, buf)?;
+        }
+        Ok(())
+    }
+
     /// Decodes and validates the inode `nid`.
     pub fn inode(&self, nid: u64) -> Result<Inode> {
         self.inode_in(&mut Cursor::new(self), nid)
