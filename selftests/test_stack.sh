@@ -4,7 +4,7 @@
 # directory), compared with the same overlay stacked on the reference stack:
 # escaped whiteouts and opaque directories of the image take effect in the
 # upper overlay, copy-up works. Also file handles (name_to_handle_at and
-# open_by_handle_at), which overlayfs and fanotify rely on.
+# open_by_handle_at) and fanotify events that carry them.
 . ./lib.sh
 load_module
 
@@ -48,6 +48,7 @@ if ref_mount "$w/img.cfs" /mnt/ref "$w/store" &&
 
 	check "file handles of files, dirs and symlinks reopen" \
 		cfs-handle /mnt/cfs /mnt/cfs/many /mnt/cfs/acl-dir /mnt/cfs/acl-dir/plain /mnt/cfs/xsym /mnt/cfs
+	check "fanotify in FID mode reports handles of composefs files" cfs-fanotify /mnt/cfs /mnt/cfs/many
 	# A handle outlives the dentry cache.
 	echo 2 >/proc/sys/vm/drop_caches
 	check "file handles reopen after the caches were dropped" cfs-handle /mnt/cfs /mnt/cfs/shared-29
