@@ -1029,6 +1029,11 @@ impl<S: BlockSource> Image<S> {
     /// start. `emit` gets each entry and the position just after it, and returns `false` to
     /// stop. Returns the position to resume from: the position after the last entry `emit`
     /// accepted, or the directory size once all entries were seen.
+    ///
+    /// As in EROFS, each entry is validated as it is reached (name bounds and contents, file
+    /// type, nid range), not whole blocks: entries before a malformed one are emitted, then
+    /// the error is returned. The order of names is not checked (only lookups depend on it,
+    /// and they only miss on a misordered block).
     pub fn readdir(
         &self,
         dir: &Inode,
@@ -1040,18 +1045,16 @@ impl<S: BlockSource> Image<S> {
         let mut first = ((pos & (BLOCK_SIZE_U64 - 1)) as usize).div_ceil(DIRENT_SIZE);
         while blk < nblocks {
             let block_pos = blk * BLOCK_SIZE_U64;
-            let stop = self.with_dir_block(dir, blk, |b| {
-                for i in first..b.len() {
-                    let e = b.get(i).ok_or(FormatError::BadDirent)?;
-                    let next = block_pos + ((i + 1) * DIRENT_SIZE) as u64;
-                    if !emit(&e, next) {
-                        return Ok(Some(block_pos + (i * DIRENT_SIZE) as u64));
-                    }
+            let bytes = self.dir_block_bytes(dir, blk)?;
+            let b = DirBlock::parse_count(&bytes)?;
+            for i in first..b.len() {
+                let e = b.entry_unchecked(i)?;
+                self.check_dirent(&e)?;
+                check_name(e.name)?;
+                let next = block_pos + ((i + 1) * DIRENT_SIZE) as u64;
+                if !emit(&e, next) {
+                    return Ok(block_pos + (i * DIRENT_SIZE) as u64);
                 }
-                Ok(None)
-            })?;
-            if let Some(p) = stop {
-                return Ok(p);
             }
             blk += 1;
             first = 0;
@@ -1104,7 +1107,7 @@ impl<S: BlockSource> Image<S> {
         Ok(None)
     }
 
-    /// Checks the file type and nid of an entry a lookup returns.
+    /// Checks the file type and nid of an entry a lookup returns or readdir reaches.
     fn check_dirent(&self, e: &DirEntry<'_>) -> Result<()> {
         if e.file_type > EROFS_FT_MAX {
             return Err(FormatError::BadDirent);
