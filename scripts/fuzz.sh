@@ -31,6 +31,8 @@ for t in $targets; do
 	esac
 	work=$CACHE_DIR/fuzz-corpus/$t
 	mkdir -p "$work" "fuzz/corpus/$t" "fuzz/crashes/$t" "fuzz/artifacts/$t"
+	# Problem inputs of earlier runs are in crashes/ already.
+	rm -f "fuzz/artifacts/$t"/*
 	nice -n 19 cargo fuzz build "${flags[@]}" "$t" >&2
 	log "fuzzing $t for ${secs}s (nice 19, one process)"
 	start=$(date +%s)
