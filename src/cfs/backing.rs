@@ -11,6 +11,7 @@ use crate::format::{
 use crate::vfs::{
     file::{BackingFile, OpeningFile},
     helpers,
+    path::Path,
 };
 use kernel::prelude::*;
 
@@ -20,9 +21,6 @@ pub(super) const REDIRECT_KEY: XattrKey<'static> = XattrKey {
     head: b"overlay.redirect",
     tail: b"",
 };
-
-/// `MAY_OPEN | MAY_READ`.
-const MAY_OPEN_READ: i32 = (kernel::bindings::MAY_OPEN | kernel::bindings::MAY_READ) as i32;
 
 /// Logs a rate-limited message about the backing object of `nid`.
 fn warn(nid: u64, msg: &str) {
@@ -127,7 +125,7 @@ pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile
     let data = inode.data();
     let nid = data.raw.nid();
 
-    if file.flags() & kernel::bindings::O_ACCMODE != kernel::bindings::O_RDONLY {
+    if !file.is_read_only() {
         return Err(EROFS);
     }
 
@@ -217,7 +215,7 @@ pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile
     if !obj.is_reg() {
         return Err(ENOENT);
     }
-    obj.permission(MAY_OPEN_READ, &sbi.cred)?;
+    obj.permission(Path::MAY_OPEN_READ, &sbi.cred)?;
     let real = BackingFile::open(file, &obj, &sbi.cred)?;
 
     // An object of another size than the image records is the wrong object

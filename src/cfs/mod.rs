@@ -137,7 +137,7 @@ fn count_stubs(image: &Image<Source>) -> u64 {
 
 impl FileSystem for Composefs {
     const NAME: &'static CStr = c"composefs";
-    const FLAGS: i32 = kernel::bindings::FS_ALLOW_IDMAP as i32;
+    const FLAGS: i32 = crate::vfs::fs_type::flags::ALLOW_IDMAP;
     const INODE_CACHE_NAME: &'static CStr = c"composefs_inode";
 
     type Options = Options;

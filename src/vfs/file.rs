@@ -104,6 +104,11 @@ impl OpeningFile<'_> {
         unsafe { (*self.file).f_flags }
     }
 
+    /// Whether the file is being opened for reading only (`O_RDONLY`).
+    pub(crate) fn is_read_only(&self) -> bool {
+        self.flags() & bindings::O_ACCMODE == bindings::O_RDONLY
+    }
+
     /// Writes the path of the file (as `/proc/self/fd` shows it) into `buf`
     /// and returns it; `None` if it does not fit.
     pub(crate) fn path<'b>(&self, buf: &'b mut [u8]) -> Option<&'b [u8]> {

@@ -22,6 +22,14 @@ use kernel::{
     ThisModule,
 };
 
+/// Filesystem type flags (`FS_*` of `file_system_type::fs_flags`).
+pub(crate) mod flags {
+    use super::bindings;
+
+    /// The filesystem supports idmapped mounts.
+    pub(crate) const ALLOW_IDMAP: i32 = bindings::FS_ALLOW_IDMAP as i32;
+}
+
 /// A filesystem type: its name, flags, mount and superblock-wide operations.
 ///
 /// The object-specific operations (directories, files, xattrs, page cache)
@@ -39,7 +47,7 @@ pub(crate) trait FileSystem:
     /// The name under which the type is registered (`mount -t NAME`).
     const NAME: &'static CStr;
 
-    /// `file_system_type::fs_flags`.
+    /// `file_system_type::fs_flags`, from [`flags`].
     const FLAGS: i32;
 
     /// Name of the inode cache (`/proc/slabinfo`).

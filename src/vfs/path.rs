@@ -81,6 +81,9 @@ impl Path {
         unsafe { (*(*self.0.mnt).mnt_sb).s_stack_depth }
     }
 
+    /// The access mask for opening a file to read (`MAY_OPEN | MAY_READ`).
+    pub(crate) const MAY_OPEN_READ: i32 = (bindings::MAY_OPEN | bindings::MAY_READ) as i32;
+
     /// Checks `mask` (`MAY_*`) access to the path's inode with `cred`.
     pub(crate) fn permission(&self, mask: i32, cred: &Credential) -> Result {
         // SAFETY: By the type invariant the path is valid; `cred` is valid.
