@@ -39,6 +39,15 @@ check "stored objects have fs-verity enabled" cfs-verity measure "$obj"
 mount_cfs() { # OPTIONS [IMAGE] [TARGET]
 	cfs-mount -t composefs -o "$1" "${2:-$w/img.cfs}" "${3:-/mnt/cfs}"
 }
+compare_with_reference() { # DESCRIPTION: walk both stacks over the store, diff
+	ref_mount "$w/img.cfs" /mnt/ref "$w/store" ",verity=on"
+	mount_cfs "basedir=$w/store"
+	cfs-walk /mnt/ref >"$w/ref.txt"
+	cfs-walk /mnt/cfs >"$w/cfs.txt"
+	same_output "$1" "$w/ref.txt" "$w/cfs.txt"
+	cfs-mount -u /mnt/cfs
+	ref_umount /mnt/ref
+}
 data_of() { # TREE: path and content fields of every regular file, by path
 	cfs-walk "$1" | awk '/ mode=10/ { d = ""; for (i = 2; i <= NF; i++)
 		if ($i ~ /^(data|open-err|read-err|mmap|splice)/) d = d " " $i; print $1 d }' | sort
@@ -106,24 +115,12 @@ mount_cfs "basedir=$w/store,verity=off"
 check "verity=off: the replaced object is read as is" sh -c 'cmp /mnt/cfs/f65 '"$f65obj"
 cfs-mount -u /mnt/cfs
 # Differential: the same tampered store through the reference stack.
-ref_mount "$w/img.cfs" /mnt/ref "$w/store" ",verity=on"
-mount_cfs "basedir=$w/store"
-cfs-walk /mnt/ref >"$w/ref.txt"
-cfs-walk /mnt/cfs >"$w/cfs.txt"
-same_output "tampered object: errors equal the reference's" "$w/ref.txt" "$w/cfs.txt"
-cfs-mount -u /mnt/cfs
-ref_umount /mnt/ref
+compare_with_reference "tampered object: errors equal the reference's"
 
 # A missing object and an object of the wrong size.
 rm -f "$f65obj"
 mv "$w/store/$(digest_path /f4095)" "$w/f4095.orig"
-ref_mount "$w/img.cfs" /mnt/ref "$w/store" ",verity=on"
-mount_cfs "basedir=$w/store"
-cfs-walk /mnt/ref >"$w/ref.txt"
-cfs-walk /mnt/cfs >"$w/cfs.txt"
-same_output "missing object: errors equal the reference's" "$w/ref.txt" "$w/cfs.txt"
-cfs-mount -u /mnt/cfs
-ref_umount /mnt/ref
+compare_with_reference "missing object: errors equal the reference's"
 { cat "$w/f65.orig"; echo; } >"$f65obj"
 mount_cfs "basedir=$w/store,verity=off"
 check "an object whose size differs from the image's fails to open" sh -c '! cat /mnt/cfs/f65 >/dev/null 2>&1'
