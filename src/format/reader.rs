@@ -372,16 +372,7 @@ impl<'b> DirBlock<'b> {
         let mut prev: Option<&[u8]> = None;
         for i in 0..block.count {
             let e = block.entry_unchecked(i)?;
-            if e.file_type > EROFS_FT_MAX {
-                return Err(FormatError::BadDirent);
-            }
-            let inode_off = e
-                .nid
-                .checked_mul(1 << ISLOT_BITS)
-                .ok_or(FormatError::NidOutOfRange)?;
-            if e.nid >> (64 - ISLOT_BITS) != 0 || inode_off >= image_size {
-                return Err(FormatError::NidOutOfRange);
-            }
+            check_dirent_target(&e, image_size)?;
             check_name(e.name)?;
             if let Some(p) = prev {
                 if p >= e.name {
@@ -479,6 +470,22 @@ impl<'b> DirBlock<'b> {
         }
         None
     }
+}
+
+/// Checks that a directory entry's file type is valid and its nid names an
+/// inode slot inside an image of `image_size` bytes.
+fn check_dirent_target(e: &DirEntry<'_>, image_size: u64) -> Result<()> {
+    if e.file_type > EROFS_FT_MAX {
+        return Err(FormatError::BadDirent);
+    }
+    let inode_off = e
+        .nid
+        .checked_mul(1 << ISLOT_BITS)
+        .ok_or(FormatError::NidOutOfRange)?;
+    if e.nid >> (64 - ISLOT_BITS) != 0 || inode_off >= image_size {
+        return Err(FormatError::NidOutOfRange);
+    }
+    Ok(())
 }
 
 /// Checks a file name: 1..=255 bytes, no `/`, no NUL.
@@ -1109,17 +1116,7 @@ impl<S: BlockSource> Image<S> {
 
     /// Checks the file type and nid of an entry a lookup returns or readdir reaches.
     fn check_dirent(&self, e: &DirEntry<'_>) -> Result<()> {
-        if e.file_type > EROFS_FT_MAX {
-            return Err(FormatError::BadDirent);
-        }
-        let inode_off = e
-            .nid
-            .checked_mul(1 << ISLOT_BITS)
-            .ok_or(FormatError::NidOutOfRange)?;
-        if e.nid >> (64 - ISLOT_BITS) != 0 || inode_off >= self.size {
-            return Err(FormatError::NidOutOfRange);
-        }
-        Ok(())
+        check_dirent_target(e, self.size)
     }
 
     // ---- xattrs ----
