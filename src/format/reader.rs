@@ -151,6 +151,34 @@ impl<'a, S: BlockSource + 'a> Cursor<'a, S> {
         }
         Ok(())
     }
+
+    /// The `len` bytes at image offset `off`, borrowed from the block that holds them, which
+    /// they must not cross (see [`crosses_block`]).
+    fn slice(&mut self, off: u64, len: usize) -> Result<&[u8]> {
+        let end = off
+            .checked_add(u64::try_from(len).map_err(|_| FormatError::Overflow)?)
+            .ok_or(FormatError::Overflow)?;
+        if end > self.size {
+            return Err(FormatError::OutOfRange);
+        }
+        let (blk, start) = split_offset(off)?;
+        if !matches!(&self.cur, Some((b, _)) if *b == blk) {
+            // Release the block held before getting the next one.
+            self.cur = None;
+            self.cur = Some((blk, self.src.block(blk)?));
+        }
+        match &self.cur {
+            Some((_, b)) => b
+                .get(start..start.checked_add(len).ok_or(FormatError::Overflow)?)
+                .ok_or(FormatError::OutOfRange),
+            None => Err(FormatError::OutOfRange),
+        }
+    }
+}
+
+/// Whether the `len` bytes at image offset `off` span more than one block.
+fn crosses_block(off: u64, len: usize) -> bool {
+    len > 0 && (off & (BLOCK_SIZE_U64 - 1)) as usize + len > BLOCK_SIZE
 }
 
 /// Data layout of an inode.
@@ -709,7 +737,11 @@ impl<S: BlockSource> Image<S> {
                 return Err(FormatError::InodeCrossesEnd);
             }
             // An extended inode may straddle a block boundary; read_exact_at handles that.
-            cur.read_exact_at(off, &mut raw)?;
+            // Its first INODE_COMPACT_SIZE bytes are already in `raw`.
+            cur.read_exact_at(
+                off + INODE_COMPACT_SIZE as u64,
+                raw.get_mut(INODE_COMPACT_SIZE..).unwrap_or(&mut []),
+            )?;
             let e = InodeExtended::parse(&raw)?;
             inode = Inode {
                 nid,
@@ -1129,15 +1161,9 @@ impl<S: BlockSource> Image<S> {
             .ok_or(FormatError::Overflow)
     }
 
-    /// Decodes the xattr entry at `off`, copying its suffix into `name`, and checks that it
-    /// ends at or before `limit`. Returns the entry header.
-    fn xattr_entry_at(
-        &self,
-        cur: &mut Cursor<'_, S>,
-        off: u64,
-        limit: u64,
-        name: &mut [u8; NAME_MAX],
-    ) -> Result<XattrEntry> {
+    /// Decodes the header of the xattr entry at `off` and checks that the entry ends at or
+    /// before `limit`.
+    fn xattr_entry_at(&self, cur: &mut Cursor<'_, S>, off: u64, limit: u64) -> Result<XattrEntry> {
         let mut h = [0u8; XATTR_ENTRY_SIZE];
         cur.read_exact_at(off, &mut h)
             .map_err(|_| FormatError::BadXattr)?;
@@ -1154,10 +1180,25 @@ impl<S: BlockSource> Image<S> {
         if e.e_name_index == XATTR_INDEX_NONE && e.e_name_len == 0 {
             return Err(FormatError::BadXattr);
         }
-        let n = usize::from(e.e_name_len);
-        let dst = name.get_mut(..n).ok_or(FormatError::BadXattr)?;
-        cur.read_exact_at(off + XATTR_ENTRY_SIZE as u64, dst)?;
         Ok(e)
+    }
+
+    /// The `n`-byte name suffix of the xattr entry at `off`: borrowed from the image block
+    /// that holds it, or copied into `name` if it crosses a block boundary.
+    fn xattr_name<'c>(
+        cur: &'c mut Cursor<'_, S>,
+        off: u64,
+        n: usize,
+        name: &'c mut [u8; NAME_MAX],
+    ) -> Result<&'c [u8]> {
+        let at = off + XATTR_ENTRY_SIZE as u64;
+        if crosses_block(at, n) {
+            let dst = name.get_mut(..n).ok_or(FormatError::BadXattr)?;
+            cur.read_exact_at(at, dst)?;
+            Ok(dst)
+        } else {
+            cur.slice(at, n)
+        }
     }
 
     /// Calls `f` for each xattr of `inode`: the inline entries first, then the shared ones (the
@@ -1192,11 +1233,11 @@ impl<S: BlockSource> Image<S> {
         let mut name = [0u8; NAME_MAX];
         let mut pos = inode.xattr_offset + shared_end as u64;
         while pos < area_end {
-            let e = self.xattr_entry_at(cur, pos, area_end, &mut name)?;
+            let e = self.xattr_entry_at(cur, pos, area_end)?;
             let n = usize::from(e.e_name_len);
             let item = XattrItem {
                 index: e.e_name_index,
-                suffix: name.get(..n).unwrap_or(&[]),
+                suffix: Self::xattr_name(cur, pos, n, &mut name)?,
                 value_offset: pos + (XATTR_ENTRY_SIZE + n) as u64,
                 value_len: e.e_value_size,
                 shared: false,
@@ -1213,11 +1254,11 @@ impl<S: BlockSource> Image<S> {
                 &mut idb,
             )?;
             let off = self.shared_xattr_offset(u32::from_le_bytes(idb))?;
-            let e = self.xattr_entry_at(cur, off, self.size, &mut name)?;
+            let e = self.xattr_entry_at(cur, off, self.size)?;
             let n = usize::from(e.e_name_len);
             let item = XattrItem {
                 index: e.e_name_index,
-                suffix: name.get(..n).unwrap_or(&[]),
+                suffix: Self::xattr_name(cur, off, n, &mut name)?,
                 value_offset: off + (XATTR_ENTRY_SIZE + n) as u64,
                 value_len: e.e_value_size,
                 shared: true,
@@ -1229,25 +1270,25 @@ impl<S: BlockSource> Image<S> {
         Ok(())
     }
 
-    /// Whether the inode's bloom filter rules `key` out (EROFS' `XATTR_FILTER`: a set bit means
-    /// the name is absent).
-    fn xattr_filtered(
-        &self,
-        cur: &mut Cursor<'_, S>,
-        inode: &Inode,
-        key: &XattrKey<'_>,
-    ) -> Result<bool> {
+    /// The inode's bloom filter word (EROFS' `XATTR_FILTER`: a set bit means the names that
+    /// hash to it are absent), or `None` if the image does not use the filter.
+    fn xattr_filter(&self, cur: &mut Cursor<'_, S>, inode: &Inode) -> Result<Option<u32>> {
         if self.sb.feature_compat & EROFS_FEATURE_COMPAT_XATTR_FILTER == 0
             || self.sb.xattr_filter_reserved != 0
         {
-            return Ok(false);
+            return Ok(None);
         }
-        let Some(bit) = key.filter_bit() else {
-            return Ok(false);
-        };
         let mut fb = [0u8; 4];
         cur.read_exact_at(inode.xattr_offset, &mut fb)?;
-        Ok(u32::from_le_bytes(fb) & (1u32 << bit) != 0)
+        Ok(Some(u32::from_le_bytes(fb)))
+    }
+
+    /// Whether the filter word `filter` rules `key` out.
+    fn xattr_filtered(filter: Option<u32>, key: &XattrKey<'_>) -> bool {
+        match (filter, key.filter_bit()) {
+            (Some(word), Some(bit)) => word & (1u32 << bit) != 0,
+            _ => false,
+        }
     }
 
     /// Finds the xattr `key`; returns `(value offset, value length)`.
@@ -1308,12 +1349,18 @@ impl<S: BlockSource> Image<S> {
         }
         let mut wanted = [false; N];
         let mut left = 0usize;
-        for ((w, key), slot) in wanted.iter_mut().zip(keys.iter()).zip(found.iter_mut()) {
-            match self.xattr_filtered(cur, inode, key) {
-                Ok(filtered) => *w = !filtered,
-                Err(e) => *slot = Err(e),
+        match self.xattr_filter(cur, inode) {
+            Ok(filter) => {
+                for (w, key) in wanted.iter_mut().zip(keys.iter()) {
+                    *w = !Self::xattr_filtered(filter, key);
+                    left += usize::from(*w);
+                }
             }
-            left += usize::from(*w);
+            Err(e) => {
+                for slot in found.iter_mut() {
+                    *slot = Err(e);
+                }
+            }
         }
         if left == 0 {
             return found;
