@@ -72,13 +72,16 @@ ktap_finish() {
 
 # Reference stack: the same image through EROFS + overlayfs with the
 # basedirs as data-only lower layers, as mount.composefs sets it up.
-# ref_mount IMAGE TARGET BASEDIR[:BASEDIR...] [EXTRA_OVERLAY_OPTS]
+# ref_mount IMAGE TARGET BASEDIR[:BASEDIR...] [EXTRA_OVERLAY_OPTS] [EROFS_OPTS]
+# EROFS_OPTS replaces the EROFS options mount.composefs would choose.
 ref_mount() {
-	local img=$1 target=$2 bases=$3 extra=${4:-} erofs=$2.erofs opts
+	local img=$1 target=$2 bases=$3 extra=${4:-} opts=${5:-} erofs=$2.erofs
 	mkdir -p "$erofs" "$target"
-	opts=ro
-	# Without HAS_ACL in the header, mount.composefs mounts EROFS with noacl.
-	if [ "$(od -An -tu4 -j8 -N4 "$img" | tr -d ' ')" = 0 ]; then opts=ro,noacl; fi
+	if [ -z "$opts" ]; then
+		# Without HAS_ACL in the header, mount.composefs mounts EROFS with noacl.
+		opts=ro
+		if [ "$(od -An -tu4 -j8 -N4 "$img" | tr -d ' ')" = 0 ]; then opts=ro,noacl; fi
+	fi
 	cfs-mount -t erofs -o "$opts" "$img" "$erofs" || return 1
 	cfs-mount -t overlay -o "ro,metacopy=on,redirect_dir=on,lowerdir=$erofs::$(echo "$bases" | sed 's/:/::/g')$extra" composefs "$target" || {
 		cfs-mount -u "$erofs"
