@@ -13,16 +13,38 @@ static char *mode = "warn";
 module_param(mode, charp, 0444);
 MODULE_PARM_DESC(mode, "warn or leak");
 
-static void *leaked;
+/*
+ * Overwrite the stack below the caller's frame, where kmalloc() and its
+ * callees left copies of the pointers just returned. kmemleak scans whole
+ * task stacks, including the cached stack of an exited task (insmod's, on
+ * whichever CPU it ran), so a stale copy there would keep the leak hidden.
+ */
+static noinline void canary_scrub_stack(void)
+{
+	char buf[1536];
+
+	memzero_explicit(buf, sizeof(buf));
+}
+
+/* Leak a few objects of different sizes; any one report fails the run. */
+static noinline void canary_leak(void)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		void *p = kmalloc(64 << (i % 4), GFP_KERNEL);
+
+		OPTIMIZER_HIDE_VAR(p);
+	}
+}
 
 static int __init canary_init(void)
 {
 	if (!strcmp(mode, "warn")) {
 		WARN(1, "composefs selftest canary: deliberate warning\n");
 	} else if (!strcmp(mode, "leak")) {
-		WRITE_ONCE(leaked, kmalloc(4096, GFP_KERNEL));
-		/* Forget the only reference so that kmemleak reports it. */
-		WRITE_ONCE(leaked, NULL);
+		canary_leak();
+		canary_scrub_stack();
 	}
 	return 0;
 }
