@@ -45,22 +45,42 @@ impl HashAlg {
     }
 
     fn hash(self, parts: &[&[u8]]) -> Vec<u8> {
+        let mut out = [0u8; 64];
+        let n = self.digest_size();
+        self.hash_into(parts, &mut out[..n]);
+        out[..n].to_vec()
+    }
+
+    /// Hashes the concatenation of `parts` into `out` (exactly one digest long).
+    fn hash_into(self, parts: &[&[u8]], out: &mut [u8]) {
         match self {
             Self::Sha256 => {
                 let mut h = Sha256::new();
                 for p in parts {
                     h.update(p);
                 }
-                h.finalize().to_vec()
+                out.copy_from_slice(&h.finalize());
             }
             Self::Sha512 => {
                 let mut h = Sha512::new();
                 for p in parts {
                     h.update(p);
                 }
-                h.finalize().to_vec()
+                out.copy_from_slice(&h.finalize());
             }
         }
+    }
+}
+
+/// Hashes whole data blocks: `blocks` holds `n` blocks of [`BLOCK_SIZE`] bytes and `out`
+/// receives their `n` hashes (the lowest level of the Merkle tree), one digest each. Data
+/// beyond the last whole block and digests beyond the `n`th are left alone.
+///
+/// With [`Hasher::update_with`], callers can hash the blocks of a large file in parallel.
+pub fn hash_blocks_into(alg: HashAlg, blocks: &[u8], out: &mut [u8]) {
+    let ds = alg.digest_size();
+    for (block, digest) in blocks.chunks_exact(BLOCK_SIZE).zip(out.chunks_exact_mut(ds)) {
+        alg.hash_into(&[block], digest);
     }
 }
 
@@ -90,26 +110,46 @@ impl Hasher {
     }
 
     /// Feeds file data.
-    pub fn update(&mut self, mut data: &[u8]) {
+    pub fn update(&mut self, data: &[u8]) {
+        let alg = self.alg;
+        self.update_with(data, |blocks, out| hash_blocks_into(alg, blocks, out));
+    }
+
+    /// Feeds file data like [`Hasher::update`], leaving the hashing of the whole data
+    /// blocks it contains to `hash_blocks`, which is called at most once with a run of whole
+    /// blocks and a zeroed buffer for their hashes; it must fill that buffer as
+    /// [`hash_blocks_into`] does (for example in parallel over parts of the run).
+    pub fn update_with(&mut self, mut data: &[u8], hash_blocks: impl FnOnce(&[u8], &mut [u8])) {
         self.size += data.len() as u64;
-        while !data.is_empty() {
-            if self.buf.is_empty() && data.len() >= BLOCK_SIZE {
-                let (block, rest) = data.split_at(BLOCK_SIZE);
-                let digest = self.alg.hash(&[block]);
-                self.leaves.extend_from_slice(&digest);
-                data = rest;
-                continue;
-            }
+        if !self.buf.is_empty() {
             let take = (BLOCK_SIZE - self.buf.len()).min(data.len());
             let (head, rest) = data.split_at(take);
             self.buf.extend_from_slice(head);
             data = rest;
-            if self.buf.len() == BLOCK_SIZE {
-                let digest = self.alg.hash(&[&self.buf]);
-                self.leaves.extend_from_slice(&digest);
-                self.buf.clear();
+            if self.buf.len() < BLOCK_SIZE {
+                return;
             }
+            self.push_leaf_of_buf();
         }
+        let whole = data.len() / BLOCK_SIZE * BLOCK_SIZE;
+        let (blocks, tail) = data.split_at(whole);
+        if !blocks.is_empty() {
+            let ds = self.alg.digest_size();
+            let start = self.leaves.len();
+            self.leaves.resize(start + blocks.len() / BLOCK_SIZE * ds, 0);
+            hash_blocks(blocks, &mut self.leaves[start..]);
+        }
+        self.buf.extend_from_slice(tail);
+    }
+
+    /// Hashes the pending block (zero-padded when partial) into the leaves and clears it.
+    fn push_leaf_of_buf(&mut self) {
+        self.buf.resize(BLOCK_SIZE, 0);
+        let ds = self.alg.digest_size();
+        let start = self.leaves.len();
+        self.leaves.resize(start + ds, 0);
+        self.alg.hash_into(&[&self.buf], &mut self.leaves[start..]);
+        self.buf.clear();
     }
 
     /// Finishes and returns the fs-verity digest.
@@ -117,9 +157,7 @@ impl Hasher {
         let ds = self.alg.digest_size();
         if !self.buf.is_empty() {
             // The last data block is zero-padded.
-            self.buf.resize(BLOCK_SIZE, 0);
-            let digest = self.alg.hash(&[&self.buf]);
-            self.leaves.extend_from_slice(&digest);
+            self.push_leaf_of_buf();
         }
         let root = if self.size == 0 {
             // The kernel defines the root hash of an empty file as all zeroes.
@@ -130,11 +168,11 @@ impl Hasher {
             let mut level = self.leaves;
             let mut block = [0u8; BLOCK_SIZE];
             while level.len() > ds {
-                let mut next = Vec::with_capacity(level.len().div_ceil(BLOCK_SIZE) * ds);
-                for chunk in level.chunks(BLOCK_SIZE) {
+                let mut next = vec![0u8; level.len().div_ceil(BLOCK_SIZE) * ds];
+                for (chunk, digest) in level.chunks(BLOCK_SIZE).zip(next.chunks_exact_mut(ds)) {
                     block.fill(0);
                     block[..chunk.len()].copy_from_slice(chunk);
-                    next.extend_from_slice(&self.alg.hash(&[&block]));
+                    self.alg.hash_into(&[&block], digest);
                 }
                 level = next;
             }
@@ -214,5 +252,29 @@ mod tests {
             h.update(c);
         }
         assert_eq!(one, h.finish());
+    }
+
+    #[test]
+    fn update_with_split_block_hashing_matches() {
+        let data: Vec<u8> = (0..(4096 * 70 + 123))
+            .map(|i| (i * 13 % 251) as u8)
+            .collect();
+        for alg in [HashAlg::Sha256, HashAlg::Sha512] {
+            let one = digest_bytes(alg, &data);
+            // Pieces that start and end inside blocks, hashed by a caller that splits the
+            // run of whole blocks in two, as a parallel caller would.
+            let mut h = Hasher::new(alg);
+            for piece in [&data[..100], &data[100..4096 * 33 + 7], &data[4096 * 33 + 7..]] {
+                h.update_with(piece, |blocks, out| {
+                    let ds = alg.digest_size();
+                    let n = blocks.len() / BLOCK_SIZE;
+                    let (b1, b2) = blocks.split_at(n / 2 * BLOCK_SIZE);
+                    let (o1, o2) = out.split_at_mut(n / 2 * ds);
+                    hash_blocks_into(alg, b2, o2);
+                    hash_blocks_into(alg, b1, o1);
+                });
+            }
+            assert_eq!(one, h.finish());
+        }
     }
 }

@@ -264,6 +264,9 @@ fn dir_entries(tree: &Tree, id: NodeId) -> Result<Vec<Dirent<'_>>, TreeError> {
     Ok(v)
 }
 
+/// An xattr as (key, value).
+type XattrPair<'a> = (&'a [u8], &'a [u8]);
+
 /// Per-inode layout, indexed by BFS position.
 #[derive(Default, Clone)]
 struct Layout {
@@ -334,26 +337,27 @@ fn dir_blocks(entries: &[Dirent<'_>]) -> (Vec<usize>, usize, u64) {
     (starts, first, size)
 }
 
-/// Builds the image of `tree`. Returns the image bytes and the format
-/// version written.
-pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32), WriteError> {
-    let version = effective_version(&tree, opts)?;
+/// Builds the image of `tree`, which it rewrites for overlayfs on the way
+/// (so the tree is of no use afterwards). Returns the image bytes and the
+/// format version written.
+pub fn write_image(tree: &mut Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32), WriteError> {
+    let version = effective_version(tree, opts)?;
     // Upstream writes a clone of the tree, without the xattr accounting.
     for n in &mut tree.nodes {
         n.forget_xattr_accounting();
     }
 
     // Rewrite for overlayfs, parents before children.
-    let order = bfs(&tree);
+    let order = bfs(tree);
     for &id in &order {
         validate(tree.node(id))?;
-        add_overlayfs_xattrs(&mut tree, id, version, opts.hash)?;
+        add_overlayfs_xattrs(tree, id, version, opts.hash)?;
     }
     tree.node_mut(ROOT).set_xattr(overlay_names::OPAQUE, b"y")?;
-    add_whiteout_stubs(&mut tree)?;
+    add_whiteout_stubs(tree)?;
 
     // Inode order, canonical xattr order, directory link counts.
-    let order = bfs(&tree);
+    let order = bfs(tree);
     let mut min_mtime = (tree.node(ROOT).mtime_sec, tree.node(ROOT).mtime_nsec);
     let mut has_acl = false;
     for &id in &order {
@@ -377,55 +381,71 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
             has_acl = true;
         }
     }
-    let tree = tree;
+    let tree: &Tree = tree;
 
-    // Shared xattrs: every (key, value) used more than once.
-    let mut counts: HashMap<(&[u8], &[u8]), u32> = HashMap::new();
+    // Shared xattrs: every (key, value) used more than once. Each distinct
+    // pair gets a number, and each xattr of the tree (inodes in BFS order,
+    // their xattrs in order) the number of its pair, so that the pairs are
+    // hashed once.
+    let n_xattrs = order.iter().map(|&id| tree.node(id).xattrs.len()).sum();
+    let mut numbers: HashMap<XattrPair<'_>, u32> = HashMap::with_capacity(n_xattrs);
+    let mut pairs: Vec<(XattrPair<'_>, u32)> = Vec::new();
+    let mut pair_of: Vec<u32> = Vec::with_capacity(n_xattrs);
     for &id in &order {
         for x in &tree.node(id).xattrs {
-            *counts.entry((&x.key, &x.value)).or_insert(0) += 1;
+            let pair = (&*x.key, &*x.value);
+            let i = *numbers.entry(pair).or_insert_with(|| {
+                pairs.push((pair, 0));
+                (pairs.len() - 1) as u32
+            });
+            pairs[i as usize].1 += 1;
+            pair_of.push(i);
         }
     }
-    let mut shared: Vec<(&[u8], &[u8])> = counts
-        .iter()
-        .filter(|(_, c)| **c > 1)
-        .map(|(k, _)| *k)
+    drop(numbers);
+    let mut shared: Vec<u32> = (0..pairs.len() as u32)
+        .filter(|&i| pairs[i as usize].1 > 1)
         .collect();
-    shared.sort_unstable_by(|a, b| {
+    shared.sort_unstable_by(|&a, &b| {
+        let (a, b) = (pairs[a as usize].0, pairs[b as usize].0);
         b.0.cmp(a.0)
             .then_with(|| b.1.len().cmp(&a.1.len()))
             .then_with(|| b.1.cmp(a.1))
     });
-    let mut shared_offsets: HashMap<(&[u8], &[u8]), u64> = HashMap::with_capacity(shared.len());
+    let mut shared_offset: Vec<Option<u64>> = vec![None; pairs.len()];
     let mut shared_size = 0u64;
-    for &(k, v) in &shared {
-        shared_offsets.insert((k, v), shared_size);
+    for &i in &shared {
+        let (k, v) = pairs[i as usize].0;
+        shared_offset[i as usize] = Some(shared_size);
         shared_size += xattr_entry_size(k, v);
     }
-    // Per inode: the shared offset of each xattr (in sorted order), or None.
-    let xattr_shared: Vec<Vec<Option<u64>>> = order
-        .iter()
-        .map(|&id| {
-            let mut n_shared = 0;
-            tree.node(id)
-                .xattrs
-                .iter()
-                .map(|x| match shared_offsets.get(&(&*x.key, &*x.value)) {
-                    Some(off) if n_shared < usize::from(EROFS_XATTR_LONG_PREFIX) => {
-                        n_shared += 1;
-                        Some(*off)
-                    }
-                    _ => None,
-                })
-                .collect()
-        })
-        .collect();
+    // Per xattr (as `pair_of`): its shared offset, or None; `xattr_start[bi]`
+    // is where the xattrs of the inode at BFS position `bi` begin.
+    let mut xattr_flat: Vec<Option<u64>> = Vec::with_capacity(n_xattrs);
+    let mut xattr_start: Vec<usize> = Vec::with_capacity(order.len() + 1);
+    let mut next = pair_of.iter();
+    for &id in &order {
+        xattr_start.push(xattr_flat.len());
+        let mut n_shared = 0;
+        for _ in 0..tree.node(id).xattrs.len() {
+            let off = next.next().and_then(|&i| shared_offset[i as usize]);
+            xattr_flat.push(match off {
+                Some(off) if n_shared < usize::from(EROFS_XATTR_LONG_PREFIX) => {
+                    n_shared += 1;
+                    Some(off)
+                }
+                _ => None,
+            });
+        }
+    }
+    xattr_start.push(xattr_flat.len());
+    let xattr_shared = |bi: usize| &xattr_flat[xattr_start[bi]..xattr_start[bi + 1]];
 
     // Directory entries.
     let mut entries: Vec<Option<Vec<Dirent<'_>>>> = Vec::with_capacity(order.len());
     for &id in &order {
         entries.push(if tree.node(id).is_dir() {
-            Some(dir_entries(&tree, id)?)
+            Some(dir_entries(tree, id)?)
         } else {
             None
         });
@@ -488,7 +508,7 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
         } as u64;
 
         let mut unshared = 0u64;
-        for (x, s) in n.xattrs.iter().zip(&xattr_shared[bi]) {
+        for (x, s) in n.xattrs.iter().zip(xattr_shared(bi)) {
             match s {
                 Some(_) => l.n_shared += 1,
                 None => unshared += xattr_entry_size(&x.key, &x.value),
@@ -673,10 +693,10 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
                 h_shared_count: l.n_shared as u8,
             };
             out.extend_from_slice(&header.to_bytes());
-            for s in xattr_shared[bi].iter().flatten() {
+            for s in xattr_shared(bi).iter().flatten() {
                 out.extend_from_slice(&(((xattr_base + s) / 4) as u32).to_le_bytes());
             }
-            for (x, s) in n.xattrs.iter().zip(&xattr_shared[bi]) {
+            for (x, s) in n.xattrs.iter().zip(xattr_shared(bi)) {
                 if s.is_none() {
                     write_xattr(&mut out, x);
                 }
@@ -687,7 +707,7 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
             S_IFDIR if l.tailsize > 0 => {
                 let ents = entries[bi].as_deref().unwrap_or(&[]);
                 let (_, first, _) = dir_blocks(ents);
-                write_dirents(&mut out, &ents[first..], &nids, &tree);
+                write_dirents(&mut out, &ents[first..], &nids, tree);
             }
             S_IFLNK if l.n_blocks == 0 => {
                 out.extend_from_slice(n.payload.as_deref().unwrap_or(&[]));
@@ -707,7 +727,8 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
     }
     out.resize(inodes_end as usize, 0);
 
-    for &(k, v) in &shared {
+    for &i in &shared {
+        let (k, v) = pairs[i as usize].0;
         write_xattr_kv(&mut out, k, v);
     }
     out.resize(data_block_start as usize, 0);
@@ -728,7 +749,7 @@ pub fn write_image(mut tree: Tree, opts: &WriteOptions) -> Result<(Vec<u8>, i32)
                 ranges.push((first, ents.len()));
             }
             for (s, e) in ranges {
-                write_dirents(&mut out, &ents[s..e], &nids, &tree);
+                write_dirents(&mut out, &ents[s..e], &nids, tree);
                 let end = round_up(out.len() as u64, BS) as usize;
                 out.resize(end, 0);
             }

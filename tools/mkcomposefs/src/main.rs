@@ -5,6 +5,7 @@ mod dump;
 mod erofs;
 mod objects;
 mod progress;
+mod sha256x2;
 mod source;
 mod store;
 mod tree;
@@ -96,6 +97,10 @@ fn fatal<T>(msg: impl Into<String>) -> Result<T, Fatal> {
     Err(Fatal(msg.into()))
 }
 
+/// Stack size of the worker threads: a thread that waits for stolen work
+/// runs other directories' tasks nested on its stack.
+const WORKER_STACK: usize = 16 << 20;
+
 /// Number of CPUs this process may run on.
 fn cpu_count() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
@@ -183,15 +188,11 @@ fn run(cli: Cli) -> Result<(), Fatal> {
         };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
+            .stack_size(WORKER_STACK)
             .build()
             .map_err(|e| Fatal(format!("cannot start threads: {e}")))?;
-        let mut tree = source::scan(&cli.source, &flags)?;
-        let files = source::regular_files(&tree, &cli.source);
-        pool.install(|| source::compute_digests(&mut tree, &files, hash, &progress))?;
-        if let Some(store_dir) = &cli.digest_store {
-            pool.install(|| store::fill_store(&tree, &files, store_dir, hash, &progress))?;
-        }
-        tree
+        let store = cli.digest_store.as_deref();
+        pool.install(|| source::build(&cli.source, &flags, hash, store, &progress))?
     };
     progress.finish();
 
@@ -200,8 +201,12 @@ fn run(cli: Cli) -> Result<(), Fatal> {
         max_version,
         hash,
     };
+    let mut tree = tree;
     let (image, _version) =
-        write_image(tree, &opts).map_err(|e| Fatal(format!("cannot write file: {e}")))?;
+        write_image(&mut tree, &opts).map_err(|e| Fatal(format!("cannot write file: {e}")))?;
+    // The process ends soon: freeing every node one by one would only add
+    // to the single-threaded tail of the run.
+    std::mem::forget(tree);
 
     match output {
         Output::None => {}

@@ -1,5 +1,7 @@
 //! A progress line on stderr for long runs: files and bytes done, and the
-//! rate. Silent unless enabled (a terminal and no `--quiet`).
+//! rate. Silent unless enabled (a terminal and no `--quiet`), and for runs
+//! shorter than half a second. The files are read in one pass with the walk
+//! of the tree, so there is no total to show.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,8 +13,6 @@ use std::time::{Duration, Instant};
 struct State {
     files: AtomicU64,
     bytes: AtomicU64,
-    total_files: AtomicU64,
-    total_bytes: AtomicU64,
     stop: AtomicBool,
     phase: Mutex<&'static str>,
 }
@@ -43,15 +43,12 @@ impl Progress {
         }
     }
 
-    /// Starts (or restarts) the display for a phase over `files` files and
-    /// `bytes` bytes.
-    pub fn start(&self, phase: &'static str, files: u64, bytes: u64) {
+    /// Starts (or restarts) the display for a phase, with no files done.
+    pub fn start(&self, phase: &'static str) {
         let Some(state) = &self.state else { return };
         self.stop_thread();
         state.files.store(0, Ordering::Relaxed);
         state.bytes.store(0, Ordering::Relaxed);
-        state.total_files.store(files, Ordering::Relaxed);
-        state.total_bytes.store(bytes, Ordering::Relaxed);
         state.stop.store(false, Ordering::Relaxed);
         if let Ok(mut p) = state.phase.lock() {
             *p = phase;
@@ -72,10 +69,8 @@ impl Progress {
                     let mut err = std::io::stderr().lock();
                     let _ = write!(
                         err,
-                        "\r\x1b[K{phase}: {files}/{} files, {} / {} ({}/s)",
-                        st.total_files.load(Ordering::Relaxed),
+                        "\r\x1b[K{phase}: {files} files, {} ({}/s)",
                         human(bytes as f64),
-                        human(st.total_bytes.load(Ordering::Relaxed) as f64),
                         human(rate),
                     );
                     if stopping {
