@@ -7,6 +7,16 @@
 . ./lib.sh
 load_module
 
+# The races below need two CPUs to be races at all (vm-run boots 2 vCPUs;
+# a guest kernel without ACPI sees only the boot CPU).
+cpus=$(grep -c '^processor' /proc/cpuinfo)
+given=$(cat /etc/vm-cpus 2>/dev/null || echo 2)
+if [ "$given" -ge 2 ]; then
+	check "the guest runs on $cpus CPUs (at least 2)" [ "$cpus" -ge 2 ]
+else
+	skip "the guest runs on at least 2 CPUs" "vm-run gave it $given"
+fi
+
 w=/scratch/concurrency
 mkdir -p "$w" /mnt/cfs
 for name in names xattrs types; do
