@@ -12,6 +12,10 @@
 #   BENCH_CYCLES=200             mount/umount cycles per run
 #   BENCH_BIG=4:16               large files for the read tests (COUNT:MiB)
 #   BENCH_HOST=0                 skip the host mkcomposefs measurements
+#   BENCH_HOST_ENTRIES=100000    entries of the host's generated tree (and dump)
+#   BENCH_HOST_MIB=1024          size of the host's tree: cfs-bench gen's files
+#                                plus mixed 16 KiB..32 MiB files up to this
+#   BENCH_HOST_RUNS=$BENCH_RUNS  interleaved runs per tool on the host
 #   BENCH_REAL=0                 skip the real tree (the kernel source's include/)
 #   BENCH_GUEST=0                skip the guest
 #   BENCH_MODULE_REV=<commit>    build the module from that commit's src/
@@ -54,10 +58,15 @@
 #                      /proc/slabinfo) gained by a fresh mount plus one walk of
 #                      every entry, after drop_caches. Target <= 0.6.
 #   mkcomposefs_dump   host, ms: the project's mkcomposefs --from-file against
-#                      Debian's upstream mkcomposefs 1.0.8 on the same dump.
-#   mkcomposefs_store  host, ms: image + --digest-store from the generated tree
-#                      (fresh store on tmpfs each run, so no fs-verity, and
-#                      disk writeback does not count), project against upstream.
+#                      Debian's upstream mkcomposefs 1.0.8 on the same dump of
+#                      ~100,000 entries (the host tree's). Target <= 1.0.
+#   mkcomposefs_store  host, ms: image + --digest-store from the host tree:
+#                      `cfs-bench gen` with BENCH_HOST_ENTRIES entries plus
+#                      mixed files of 16 KiB..32 MiB (log-uniform sizes) up to
+#                      1 GiB in all (fresh store on tmpfs each run, so no
+#                      fs-verity, and disk writeback does not count), project
+#                      against upstream, runs of the two interleaved, after an
+#                      untimed warm-up run of each. Target <= 0.67 (1.5x).
 #   *_real             walk_cold, walk_cold_vs_erofs, walk_warm, open_close and
 #                      mem_inodes again on a real tree: the kernel source's
 #                      include/ (~7,000 entries, no xattrs), same method.
@@ -114,36 +123,79 @@ fi
 log "$module_note"
 
 # ---- host: mkcomposefs, project against upstream ----
+HOST_ENTRIES=${BENCH_HOST_ENTRIES:-100000}
+HOST_MIB=${BENCH_HOST_MIB:-1024}
+HOST_RUNS=${BENCH_HOST_RUNS:-$RUNS}
+
+# Adds files of mixed sizes (16 KiB..32 MiB, log-uniform, random contents,
+# deterministic from the seed) under DIR until they hold BYTES bytes; prints
+# how many.
+gen_mixed() {
+	python3 - "$1" "$2" "$3" <<'EOF'
+import os, random, sys
+root, seed, target = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(seed)
+done = i = 0
+while done < target:
+    size = min(int(2 ** rng.uniform(14, 25)), target - done)
+    d = os.path.join(root, "d%02d" % (i % 16))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "blob%04d.bin" % i), "wb") as f:
+        f.write(rng.randbytes(size))
+    done += size
+    i += 1
+print(i)
+EOF
+}
+
+# One timed run of a command: prints "RUN <metric> <tool> <ms>".
+host_run() {
+	local metric=$1 tool=$2 t0 t1
+	shift 2
+	t0=$(date +%s%N)
+	"$@" || echo "# host: $tool failed: $*"
+	t1=$(date +%s%N)
+	echo "RUN $metric $tool $(((t1 - t0) / 1000))" | sed 's/\([0-9]\{3\}\)$/.\1/'
+}
+
 host_bench() {
-	local oracle proj=$PROJECT_ROOT/build/bin/mkcomposefs work=$out/host r t0 t1 tool name bin
+	local oracle proj=$PROJECT_ROOT/build/bin/mkcomposefs work=$out/host r tool bin bytes nmixed shm
 	oracle=$("$PROJECT_ROOT/scripts/fetch-oracle.sh")
 	rm -rf "$work"
 	mkdir -p "$work"
-	"$PROJECT_ROOT/build/bin/cfs-bench" gen -s "$SEED" -n "$ENTRIES" -b "$BIG" "$work/tree" >/dev/null
+	"$PROJECT_ROOT/build/bin/cfs-bench" gen -s "$SEED" -n "$HOST_ENTRIES" "$work/tree" \
+		>/dev/null 2>"$work/gen.log"
+	bytes=$(sed -n 's/.* files (\([0-9]*\) bytes.*/\1/p' "$work/gen.log")
+	nmixed=$(gen_mixed "$work/tree/opt/mixed" "$SEED" $((HOST_MIB * 1048576 - ${bytes:-0})))
+	sync -f "$work/tree"
 	"$proj" "$work/tree" "$work/img.cfs"
 	"$PROJECT_ROOT/build/bin/composefs-info" dump "$work/img.cfs" >"$work/dump"
-	echo "# host: $(nproc) cpus; tree of $(wc -l <"$work/dump") entries; stores on tmpfs"
+	echo "# host: $(nproc) cpus; dump of $(wc -l <"$work/dump") entries;" \
+		"tree of $HOST_ENTRIES entries + $nmixed mixed files of 16 KiB..32 MiB," \
+		"$HOST_MIB MiB of file data; stores on tmpfs; $HOST_RUNS runs"
+	# The stores go to tmpfs: on the shared disk, writeback and fsync noise
+	# swamp the tools' own cost. One untimed run of each first.
 	shm=$(mktemp -d /dev/shm/cfs-bench.XXXXXX)
-	for r in $(seq "$RUNS"); do
+	for tool in project upstream; do
+		bin=$proj
+		[ $tool = upstream ] && bin=$oracle/mkcomposefs
+		"$bin" --digest-store="$shm/store-$tool" "$work/tree" "$work/st-$tool.cfs"
+	done
+	for r in $(seq "$HOST_RUNS"); do
 		for tool in project upstream; do
 			bin=$proj
 			[ $tool = upstream ] && bin=$oracle/mkcomposefs
-			t0=$(date +%s%N)
-			"$bin" --from-file "$work/dump" "$work/out-$tool.cfs"
-			t1=$(date +%s%N)
-			echo "RUN mkcomposefs_dump $tool $(((t1 - t0) / 1000))" | sed 's/\([0-9]\{3\}\)$/.\1/'
-			# The store goes to tmpfs: on the shared disk, writeback
-			# and fsync noise swamp the tools' own cost.
-			rm -rf "$shm/store"
-			t0=$(date +%s%N)
-			"$bin" --digest-store="$shm/store" "$work/tree" "$work/st-$tool.cfs"
-			t1=$(date +%s%N)
-			echo "RUN mkcomposefs_store $tool $(((t1 - t0) / 1000))" | sed 's/\([0-9]\{3\}\)$/.\1/'
+			host_run mkcomposefs_dump $tool "$bin" --from-file "$work/dump" "$work/out-$tool.cfs"
+			rm -rf "$shm/store-$tool"
+			host_run mkcomposefs_store $tool \
+				"$bin" --digest-store="$shm/store-$tool" "$work/tree" "$work/st-$tool.cfs"
 		done
 	done
 	cmp -s "$work/out-project.cfs" "$work/out-upstream.cfs" &&
 		cmp -s "$work/st-project.cfs" "$work/st-upstream.cfs" ||
 		echo "# host: WARNING: project and upstream images differ"
+	diff -rq "$shm/store-project" "$shm/store-upstream" >/dev/null ||
+		echo "# host: WARNING: project and upstream stores differ"
 	rm -rf "$work" "$shm"
 }
 : >"$out/host.log"
