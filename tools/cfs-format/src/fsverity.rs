@@ -79,7 +79,10 @@ impl HashAlg {
 /// With [`Hasher::update_with`], callers can hash the blocks of a large file in parallel.
 pub fn hash_blocks_into(alg: HashAlg, blocks: &[u8], out: &mut [u8]) {
     let ds = alg.digest_size();
-    for (block, digest) in blocks.chunks_exact(BLOCK_SIZE).zip(out.chunks_exact_mut(ds)) {
+    for (block, digest) in blocks
+        .chunks_exact(BLOCK_SIZE)
+        .zip(out.chunks_exact_mut(ds))
+    {
         alg.hash_into(&[block], digest);
     }
 }
@@ -136,7 +139,8 @@ impl Hasher {
         if !blocks.is_empty() {
             let ds = self.alg.digest_size();
             let start = self.leaves.len();
-            self.leaves.resize(start + blocks.len() / BLOCK_SIZE * ds, 0);
+            self.leaves
+                .resize(start + blocks.len() / BLOCK_SIZE * ds, 0);
             hash_blocks(blocks, &mut self.leaves[start..]);
         }
         self.buf.extend_from_slice(tail);
@@ -264,7 +268,11 @@ mod tests {
             // Pieces that start and end inside blocks, hashed by a caller that splits the
             // run of whole blocks in two, as a parallel caller would.
             let mut h = Hasher::new(alg);
-            for piece in [&data[..100], &data[100..4096 * 33 + 7], &data[4096 * 33 + 7..]] {
+            for piece in [
+                &data[..100],
+                &data[100..4096 * 33 + 7],
+                &data[4096 * 33 + 7..],
+            ] {
                 h.update_with(piece, |blocks, out| {
                     let ds = alg.digest_size();
                     let n = blocks.len() / BLOCK_SIZE;

@@ -1,7 +1,8 @@
 //! A progress line on stderr for long runs: files and bytes done, and the
 //! rate. Silent unless enabled (a terminal and no `--quiet`), and for runs
-//! shorter than half a second. The files are read in one pass with the walk
-//! of the tree, so there is no total to show.
+//! shorter than half a second (`CFS_PROGRESS_DELAY_MS` changes that delay;
+//! the tests set it to 0). The files are read in one pass with the walk of
+//! the tree, so there is no total to show.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -9,12 +10,18 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// How long a run stays silent by default.
+const DEFAULT_DELAY: Duration = Duration::from_millis(500);
+/// How often the line is redrawn.
+const INTERVAL: Duration = Duration::from_millis(200);
+
 #[derive(Default)]
 struct State {
     files: AtomicU64,
     bytes: AtomicU64,
     stop: AtomicBool,
     phase: Mutex<&'static str>,
+    delay: Duration,
 }
 
 /// Progress reporting shared by the worker threads.
@@ -37,8 +44,17 @@ fn human(bytes: f64) -> String {
 impl Progress {
     /// A reporter; when `enabled` is false every call is a no-op.
     pub fn new(enabled: bool) -> Self {
+        let delay = std::env::var("CFS_PROGRESS_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(DEFAULT_DELAY, Duration::from_millis);
         Progress {
-            state: enabled.then(|| Arc::new(State::default())),
+            state: enabled.then(|| {
+                Arc::new(State {
+                    delay,
+                    ..State::default()
+                })
+            }),
             thread: Mutex::new(None),
         }
     }
@@ -61,7 +77,7 @@ impl Progress {
                 let stopping = st.stop.load(Ordering::Relaxed);
                 let elapsed = start.elapsed();
                 // Short runs stay silent.
-                if elapsed >= Duration::from_millis(500) || (stopping && shown) {
+                if elapsed >= st.delay || (stopping && shown) {
                     let files = st.files.load(Ordering::Relaxed);
                     let bytes = st.bytes.load(Ordering::Relaxed);
                     let rate = bytes as f64 / elapsed.as_secs_f64().max(1e-3);
@@ -82,7 +98,8 @@ impl Progress {
                 if stopping {
                     break;
                 }
-                std::thread::sleep(Duration::from_millis(200));
+                // Woken early when stopping.
+                std::thread::park_timeout(INTERVAL);
             }
         });
         if let Ok(mut t) = self.thread.lock() {
@@ -104,6 +121,7 @@ impl Progress {
         }
         let handle = self.thread.lock().ok().and_then(|mut t| t.take());
         if let Some(h) = handle {
+            h.thread().unpark();
             let _ = h.join();
         }
     }

@@ -145,7 +145,10 @@ mod imp {
         let hgef = _mm_alignr_epi8(dchg, feba, 8);
         // Words a..h in order; each becomes big-endian.
         let bswap = _mm_set_epi64x(0x0C0D_0E0F_0809_0A0B, 0x0405_0607_0001_0203);
-        _mm_storeu_si128(out.as_mut_ptr().cast::<__m128i>(), _mm_shuffle_epi8(dcba, bswap));
+        _mm_storeu_si128(
+            out.as_mut_ptr().cast::<__m128i>(),
+            _mm_shuffle_epi8(dcba, bswap),
+        );
         _mm_storeu_si128(
             out.as_mut_ptr().add(16).cast::<__m128i>(),
             _mm_shuffle_epi8(hgef, bswap),

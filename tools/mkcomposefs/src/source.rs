@@ -129,7 +129,11 @@ impl At<'_> {
 #[cfg(all(
     target_os = "linux",
     target_pointer_width = "64",
-    any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
 ))]
 mod xattr_at {
     /// Syscall number of `getxattrat` (the same on every architecture with
@@ -143,7 +147,11 @@ mod xattr_at {
 #[cfg(not(all(
     target_os = "linux",
     target_pointer_width = "64",
-    any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )
 )))]
 mod xattr_at {
     pub const SYS_GETXATTRAT: libc::c_long = -1;
@@ -357,12 +365,7 @@ fn read_link_at(at: At<'_>) -> io::Result<Vec<u8>> {
     loop {
         // SAFETY: a valid C string and a writable buffer of the given length.
         let r = unsafe {
-            libc::readlinkat(
-                at.dir,
-                at.name.as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
+            libc::readlinkat(at.dir, at.name.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
         };
         let n = cvt_size(r)?;
         if n < buf.len() {
@@ -804,7 +807,10 @@ pub fn build(
         for e in listing.entries {
             let id = tree.push(e.node);
             tree.attach(parent, id, e.name.to_bytes()).map_err(|err| {
-                access_error(&listing.path.join(OsStr::from_bytes(e.name.to_bytes())), err)
+                access_error(
+                    &listing.path.join(OsStr::from_bytes(e.name.to_bytes())),
+                    err,
+                )
             })?;
             if let Some(sub) = e.dir {
                 stack.push((sub, id));

@@ -195,8 +195,8 @@ impl Store {
             return Ok(());
         }
         let (subdir, created) = self.subdir(first)?;
-        let name = CString::new(to_hex(rest))
-            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let name =
+            CString::new(to_hex(rest)).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         // In a directory this run created, only this run's objects exist, and
         // each is claimed once. (Another process filling the same store at
         // the same time can only rename the same content over it.)
@@ -204,19 +204,21 @@ impl Store {
             return Ok(());
         }
         let (tmp, tmp_name) = self.create_temp()?;
-        let result = self.fill_temp(tmp, &tmp_name, src, dev, fill).and_then(|()| {
-            // SAFETY: both names are valid C strings relative to open
-            // directory descriptors.
-            cvt(unsafe {
-                libc::renameat(
-                    self.root.as_raw_fd(),
-                    tmp_name.as_ptr(),
-                    subdir,
-                    name.as_ptr(),
-                )
-            })
-            .map(drop)
-        });
+        let result = self
+            .fill_temp(tmp, &tmp_name, src, dev, fill)
+            .and_then(|()| {
+                // SAFETY: both names are valid C strings relative to open
+                // directory descriptors.
+                cvt(unsafe {
+                    libc::renameat(
+                        self.root.as_raw_fd(),
+                        tmp_name.as_ptr(),
+                        subdir,
+                        name.as_ptr(),
+                    )
+                })
+                .map(drop)
+            });
         if result.is_err() {
             // SAFETY: a valid C string relative to the store directory.
             unsafe { libc::unlinkat(self.root.as_raw_fd(), tmp_name.as_ptr(), 0) };
@@ -341,5 +343,12 @@ impl Store {
 fn exists_at(dir: RawFd, name: &CStr) -> bool {
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: a valid C string and a buffer for one `struct stat`.
-    unsafe { libc::fstatat(dir, name.as_ptr(), st.as_mut_ptr(), libc::AT_SYMLINK_NOFOLLOW) == 0 }
+    unsafe {
+        libc::fstatat(
+            dir,
+            name.as_ptr(),
+            st.as_mut_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        ) == 0
+    }
 }
