@@ -10,7 +10,7 @@
 //! from the directories' results at the end; its order of nodes does not
 //! matter, the writer numbers inodes from the sorted tree.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::ffi::{CStr, CString, OsStr};
 use std::fs::File;
 use std::io::{self, Read};
@@ -658,18 +658,28 @@ fn open_at(dir: RawFd, name: &CStr) -> io::Result<File> {
     Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
+/// Read buffers a thread keeps between files.
+const BUFFERS_KEPT: usize = 4;
+
 thread_local! {
-    /// A read buffer per thread, kept between files (zero-filled once, when
-    /// it grows).
-    static BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+    /// Read buffers of this thread, kept between files (each zero-filled
+    /// once, when it grows).
+    static BUFFERS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `f` with this thread's read buffer. A task that runs nested on the
-/// same thread (work stealing while `f` waits) gets a fresh buffer.
+/// Runs `f` with one of this thread's read buffers. A task that runs nested
+/// on the same thread (work stealing while `f` waits for its parallel
+/// hashing) takes another one, so buffers are not freed and allocated again
+/// as tasks nest.
 fn with_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-    let mut buf = BUFFER.with(Cell::take);
+    let mut buf = BUFFERS.with(|b| b.borrow_mut().pop()).unwrap_or_default();
     let r = f(&mut buf);
-    BUFFER.with(|b| b.set(buf));
+    BUFFERS.with(|b| {
+        let mut kept = b.borrow_mut();
+        if kept.len() < BUFFERS_KEPT {
+            kept.push(buf);
+        }
+    });
     r
 }
 
