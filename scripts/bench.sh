@@ -200,7 +200,7 @@ host_bench() {
 }
 : >"$out/host.log"
 if [ "${BENCH_HOST:-1}" != 0 ]; then
-	log "host: mkcomposefs, project against upstream ($RUNS runs)"
+	log "host: mkcomposefs, project against upstream ($HOST_RUNS runs)"
 	host_bench | tee "$out/host.log"
 fi
 

@@ -5,7 +5,7 @@ mod dump;
 mod erofs;
 mod objects;
 mod progress;
-mod sha256x2;
+mod sha256_lanes;
 mod source;
 mod store;
 mod tree;

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use crate::objects::object_path;
 use crate::progress::Progress;
-use crate::sha256x2;
+use crate::sha256_lanes;
 use crate::store::Store;
 use crate::tree::{Node, Tree, TreeError, RECOMMENDED_INLINE_CONTENT_MAX, ROOT};
 use cfs_format::format::layout::{S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
@@ -718,33 +718,13 @@ fn read_whole<'b>(file: &mut File, size: usize, buf: &'b mut Vec<u8>) -> io::Res
 /// current rayon pool when it is long.
 fn hash_blocks(hash: HashAlg, blocks: &[u8], out: &mut [u8]) {
     if blocks.len() <= PARALLEL_HASH_PART {
-        hash_blocks_seq(hash, blocks, out);
+        sha256_lanes::hash_blocks(hash, blocks, out);
         return;
     }
     let per_part = PARALLEL_HASH_PART / BLOCK_SIZE * hash.digest_size();
     out.par_chunks_mut(per_part)
         .zip(blocks.par_chunks(PARALLEL_HASH_PART))
-        .for_each(|(o, b)| hash_blocks_seq(hash, b, o));
-}
-
-/// Hashes a run of whole data blocks into `out` on this thread: two blocks
-/// at a time where the CPU's SHA extensions allow (sha256), else one by one.
-fn hash_blocks_seq(hash: HashAlg, blocks: &[u8], out: &mut [u8]) {
-    if hash != HashAlg::Sha256 || !sha256x2::available() {
-        fsverity::hash_blocks_into(hash, blocks, out);
-        return;
-    }
-    let mut pairs = blocks.chunks_exact(2 * BLOCK_SIZE);
-    let mut outs = out.chunks_exact_mut(64);
-    for (pair, o) in pairs.by_ref().zip(outs.by_ref()) {
-        let (a, b) = pair.split_at(BLOCK_SIZE);
-        if let (Ok(a), Ok(b)) = (a.try_into(), b.try_into()) {
-            let (da, db) = sha256x2::hash2(a, b);
-            o[..32].copy_from_slice(&da);
-            o[32..].copy_from_slice(&db);
-        }
-    }
-    fsverity::hash_blocks_into(hash, pairs.remainder(), outs.into_remainder());
+        .for_each(|(o, b)| sha256_lanes::hash_blocks(hash, b, o));
 }
 
 /// Reads the directory tree at `root` with its files' contents (inline
