@@ -6,7 +6,7 @@
 use super::{image, image::Source, options::Verity, CInode, Composefs, OverlayXattrs};
 use crate::format::{
     layout, overlay,
-    reader::{Image, XattrKey, XattrValue},
+    reader::{Image, HashedXattrKey, XattrValue},
 };
 use crate::vfs::{
     file::{BackingFile, OpeningFile},
@@ -16,11 +16,8 @@ use crate::vfs::{
 use kernel::prelude::*;
 
 /// The redirect xattr as a lookup key.
-pub(super) const REDIRECT_KEY: XattrKey<'static> = XattrKey {
-    index: layout::XATTR_INDEX_TRUSTED,
-    head: b"overlay.redirect",
-    tail: b"",
-};
+pub(super) const REDIRECT_KEY: HashedXattrKey<'static> =
+    HashedXattrKey::new(layout::XATTR_INDEX_TRUSTED, b"overlay.redirect");
 
 /// Logs a rate-limited message about the backing object of `nid`.
 fn warn(nid: u64, msg: &str) {

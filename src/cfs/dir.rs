@@ -3,7 +3,11 @@
 //! Directories: lookup by binary search and resumable iteration.
 
 use super::{image, inode, CInode, Composefs};
-use crate::format::{layout, FormatError};
+use crate::format::{
+    layout,
+    reader::{Found, LookupHint},
+    FormatError,
+};
 use crate::vfs::dir::{self, dtype, DirEmitter};
 use core::sync::atomic::Ordering;
 use kernel::{prelude::*, sync::aref::ARef};
@@ -22,6 +26,22 @@ fn to_dtype(ft: u8) -> u32 {
     }
 }
 
+/// The lookup hint of a directory (block and entry index of the entry its
+/// last lookup found) as stored in its `lookup_hint`; `u64::MAX` is none.
+fn decode_hint(h: u64) -> Option<LookupHint> {
+    (h != u64::MAX).then_some(LookupHint {
+        block: h >> 32,
+        index: (h & 0xffff_ffff) as usize,
+    })
+}
+
+/// The hint to store after a lookup found `f` (`None` if it does not fit).
+fn encode_hint(f: &Found) -> Option<u64> {
+    let block = u32::try_from(f.block).ok()?;
+    let index = u32::try_from(f.index).ok()?;
+    Some((u64::from(block) << 32) | u64::from(index))
+}
+
 impl dir::Operations for Composefs {
     fn lookup(dir: &CInode, name: &[u8]) -> Result<Option<ARef<CInode>>> {
         let sb = dir.super_block();
@@ -31,7 +51,7 @@ impl dir::Operations for Composefs {
         // The hint is only where the search starts: any value gives the
         // same answer, so it needs no ordering with anything else.
         let hint = data.lookup_hint.load(Ordering::Relaxed);
-        let found = match img.lookup_near(raw, name, u64::from(hint)) {
+        let found = match img.lookup_near(raw, name, decode_hint(hint)) {
             Ok(f) => f,
             Err(FormatError::NameTooLong) => return Err(ENAMETOOLONG),
             Err(FormatError::BadName) => return Ok(None),
@@ -40,10 +60,8 @@ impl dir::Operations for Composefs {
         let Some(found) = found else {
             return Ok(None);
         };
-        if let Ok(block) = u32::try_from(found.block) {
-            if block != hint {
-                data.lookup_hint.store(block, Ordering::Relaxed);
-            }
+        if let Some(h) = encode_hint(&found) {
+            data.lookup_hint.store(h, Ordering::Relaxed);
         }
         let nid = found.nid;
         let child = inode::iget(sb, nid)?;

@@ -6,22 +6,19 @@
 use super::{backing, image, CInode, CfsInode, Composefs, OverlayXattrs};
 use crate::format::{
     layout, overlay,
-    reader::{DataLayout, XattrKey},
+    reader::{DataLayout, HashedXattrKey},
 };
 use crate::vfs::{
     file::{self, BackingFile, LockedFolio, OpeningFile},
     inode::{Cached, Kind, Params},
     sb::SuperBlock,
 };
-use core::sync::atomic::AtomicU32;
+use core::sync::atomic::AtomicU64;
 use kernel::{cred::Credential, prelude::*, sync::aref::ARef};
 
 /// The metacopy xattr as a lookup key (`trusted.` + `overlay.metacopy`).
-pub(crate) const METACOPY_KEY: XattrKey<'static> = XattrKey {
-    index: layout::XATTR_INDEX_TRUSTED,
-    head: b"overlay.metacopy",
-    tail: b"",
-};
+pub(crate) const METACOPY_KEY: HashedXattrKey<'static> =
+    HashedXattrKey::new(layout::XATTR_INDEX_TRUSTED, b"overlay.metacopy");
 
 /// Gets inode `nid` of `sb`, reading it from the image if it is not cached.
 pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>> {
@@ -91,7 +88,7 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
             raw,
             lookup_err,
             overlay,
-            lookup_hint: AtomicU32::new(u32::MAX),
+            lookup_hint: AtomicU64::new(u64::MAX),
         },
     ))
 }

@@ -18,7 +18,7 @@ use crate::vfs::{
     path::Path,
     sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock, SuperParams, MAX_STACK_DEPTH},
 };
-use core::sync::atomic::AtomicU32;
+use core::sync::atomic::AtomicU64;
 use image::Source;
 use kernel::{cred::Credential, prelude::*, str::CString, sync::aref::ARef};
 use options::{Digest, Options, Verity};
@@ -55,11 +55,12 @@ pub(crate) struct CfsInode {
     /// inode is read so that opens need not search for them again; `None`
     /// for other inodes.
     overlay: Option<OverlayXattrs>,
-    /// Of a directory: the block its last successful lookup ended in, where
-    /// the next one starts looking (`u32::MAX`: none yet). Lookups in
-    /// readdir order, as `ls -l` or `find` make them, then mostly read one
-    /// block instead of a binary search's several.
-    lookup_hint: AtomicU32,
+    /// Of a directory: where its last successful lookup found its entry
+    /// (block << 32 | index in the block; `u64::MAX`: none yet), where the
+    /// next one starts looking. Lookups in readdir order, as `ls -l` or
+    /// `find` make them, then mostly compare one name in one block instead
+    /// of a binary search's several blocks and names.
+    lookup_hint: AtomicU64,
 }
 
 /// Where the values of an external file's overlay xattrs lie in the image.

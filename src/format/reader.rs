@@ -381,6 +381,18 @@ pub struct Found {
     pub file_type: u8,
     /// The directory block the entry is in.
     pub block: u64,
+    /// The entry's index in that block.
+    pub index: usize,
+}
+
+/// Where a directory lookup starts looking: the block and entry index of the entry the
+/// previous lookup in the directory found (see [`Image::lookup_near`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LookupHint {
+    /// Directory block.
+    pub block: u64,
+    /// Entry index in the block.
+    pub index: usize,
 }
 
 /// A validated directory block (or inline tail).
@@ -428,13 +440,13 @@ impl<'b> DirBlock<'b> {
     }
 
     /// Binary search for `name`, failing on a malformed entry met on the way.
-    fn search(&self, name: &[u8]) -> Result<Option<DirEntry<'b>>> {
+    fn search(&self, name: &[u8]) -> Result<Option<(usize, DirEntry<'b>)>> {
         let (mut lo, mut hi) = (0usize, self.count);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let e = self.entry_unchecked(mid)?;
             match e.name.cmp(name) {
-                Ordering::Equal => return Ok(Some(e)),
+                Ordering::Equal => return Ok(Some((mid, e))),
                 Ordering::Less => lo = mid + 1,
                 Ordering::Greater => hi = mid,
             }
@@ -524,10 +536,45 @@ pub fn check_name(name: &[u8]) -> Result<()> {
     if name.len() > NAME_MAX {
         return Err(FormatError::NameTooLong);
     }
-    if name.iter().any(|&c| c == b'/' || c == 0) {
+    if has_slash_or_nul(name) {
         return Err(FormatError::BadName);
     }
     Ok(())
+}
+
+/// Whether `name` contains a `/` or a NUL byte, tested eight bytes at a time (names are read
+/// on every readdir and lookup).
+fn has_slash_or_nul(name: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const SLASHES: u64 = 0x2f2f_2f2f_2f2f_2f2f;
+    // A byte of `v` is zero if and only if the matching high bit of `zero_bytes(v)` is set
+    // (the classic "has a zero byte" test; borrows only run from a zero byte upwards, so a
+    // set bit above a zero byte does not matter for a yes/no answer).
+    let bad = |w: [u8; 8]| {
+        let v = u64::from_le_bytes(w);
+        let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        zero_bytes(v) | zero_bytes(v ^ SLASHES) != 0
+    };
+    let n = name.len();
+    if n < 8 {
+        // Padded with bytes that are neither `/` nor NUL.
+        let mut w = [1u8; 8];
+        if let Some(dst) = w.get_mut(..n) {
+            dst.copy_from_slice(name);
+        }
+        return bad(w);
+    }
+    let mut words = name.chunks_exact(8);
+    if words.by_ref().any(|w| <[u8; 8]>::try_from(w).is_ok_and(bad)) {
+        return true;
+    }
+    // The last word, overlapping the one before it, covers the bytes left over.
+    !words.remainder().is_empty()
+        && name
+            .get(n - 8..)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .is_some_and(bad)
 }
 
 /// One xattr entry as stored: the name prefix index, the suffix and where the value is.
@@ -543,6 +590,9 @@ pub struct XattrItem<'n> {
     pub value_len: u16,
     /// Whether the entry lives in the shared xattr table.
     pub shared: bool,
+    /// The value, if it lies in the image block that holds the name (where the search is
+    /// reading anyway); `None` if the entry crosses into the next block.
+    pub value: Option<&'n [u8]>,
 }
 
 impl XattrItem<'_> {
@@ -596,6 +646,33 @@ impl XattrKey<'_> {
         } else {
             None
         }
+    }
+}
+
+/// A one-part [`XattrKey`] with its bloom filter bit computed once (at compile time for a
+/// constant), for names that are looked up on every inode.
+#[derive(Clone, Copy, Debug)]
+pub struct HashedXattrKey<'k> {
+    key: XattrKey<'k>,
+    bit: u32,
+}
+
+impl<'k> HashedXattrKey<'k> {
+    /// The key of the xattr with prefix index `index` and name suffix `suffix`.
+    pub const fn new(index: u8, suffix: &'k [u8]) -> Self {
+        Self {
+            key: XattrKey {
+                index,
+                head: suffix,
+                tail: b"",
+            },
+            bit: xattr_filter_bit(index, suffix),
+        }
+    }
+
+    /// The key.
+    pub fn key(&self) -> &XattrKey<'k> {
+        &self.key
     }
 }
 
@@ -709,15 +786,36 @@ impl<S: BlockSource> Image<S> {
         if nid >> (64 - ISLOT_BITS) != 0 || off >= self.size {
             return Err(FormatError::NidOutOfRange);
         }
-        let mut raw = [0u8; INODE_EXTENDED_SIZE];
+        let mut buf = [0u8; INODE_EXTENDED_SIZE];
         let compact_end = off
             .checked_add(INODE_COMPACT_SIZE as u64)
             .ok_or(FormatError::Overflow)?;
         if compact_end > self.size {
             return Err(FormatError::InodeCrossesEnd);
         }
-        cur.read_exact_at(off, raw.get_mut(..INODE_COMPACT_SIZE).unwrap_or(&mut []))?;
-        let i_format = get_u16(&raw, 0);
+        // The inode is decoded where it lies in its block if the largest inode there would
+        // fit in the block and the image (always so for the 32-byte slots of mkcomposefs'
+        // extended inodes but the last of a block); otherwise it is copied, in two parts for
+        // an extended inode that crosses into the next block.
+        let in_block = !crosses_block(off, INODE_EXTENDED_SIZE)
+            && off + INODE_EXTENDED_SIZE as u64 <= self.size;
+        let raw: &[u8] = if in_block {
+            cur.slice(off, INODE_EXTENDED_SIZE)?
+        } else {
+            let (compact, rest) = buf.split_at_mut(INODE_COMPACT_SIZE);
+            cur.read_exact_at(off, compact)?;
+            if get_u16(compact, 0) & I_VERSION_MASK != 0 {
+                let end = off
+                    .checked_add(INODE_EXTENDED_SIZE as u64)
+                    .ok_or(FormatError::Overflow)?;
+                if end > self.size {
+                    return Err(FormatError::InodeCrossesEnd);
+                }
+                cur.read_exact_at(off + INODE_COMPACT_SIZE as u64, rest)?;
+            }
+            &buf
+        };
+        let i_format = get_u16(raw, 0);
         if i_format & !I_FORMAT_SUPPORTED != 0 {
             return Err(FormatError::BadInodeFormat);
         }
@@ -730,19 +828,7 @@ impl<S: BlockSource> Image<S> {
         };
         let mut inode;
         let isize = if extended {
-            let end = off
-                .checked_add(INODE_EXTENDED_SIZE as u64)
-                .ok_or(FormatError::Overflow)?;
-            if end > self.size {
-                return Err(FormatError::InodeCrossesEnd);
-            }
-            // An extended inode may straddle a block boundary; read_exact_at handles that.
-            // Its first INODE_COMPACT_SIZE bytes are already in `raw`.
-            cur.read_exact_at(
-                off + INODE_COMPACT_SIZE as u64,
-                raw.get_mut(INODE_COMPACT_SIZE..).unwrap_or(&mut []),
-            )?;
-            let e = InodeExtended::parse(&raw)?;
+            let e = InodeExtended::parse(raw)?;
             inode = Inode {
                 nid,
                 extended,
@@ -764,7 +850,7 @@ impl<S: BlockSource> Image<S> {
             };
             INODE_EXTENDED_SIZE
         } else {
-            let c = InodeCompact::parse(&raw)?;
+            let c = InodeCompact::parse(raw)?;
             let mtime = (self.sb.build_time as i64)
                 .checked_add(i64::from(c.i_mtime))
                 .ok_or(FormatError::Overflow)?;
@@ -1110,37 +1196,64 @@ impl<S: BlockSource> Image<S> {
     /// lookup miss or fail, never read out of bounds or loop.
     pub fn lookup(&self, dir: &Inode, name: &[u8]) -> Result<Option<(u64, u8)>> {
         Ok(self
-            .lookup_near(dir, name, u64::MAX)?
+            .lookup_near(dir, name, None)?
             .map(|f| (f.nid, f.file_type)))
     }
 
-    /// [`Image::lookup`], probing directory block `hint` first if it is one (the block where
-    /// the previous lookup in `dir` ended: lookups of names in directory order then mostly
-    /// read just that block). The answer is the same whatever the hint.
-    pub fn lookup_near(&self, dir: &Inode, name: &[u8], hint: u64) -> Result<Option<Found>> {
+    /// [`Image::lookup`], starting where `hint` (the entry the previous lookup in `dir` found)
+    /// points: lookups of names in directory order, as `ls -l` or `find` make them, then
+    /// mostly compare one name, the entry after the hint's, and read one block. In a
+    /// well-formed directory (names sorted and unique) the answer is the same whatever the
+    /// hint.
+    pub fn lookup_near(
+        &self,
+        dir: &Inode,
+        name: &[u8],
+        hint: Option<LookupHint>,
+    ) -> Result<Option<Found>> {
         check_name(name)?;
         let (mut lo, mut hi) = (0u64, self.dir_blocks(dir)?);
-        let mut probe = Some(hint).filter(|&h| h < hi);
+        // (block, entry index to try first, whether a miss past the block probes the next)
+        let mut probe = hint
+            .filter(|h| h.block < hi)
+            .map(|h| (h.block, h.index.wrapping_add(1), true));
         while lo < hi {
-            let mid = probe.take().unwrap_or(lo + (hi - lo) / 2);
+            let (mid, next, chain) = probe
+                .take()
+                .unwrap_or((lo + (hi - lo) / 2, usize::MAX, false));
             let bytes = self.dir_block_bytes(dir, mid)?;
             let b = DirBlock::parse_count(&bytes)?;
+            let found = |e: DirEntry<'_>, index| {
+                self.check_dirent(&e)?;
+                Ok(Some(Found {
+                    nid: e.nid,
+                    file_type: e.file_type,
+                    block: mid,
+                    index,
+                }))
+            };
+            // The entry after the hint's, if it is in this block.
+            if next < b.len() {
+                let e = b.entry_unchecked(next)?;
+                if e.name == name {
+                    return found(e, next);
+                }
+            }
             let first = b.entry_unchecked(0)?;
             let last = b.entry_unchecked(b.len() - 1)?;
             if name < first.name {
                 hi = mid;
             } else if name > last.name {
                 lo = mid + 1;
+                // Past the hint's block: most likely the first name of the next one.
+                if chain && lo < hi {
+                    probe = Some((lo, 0, false));
+                }
             } else {
-                let Some(e) = b.search(name)? else {
-                    return Ok(None);
+                return match b.search(name)? {
+                    Some((i, e)) => found(e, i),
+                    None => Ok(None),
                 };
-                self.check_dirent(&e)?;
-                return Ok(Some(Found {
-                    nid: e.nid,
-                    file_type: e.file_type,
-                    block: mid,
-                }));
             }
         }
         Ok(None)
@@ -1164,10 +1277,17 @@ impl<S: BlockSource> Image<S> {
     /// Decodes the header of the xattr entry at `off` and checks that the entry ends at or
     /// before `limit`.
     fn xattr_entry_at(&self, cur: &mut Cursor<'_, S>, off: u64, limit: u64) -> Result<XattrEntry> {
-        let mut h = [0u8; XATTR_ENTRY_SIZE];
-        cur.read_exact_at(off, &mut h)
-            .map_err(|_| FormatError::BadXattr)?;
-        let e = XattrEntry::parse(&h)?;
+        let e = if crosses_block(off, XATTR_ENTRY_SIZE) {
+            let mut h = [0u8; XATTR_ENTRY_SIZE];
+            cur.read_exact_at(off, &mut h)
+                .map_err(|_| FormatError::BadXattr)?;
+            XattrEntry::parse(&h)?
+        } else {
+            XattrEntry::parse(
+                cur.slice(off, XATTR_ENTRY_SIZE)
+                    .map_err(|_| FormatError::BadXattr)?,
+            )?
+        };
         let end = off
             .checked_add(e.total_size() as u64)
             .ok_or(FormatError::Overflow)?;
@@ -1183,21 +1303,27 @@ impl<S: BlockSource> Image<S> {
         Ok(e)
     }
 
-    /// The `n`-byte name suffix of the xattr entry at `off`: borrowed from the image block
-    /// that holds it, or copied into `name` if it crosses a block boundary.
+    /// The `n`-byte name suffix of the xattr entry at `off` and its `vlen`-byte value: both
+    /// borrowed from the image block that holds them if they are in one; otherwise the name
+    /// is copied into `name` (if it crosses a block boundary) and the value is `None`.
     fn xattr_name<'c>(
         cur: &'c mut Cursor<'_, S>,
         off: u64,
         n: usize,
+        vlen: u16,
         name: &'c mut [u8; NAME_MAX],
-    ) -> Result<&'c [u8]> {
+    ) -> Result<(&'c [u8], Option<&'c [u8]>)> {
         let at = off + XATTR_ENTRY_SIZE as u64;
-        if crosses_block(at, n) {
+        let whole = n + usize::from(vlen);
+        if !crosses_block(at, whole) {
+            let (suffix, value) = cur.slice(at, whole)?.split_at(n);
+            Ok((suffix, Some(value)))
+        } else if crosses_block(at, n) {
             let dst = name.get_mut(..n).ok_or(FormatError::BadXattr)?;
             cur.read_exact_at(at, dst)?;
-            Ok(dst)
+            Ok((dst, None))
         } else {
-            cur.slice(at, n)
+            Ok((cur.slice(at, n)?, None))
         }
     }
 
@@ -1235,37 +1361,50 @@ impl<S: BlockSource> Image<S> {
         while pos < area_end {
             let e = self.xattr_entry_at(cur, pos, area_end)?;
             let n = usize::from(e.e_name_len);
+            let (suffix, value) = Self::xattr_name(cur, pos, n, e.e_value_size, &mut name)?;
             let item = XattrItem {
                 index: e.e_name_index,
-                suffix: Self::xattr_name(cur, pos, n, &mut name)?,
+                suffix,
                 value_offset: pos + (XATTR_ENTRY_SIZE + n) as u64,
                 value_len: e.e_value_size,
                 shared: false,
+                value,
             };
             if !f(&item)? {
                 return Ok(());
             }
             pos += e.total_size() as u64;
         }
-        for i in 0..shared {
-            let mut idb = [0u8; 4];
+        // The shared ids are read in batches: the entries they name are in another block,
+        // and reading ids one by one would take the inode's block back after each of them.
+        const BATCH: usize = 16;
+        let mut ids = [0u8; 4 * BATCH];
+        let mut i = 0;
+        while i < shared {
+            let n = (shared - i).min(BATCH);
+            let batch = ids.get_mut(..4 * n).ok_or(FormatError::Overflow)?;
             cur.read_exact_at(
                 inode.xattr_offset + (XATTR_IBODY_HEADER_SIZE + i * 4) as u64,
-                &mut idb,
+                batch,
             )?;
-            let off = self.shared_xattr_offset(u32::from_le_bytes(idb))?;
-            let e = self.xattr_entry_at(cur, off, self.size)?;
-            let n = usize::from(e.e_name_len);
-            let item = XattrItem {
-                index: e.e_name_index,
-                suffix: Self::xattr_name(cur, off, n, &mut name)?,
-                value_offset: off + (XATTR_ENTRY_SIZE + n) as u64,
-                value_len: e.e_value_size,
-                shared: true,
-            };
-            if !f(&item)? {
-                return Ok(());
+            for id in batch.chunks_exact(4) {
+                let off = self.shared_xattr_offset(get_u32(id, 0))?;
+                let e = self.xattr_entry_at(cur, off, self.size)?;
+                let n = usize::from(e.e_name_len);
+                let (suffix, value) = Self::xattr_name(cur, off, n, e.e_value_size, &mut name)?;
+                let item = XattrItem {
+                    index: e.e_name_index,
+                    suffix,
+                    value_offset: off + (XATTR_ENTRY_SIZE + n) as u64,
+                    value_len: e.e_value_size,
+                    shared: true,
+                    value,
+                };
+                if !f(&item)? {
+                    return Ok(());
+                }
             }
+            i += n;
         }
         Ok(())
     }
@@ -1283,9 +1422,9 @@ impl<S: BlockSource> Image<S> {
         Ok(Some(u32::from_le_bytes(fb)))
     }
 
-    /// Whether the filter word `filter` rules `key` out.
-    fn xattr_filtered(filter: Option<u32>, key: &XattrKey<'_>) -> bool {
-        match (filter, key.filter_bit()) {
+    /// Whether the filter word `filter` rules out the key whose filter bit is `bit`.
+    fn xattr_filtered(filter: Option<u32>, bit: Option<u32>) -> bool {
+        match (filter, bit) {
             (Some(word), Some(bit)) => word & (1u32 << bit) != 0,
             _ => false,
         }
@@ -1312,6 +1451,7 @@ impl<S: BlockSource> Image<S> {
         keys: [&XattrKey<'_>; N],
         values: [&mut [u8]; N],
     ) -> [XattrFound; N] {
+        let keys = keys.map(|k| (k, k.filter_bit()));
         self.find_xattrs_in(&mut Cursor::new(self), inode, keys, values)
     }
 
@@ -1322,25 +1462,25 @@ impl<S: BlockSource> Image<S> {
         &self,
         nid: u64,
         want: impl FnOnce(&Inode) -> bool,
-        keys: [&XattrKey<'_>; N],
+        keys: [&HashedXattrKey<'_>; N],
         values: [&mut [u8]; N],
     ) -> Result<(Inode, [XattrFound; N])> {
         let mut cur = Cursor::new(self);
         let inode = self.inode_in(&mut cur, nid)?;
         let found = if want(&inode) {
-            self.find_xattrs_in(&mut cur, &inode, keys, values)
+            self.find_xattrs_in(&mut cur, &inode, keys.map(|k| (&k.key, Some(k.bit))), values)
         } else {
             [const { Ok(None) }; N]
         };
         Ok((inode, found))
     }
 
-    /// [`Image::find_xattrs`], reading through `cur`.
+    /// [`Image::find_xattrs`], reading through `cur`, with each key's filter bit given.
     fn find_xattrs_in<const N: usize>(
         &self,
         cur: &mut Cursor<'_, S>,
         inode: &Inode,
-        keys: [&XattrKey<'_>; N],
+        keys: [(&XattrKey<'_>, Option<u32>); N],
         values: [&mut [u8]; N],
     ) -> [XattrFound; N] {
         let mut found: [XattrFound; N] = [const { Ok(None) }; N];
@@ -1351,8 +1491,8 @@ impl<S: BlockSource> Image<S> {
         let mut left = 0usize;
         match self.xattr_filter(cur, inode) {
             Ok(filter) => {
-                for (w, key) in wanted.iter_mut().zip(keys.iter()) {
-                    *w = !Self::xattr_filtered(filter, key);
+                for (w, (_, bit)) in wanted.iter_mut().zip(keys.iter()) {
+                    *w = !Self::xattr_filtered(filter, *bit);
                     left += usize::from(*w);
                 }
             }
@@ -1365,12 +1505,29 @@ impl<S: BlockSource> Image<S> {
         if left == 0 {
             return found;
         }
+        // Values are copied as their entries are met if they are in the block being read
+        // (`copied`); the others once the pass is over.
+        let mut copied = [false; N];
+        let mut values = values;
         let r = self.for_each_xattr_in(cur, inode, |x| {
-            for ((w, key), slot) in wanted.iter_mut().zip(keys.iter()).zip(found.iter_mut()) {
+            for ((((w, (key, _)), slot), buf), done) in wanted
+                .iter_mut()
+                .zip(keys.iter())
+                .zip(found.iter_mut())
+                .zip(values.iter_mut())
+                .zip(copied.iter_mut())
+            {
                 if *w && key.matches(x.index, x.suffix) {
                     *w = false;
                     *slot = Ok(Some((x.value_offset, x.value_len)));
                     left -= 1;
+                    if let (Some(v), Some(dst)) = (x.value, buf.get_mut(..usize::from(x.value_len)))
+                    {
+                        if v.len() == dst.len() {
+                            dst.copy_from_slice(v);
+                            *done = true;
+                        }
+                    }
                 }
             }
             Ok(left > 0)
@@ -1382,7 +1539,10 @@ impl<S: BlockSource> Image<S> {
                 }
             }
         }
-        for (slot, buf) in found.iter_mut().zip(values) {
+        for ((slot, buf), done) in found.iter_mut().zip(values).zip(copied) {
+            if done {
+                continue;
+            }
             if let Ok(Some((off, len))) = *slot {
                 if let Some(dst) = buf.get_mut(..usize::from(len)) {
                     if let Err(e) = cur.read_exact_at(off, dst) {

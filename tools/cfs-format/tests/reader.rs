@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use cfs_format::format::layout::*;
 use cfs_format::format::overlay::*;
-use cfs_format::format::reader::XattrKey;
+use cfs_format::format::reader::{check_name, HashedXattrKey, LookupHint, XattrKey};
 use cfs_format::format::xxhash::{xattr_filter_bit, xxh32};
 use cfs_format::format::{FormatError, Image, SliceSource};
 use cfs_test_support::oracle_mkcomposefs;
@@ -264,6 +264,38 @@ fn primitives() {
         xxh32(b"Nobody inspects the spammish repetition", 0),
         0xe229_3b2f
     );
+    // Computed at compile time, the same hash.
+    const CONST_HASH: u32 = xxh32(b"Nobody inspects the spammish repetition", 0);
+    assert_eq!(CONST_HASH, 0xe229_3b2f);
+    for len in 0..40 {
+        let input: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+        assert_eq!(xxh32(&input, 7), xxh32_bytewise(&input, 7), "len {len}");
+    }
+    const META: HashedXattrKey<'static> =
+        HashedXattrKey::new(XATTR_INDEX_TRUSTED, b"overlay.metacopy");
+    assert_eq!(META.key().head, b"overlay.metacopy");
+
+    // check_name tests names eight bytes at a time: every length and position.
+    for len in 1..=40usize {
+        let ok = vec![b'a'; len];
+        assert_eq!(check_name(&ok), Ok(()), "len {len}");
+        for pos in 0..len {
+            for bad in [b'/', 0] {
+                let mut n = ok.clone();
+                n[pos] = bad;
+                assert_eq!(check_name(&n), Err(FormatError::BadName), "{n:?}");
+            }
+            // Bytes next to the bad ones in value must pass.
+            for good in [b'.', b'0', 1, 0x80, 0xff, 0x2e, 0x30] {
+                let mut n = ok.clone();
+                n[pos] = good;
+                assert_eq!(check_name(&n), Ok(()), "{n:?}");
+            }
+        }
+    }
+    assert_eq!(check_name(b""), Err(FormatError::BadName));
+    assert_eq!(check_name(&[b'a'; 256]), Err(FormatError::NameTooLong));
+
     // CRC-32C check value, before the final inversion.
     assert_eq!(!crc32c(!0, b"123456789"), 0xe306_9283);
 
@@ -328,6 +360,100 @@ fn primitives() {
         xattr_visibility(XATTR_INDEX_USER, b"overlay.x"),
         XattrVisibility::Plain
     );
+}
+
+/// xxHash32 written the plain way, one byte at a time for the tail, as a check of the
+/// `const fn` one.
+fn xxh32_bytewise(input: &[u8], seed: u32) -> u32 {
+    const P1: u32 = 0x9e37_79b1;
+    const P2: u32 = 0x85eb_ca77;
+    const P3: u32 = 0xc2b2_ae3d;
+    const P4: u32 = 0x27d4_eb2f;
+    const P5: u32 = 0x1656_67b1;
+    let round = |acc: u32, x: u32| acc.wrapping_add(x.wrapping_mul(P2)).rotate_left(13).wrapping_mul(P1);
+    let le = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let mut i = 0;
+    let mut h = if input.len() >= 16 {
+        let mut v = [
+            seed.wrapping_add(P1).wrapping_add(P2),
+            seed.wrapping_add(P2),
+            seed,
+            seed.wrapping_sub(P1),
+        ];
+        while i + 16 <= input.len() {
+            for (k, acc) in v.iter_mut().enumerate() {
+                *acc = round(*acc, le(&input[i + 4 * k..]));
+            }
+            i += 16;
+        }
+        v[0].rotate_left(1)
+            .wrapping_add(v[1].rotate_left(7))
+            .wrapping_add(v[2].rotate_left(12))
+            .wrapping_add(v[3].rotate_left(18))
+    } else {
+        seed.wrapping_add(P5)
+    };
+    h = h.wrapping_add(input.len() as u32);
+    while i + 4 <= input.len() {
+        h = h.wrapping_add(le(&input[i..]).wrapping_mul(P3)).rotate_left(17).wrapping_mul(P4);
+        i += 4;
+    }
+    for &b in &input[i..] {
+        h = h.wrapping_add(u32::from(b).wrapping_mul(P5)).rotate_left(11).wrapping_mul(P1);
+    }
+    h ^= h >> 15;
+    h = h.wrapping_mul(P2);
+    h ^= h >> 13;
+    h = h.wrapping_mul(P3);
+    h ^ (h >> 16)
+}
+
+/// A lookup gives the same answer whatever hint it starts from, in directories of one and of
+/// several blocks.
+#[test]
+fn lookup_hints() {
+    let data = image("hints", &sample_dump(), &[]);
+    let img = Image::open(SliceSource::new(&data)).expect("open");
+    let root = img.inode(img.root_nid()).expect("root");
+    let (dnid, _) = img.lookup(&root, b"d").expect("lookup").expect("d");
+    for dir in [root, img.inode(dnid).expect("d")] {
+        let blocks = dir.size().div_ceil(4096);
+        let mut names = vec![];
+        img.readdir(&dir, 0, |e, _| {
+            names.push((e.name.to_vec(), e.nid));
+            true
+        })
+        .expect("readdir");
+        let mut hints = vec![None];
+        for block in 0..=blocks {
+            for index in [0, 1, 2, 50, 100, usize::MAX - 1, usize::MAX] {
+                hints.push(Some(LookupHint { block, index }));
+            }
+        }
+        let mut absent = vec![b"0".to_vec(), b"zzz".to_vec(), b"entry-with".to_vec()];
+        absent.extend(names.iter().map(|(n, _)| [&n[..], b"~"].concat()));
+        for hint in &hints {
+            for (name, nid) in &names {
+                let f = img.lookup_near(&dir, name, *hint).expect("lookup").expect("found");
+                assert_eq!(f.nid, *nid, "{name:?} {hint:?}");
+                // Starting from what it found finds the next entry too.
+                let again = img.lookup_near(&dir, name, Some(LookupHint { block: f.block, index: f.index }));
+                assert_eq!(again.expect("lookup").expect("found").nid, *nid);
+            }
+            for name in &absent {
+                if names.iter().all(|(n, _)| n != name) {
+                    assert_eq!(img.lookup_near(&dir, name, *hint).expect("lookup"), None);
+                }
+            }
+        }
+        // In readdir order, each lookup starting from the previous one's entry.
+        let mut hint = None;
+        for (name, nid) in &names {
+            let f = img.lookup_near(&dir, name, hint).expect("lookup").expect("found");
+            assert_eq!(f.nid, *nid);
+            hint = Some(LookupHint { block: f.block, index: f.index });
+        }
+    }
 }
 
 /// Every truncation and many single-bit flips of a reference image: the reader returns
