@@ -3,7 +3,7 @@
 //! Backing objects: opening an external file's object under the basedirs,
 //! confined beneath them, and checking its fs-verity digest.
 
-use super::{image, image::Source, options::Verity, CInode, Composefs, OverlayXattrs};
+use super::{image, image::Source, options::Verity, Backing, CInode, Composefs, OverlayXattrs};
 use crate::format::{
     layout, overlay,
     reader::{Image, HashedXattrKey, XattrValue},
@@ -70,6 +70,30 @@ fn read_redirect(img: &Image<Source>, nid: u64, (off, len): XattrValue) -> Resul
     Ok(value)
 }
 
+/// The object path of the sha256 digest `d` as mkcomposefs writes it in
+/// redirects, without the leading `/` and NUL-terminated: the digest in
+/// lower-case hex, split after its first two digits (`xx/yyyy...`).
+fn object_path(d: &[u8; 32]) -> [u8; 66] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut p = [0u8; 66];
+    let mut i = 0;
+    for &b in d {
+        if i == 2 {
+            // The byte after the first two digits is the `/`.
+            if let Some(c) = p.get_mut(i) {
+                *c = b'/';
+            }
+            i += 1;
+        }
+        if let Some([hi, lo]) = p.get_mut(i..i + 2) {
+            *hi = HEX[usize::from(b >> 4)];
+            *lo = HEX[usize::from(b & 15)];
+        }
+        i += 2;
+    }
+    p
+}
+
 /// Checks, when the external file `nid` is read from the image, that its
 /// overlay xattrs `x` can lead to data, with the errors overlayfs gives on
 /// lookup: `EIO` for a malformed metacopy or a missing or relative
@@ -77,19 +101,20 @@ fn read_redirect(img: &Image<Source>, nid: u64, (off, len): XattrValue) -> Resul
 ///
 /// `meta_buf` and `redirect_buf` hold the values if they fit (as
 /// [`Image::inode_with_xattrs`] copies them); a longer redirect is read
-/// here.
+/// here. Returns the digest if it is a sha256 one and the redirect is its
+/// object path ([`object_path`]), which is all an open then needs.
 pub(super) fn check(
     img: &Image<Source>,
     nid: u64,
     x: &OverlayXattrs,
     meta_buf: &[u8; METACOPY_MAX],
     redirect_buf: &[u8; REDIRECT_INLINE],
-) -> Result {
+) -> Result<Option<[u8; 32]>> {
     let Some(meta) = meta_buf.get(..usize::from(x.meta.1)) else {
         warn(nid, "malformed metacopy xattr");
         return Err(EIO);
     };
-    parse_metacopy(nid, meta)?;
+    let digest = parse_metacopy(nid, meta)?;
     let Some(redirect) = x.redirect? else {
         warn(nid, "metacopy file without a redirect");
         return Err(EIO);
@@ -103,7 +128,13 @@ pub(super) fn check(
         }
     };
     match overlay::parse_redirect(value) {
-        Ok(overlay::Redirect::Absolute(_)) => Ok(()),
+        Ok(overlay::Redirect::Absolute(rel)) => Ok(digest.and_then(|m| {
+            if m.algo != layout::FS_VERITY_HASH_ALG_SHA256 {
+                return None;
+            }
+            let d: [u8; 32] = m.digest().try_into().ok()?;
+            (object_path(&d).get(..65) == Some(rel)).then_some(d)
+        })),
         Ok(overlay::Redirect::Relative(_)) => {
             warn(nid, "metacopy file with a relative redirect");
             Err(EIO)
@@ -117,18 +148,30 @@ pub(super) fn check(
 
 /// Opens the backing object of the external file `inode` for `file`.
 pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile> {
-    let sbi = Composefs::sbi(inode);
-    let img = &sbi.image;
-    let data = inode.data();
-    let nid = data.raw.nid();
-
     if !file.is_read_only() {
         return Err(EROFS);
     }
+    // Only external files, which all have this worked out, have this `open`.
+    match inode.data().overlay.as_ref().ok_or(EIO)? {
+        Backing::Sha256(d) => {
+            let path = object_path(d);
+            let rel = CStr::from_bytes_with_nul(&path).map_err(|_| EIO)?;
+            open_object(
+                inode,
+                file,
+                rel,
+                Some((layout::FS_VERITY_HASH_ALG_SHA256, &d[..])),
+            )
+        }
+        Backing::Xattrs(x) => open_xattrs(inode, file, x),
+    }
+}
 
-    // Only external files, which all have their overlay xattrs located,
-    // have this `open`.
-    let x = data.overlay.as_ref().ok_or(EIO)?;
+/// Opens the backing object of `inode` for `file` as its overlay xattrs
+/// `x` say.
+fn open_xattrs(inode: &CInode, file: &OpeningFile<'_>, x: &OverlayXattrs) -> Result<BackingFile> {
+    let img = &Composefs::sbi(inode).image;
+    let nid = inode.data().raw.nid();
     // Both values are read together (they are usually in one block), the
     // redirect followed by a NUL into a buffer on the stack if it fits.
     let mut meta_buf = [0u8; METACOPY_MAX];
@@ -174,7 +217,25 @@ pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile
         .get(start..=start + rel.len())
         .and_then(|s| CStr::from_bytes_with_nul(s).ok())
         .ok_or(EIO)?;
+    open_object(
+        inode,
+        file,
+        rel,
+        digest.as_ref().map(|d| (d.algo, d.digest())),
+    )
+}
 
+/// Opens the object at `rel` under the first basedir that has it as the
+/// backing file of `inode` for `file`, and checks it against the fs-verity
+/// digest `want` (algorithm and digest) as the mount's policy says.
+fn open_object(
+    inode: &CInode,
+    file: &OpeningFile<'_>,
+    rel: &CStr,
+    want: Option<(u8, &[u8])>,
+) -> Result<BackingFile> {
+    let sbi = Composefs::sbi(inode);
+    let nid = inode.data().raw.nid();
     let mut found = None;
     let mut last = ENOENT;
     for base in sbi.basedirs.iter() {
@@ -197,7 +258,7 @@ pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile
         return Err(last);
     };
     // As overlayfs: the object is found first, then its digest checked.
-    if digest.is_none() && sbi.verity == Verity::Require {
+    if want.is_none() && sbi.verity == Verity::Require {
         warn_open(
             file,
             nid,
@@ -222,14 +283,14 @@ pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile
         warn_open(file, nid, "backing object size differs from the image");
         return Err(EIO);
     }
-    if let (Some(want), true) = (digest, sbi.verity != Verity::Off) {
+    if let (Some((algo, digest)), true) = (want, sbi.verity != Verity::Off) {
         let mut got = [0u8; 64];
         match real.verity_digest(&mut got) {
             None => {
                 warn_open(file, nid, "backing object has no fs-verity digest");
                 return Err(EIO);
             }
-            Some((algo, n)) if algo != want.algo || got.get(..n) != Some(want.digest()) => {
+            Some((a, n)) if a != algo || got.get(..n) != Some(digest) => {
                 warn_open(file, nid, "backing object has the wrong fs-verity digest");
                 return Err(EIO);
             }

@@ -3,7 +3,7 @@
 //! Inodes: reading them from the image into the inode cache, and their
 //! data through the page cache.
 
-use super::{backing, image, CInode, CfsInode, Composefs, OverlayXattrs};
+use super::{backing, image, Backing, CInode, CfsInode, Composefs, OverlayXattrs};
 use crate::format::{
     layout, overlay,
     reader::{DataLayout, HashedXattrKey},
@@ -54,8 +54,14 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
                     meta,
                     redirect: redirect.map_err(|e| image::to_error(e, "overlay xattrs", nid)),
                 };
-                lookup_err = backing::check(img, nid, &x, &meta_buf, &redirect_buf).err();
-                overlay = Some(x);
+                overlay = Some(match backing::check(img, nid, &x, &meta_buf, &redirect_buf) {
+                    Ok(Some(digest)) => Backing::Sha256(digest),
+                    Ok(None) => Backing::Xattrs(x),
+                    Err(e) => {
+                        lookup_err = Some(e);
+                        Backing::Xattrs(x)
+                    }
+                });
                 Kind::RegBacked
             }
             None => Kind::RegCached,

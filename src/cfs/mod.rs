@@ -51,16 +51,29 @@ pub(crate) struct CfsInode {
     /// The error a lookup of this inode fails with, as overlayfs fails it
     /// (an external file whose overlay xattrs cannot lead to data).
     lookup_err: Option<Error>,
-    /// Where the overlay xattrs of an external file are, found when the
-    /// inode is read so that opens need not search for them again; `None`
-    /// for other inodes.
-    overlay: Option<OverlayXattrs>,
+    /// How an external file finds and checks its backing object, worked
+    /// out when the inode is read so that opens need not search for its
+    /// overlay xattrs again; `None` for other inodes.
+    overlay: Option<Backing>,
     /// Of a directory: where its last successful lookup found its entry
     /// (block << 32 | index in the block; `u64::MAX`: none yet), where the
     /// next one starts looking. Lookups in readdir order, as `ls -l` or
     /// `find` make them, then mostly compare one name in one block instead
     /// of a binary search's several blocks and names.
     lookup_hint: AtomicU64,
+}
+
+/// How an external file finds and checks its backing object.
+#[derive(Clone, Copy)]
+pub(crate) enum Backing {
+    /// What mkcomposefs writes: a sha256 metacopy digest whose object path
+    /// is the redirect (`/xx/yyyy...`, the digest in lower-case hex split
+    /// after two digits). Both values were read and checked with the inode:
+    /// an open reads nothing more from the image.
+    Sha256([u8; 32]),
+    /// Anything else: where the overlay xattrs are, read again by each
+    /// open.
+    Xattrs(OverlayXattrs),
 }
 
 /// Where the values of an external file's overlay xattrs lie in the image.
