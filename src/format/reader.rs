@@ -1166,6 +1166,10 @@ impl<S: BlockSource> Image<S> {
         mut emit: impl FnMut(&DirEntry<'_>, u64) -> bool,
     ) -> Result<u64> {
         let nblocks = self.dir_blocks(dir)?;
+        if pos >= dir.size {
+            // At the end (where the call after the last entry starts): nothing to read.
+            return Ok(pos);
+        }
         let mut blk = pos >> BLOCK_BITS;
         let mut first = ((pos & (BLOCK_SIZE_U64 - 1)) as usize).div_ceil(DIRENT_SIZE);
         while blk < nblocks {
