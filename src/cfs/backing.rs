@@ -127,14 +127,22 @@ pub(super) fn check(
             long.get(..long.len() - 1).unwrap_or(&[])
         }
     };
+    // The sha256 digest and its object path, if the digest is one.
+    let canonical = digest.and_then(|m| {
+        let d: [u8; 32] = m.digest().try_into().ok()?;
+        (m.algo == layout::FS_VERITY_HASH_ALG_SHA256).then(|| (d, object_path(&d)))
+    });
+    // The usual value, `/` and the object path, is a valid absolute
+    // redirect: no need to parse it.
+    if let Some((d, path)) = &canonical {
+        if value.split_first() == Some((&b'/', path.get(..65).unwrap_or(&[]))) {
+            return Ok(Some(*d));
+        }
+    }
     match overlay::parse_redirect(value) {
-        Ok(overlay::Redirect::Absolute(rel)) => Ok(digest.and_then(|m| {
-            if m.algo != layout::FS_VERITY_HASH_ALG_SHA256 {
-                return None;
-            }
-            let d: [u8; 32] = m.digest().try_into().ok()?;
-            (object_path(&d).get(..65) == Some(rel)).then_some(d)
-        })),
+        Ok(overlay::Redirect::Absolute(rel)) => Ok(canonical
+            .filter(|(_, path)| path.get(..65) == Some(rel))
+            .map(|(d, _)| d)),
         Ok(overlay::Redirect::Relative(_)) => {
             warn(nid, "metacopy file with a relative redirect");
             Err(EIO)
