@@ -5,7 +5,6 @@ mod dump;
 mod erofs;
 mod objects;
 mod progress;
-mod sha256_lanes;
 mod source;
 mod store;
 mod tree;

@@ -25,7 +25,6 @@ use rayon::prelude::*;
 
 use crate::objects::object_path;
 use crate::progress::Progress;
-use crate::sha256_lanes;
 use crate::store::Store;
 use crate::tree::{Node, Tree, TreeError, RECOMMENDED_INLINE_CONTENT_MAX, ROOT};
 use cfs_format::format::layout::{S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
@@ -718,13 +717,13 @@ fn read_whole<'b>(file: &mut File, size: usize, buf: &'b mut Vec<u8>) -> io::Res
 /// current rayon pool when it is long.
 fn hash_blocks(hash: HashAlg, blocks: &[u8], out: &mut [u8]) {
     if blocks.len() <= PARALLEL_HASH_PART {
-        sha256_lanes::hash_blocks(hash, blocks, out);
+        fsverity::hash_blocks_into(hash, blocks, out);
         return;
     }
     let per_part = PARALLEL_HASH_PART / BLOCK_SIZE * hash.digest_size();
     out.par_chunks_mut(per_part)
         .zip(blocks.par_chunks(PARALLEL_HASH_PART))
-        .for_each(|(o, b)| sha256_lanes::hash_blocks(hash, b, o));
+        .for_each(|(o, b)| fsverity::hash_blocks_into(hash, b, o));
 }
 
 /// Reads the directory tree at `root` with its files' contents (inline
