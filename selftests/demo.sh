@@ -43,8 +43,11 @@ dmesg | grep composefs | tail -n 1
 
 say "A wrong image digest refuses the mount"
 run cfs-mount -u /mnt/demo
-if cfs-mount -t composefs -o "basedir=/scratch/objects,digest=$(echo "$digest" | tr 0-9a-f 1-9a-f0)" image.cfs /mnt/demo; then
+wrong=$(echo "$digest" | tr 0-9a-f 1-9a-f0)
+echo "\$ cfs-mount -t composefs -o basedir=/scratch/objects,digest=$wrong image.cfs /mnt/demo"
+if cfs-mount -t composefs -o "basedir=/scratch/objects,digest=$wrong" image.cfs /mnt/demo; then
 	echo "unexpected: mounted"; exit 1
 fi
+dmesg | grep composefs | tail -n 1
 run rmmod composefs
 say "Done"
