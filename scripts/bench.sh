@@ -207,7 +207,7 @@ fi
 # ---- guest ----
 : >"$out/guest.log"
 if [ "${BENCH_GUEST:-1}" != 0 ]; then
-	log "guest: bench kernel, $ENTRIES entries, $RUNS runs (TCG: ~10 minutes)"
+	log "guest: bench kernel, $ENTRIES entries, $RUNS runs (TCG: about 5 minutes with 2 vCPUs)"
 	echo "# $module_note" | tee "$out/guest.log"
 	# The real tree: the kernel source's include/ (headers, symlinks).
 	real=()
