@@ -1331,6 +1331,30 @@ impl<S: BlockSource> Image<S> {
         }
     }
 
+    /// The xattr entry at `off` (ending at or before `limit`) as an item, and the entry's
+    /// size; `shared` says which area it is in.
+    fn xattr_item_at<'c>(
+        &self,
+        cur: &'c mut Cursor<'_, S>,
+        off: u64,
+        limit: u64,
+        shared: bool,
+        name: &'c mut [u8; NAME_MAX],
+    ) -> Result<(XattrItem<'c>, u64)> {
+        let e = self.xattr_entry_at(cur, off, limit)?;
+        let n = usize::from(e.e_name_len);
+        let (suffix, value) = Self::xattr_name(cur, off, n, e.e_value_size, name)?;
+        let item = XattrItem {
+            index: e.e_name_index,
+            suffix,
+            value_offset: off + (XATTR_ENTRY_SIZE + n) as u64,
+            value_len: e.e_value_size,
+            shared,
+            value,
+        };
+        Ok((item, e.total_size() as u64))
+    }
+
     /// Calls `f` for each xattr of `inode`: the inline entries first, then the shared ones (the
     /// order EROFS lists them in). `f` returns `false` to stop early.
     pub fn for_each_xattr(
@@ -1363,21 +1387,11 @@ impl<S: BlockSource> Image<S> {
         let mut name = [0u8; NAME_MAX];
         let mut pos = inode.xattr_offset + shared_end as u64;
         while pos < area_end {
-            let e = self.xattr_entry_at(cur, pos, area_end)?;
-            let n = usize::from(e.e_name_len);
-            let (suffix, value) = Self::xattr_name(cur, pos, n, e.e_value_size, &mut name)?;
-            let item = XattrItem {
-                index: e.e_name_index,
-                suffix,
-                value_offset: pos + (XATTR_ENTRY_SIZE + n) as u64,
-                value_len: e.e_value_size,
-                shared: false,
-                value,
-            };
+            let (item, size) = self.xattr_item_at(cur, pos, area_end, false, &mut name)?;
             if !f(&item)? {
                 return Ok(());
             }
-            pos += e.total_size() as u64;
+            pos += size;
         }
         // The shared ids are read in batches: the entries they name are in another block,
         // and reading ids one by one would take the inode's block back after each of them.
@@ -1393,17 +1407,7 @@ impl<S: BlockSource> Image<S> {
             )?;
             for id in batch.chunks_exact(4) {
                 let off = self.shared_xattr_offset(get_u32(id, 0))?;
-                let e = self.xattr_entry_at(cur, off, self.size)?;
-                let n = usize::from(e.e_name_len);
-                let (suffix, value) = Self::xattr_name(cur, off, n, e.e_value_size, &mut name)?;
-                let item = XattrItem {
-                    index: e.e_name_index,
-                    suffix,
-                    value_offset: off + (XATTR_ENTRY_SIZE + n) as u64,
-                    value_len: e.e_value_size,
-                    shared: true,
-                    value,
-                };
+                let (item, _) = self.xattr_item_at(cur, off, self.size, true, &mut name)?;
                 if !f(&item)? {
                     return Ok(());
                 }
