@@ -92,6 +92,16 @@ fn cpath(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes()).map_err(|_| einval())
 }
 
+/// `ptr` as the output buffer of a size-query call: null when the buffer is
+/// empty (the call then only returns the size it needs).
+fn out_ptr(ptr: *mut u8, len: usize) -> *mut u8 {
+    if len == 0 {
+        std::ptr::null_mut()
+    } else {
+        ptr
+    }
+}
+
 /// Turns a libc size result into an `io::Result`.
 fn cvt_size(r: isize) -> io::Result<usize> {
     usize::try_from(r).map_err(|_| io::Error::last_os_error())
@@ -193,86 +203,78 @@ impl MetaReader {
         false
     }
 
+    /// Runs `at_call` (an `*at` xattr call relative to the entry's
+    /// directory) while the kernel takes those calls, else `path_call` with
+    /// the entry's full path; the call's size result.
+    fn xattr_call(
+        &self,
+        at: At<'_>,
+        at_call: impl FnOnce() -> libc::c_long,
+        path_call: impl FnOnce(&CStr) -> libc::ssize_t,
+    ) -> io::Result<usize> {
+        if at.dir != libc::AT_FDCWD && self.xattr_at.load(Ordering::Relaxed) {
+            match cvt_size(at_call() as isize) {
+                Ok(n) => return Ok(n),
+                Err(e) if self.at_refused(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        cvt_size(path_call(&at.cpath()?))
+    }
+
     /// `llistxattr` of the entry into `buf`; the list's length.
     fn list(&self, at: At<'_>, buf: &mut [u8]) -> io::Result<usize> {
-        if at.dir != libc::AT_FDCWD && self.xattr_at.load(Ordering::Relaxed) {
+        let (ptr, len) = (buf.as_mut_ptr(), buf.len());
+        self.xattr_call(
+            at,
             // SAFETY: valid C string and a writable buffer of the given length.
-            let r = unsafe {
+            || unsafe {
                 libc::syscall(
                     xattr_at::SYS_LISTXATTRAT,
                     at.dir,
                     at.name.as_ptr(),
                     libc::AT_SYMLINK_NOFOLLOW,
-                    buf.as_mut_ptr(),
-                    buf.len(),
+                    ptr,
+                    len,
                 )
-            };
-            match cvt_size(r as isize) {
-                Ok(n) => return Ok(n),
-                Err(e) if self.at_refused(&e) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let c = at.cpath()?;
-        // SAFETY: valid C string and a writable buffer of the given length
-        // (a null buffer of length 0 asks for the size).
-        let r = unsafe {
-            libc::llistxattr(
-                c.as_ptr(),
-                if buf.is_empty() {
-                    std::ptr::null_mut()
-                } else {
-                    buf.as_mut_ptr().cast()
-                },
-                buf.len(),
-            )
-        };
-        cvt_size(r)
+            },
+            // SAFETY: valid C string and a writable buffer of the given length
+            // (a null buffer of length 0 asks for the size).
+            |c| unsafe { libc::llistxattr(c.as_ptr(), out_ptr(ptr, len).cast(), len) },
+        )
     }
 
     /// `lgetxattr` of the entry's `key` into `buf`; the value's length.
     fn get(&self, at: At<'_>, key: &CStr, buf: &mut [u8]) -> io::Result<usize> {
-        if at.dir != libc::AT_FDCWD && self.xattr_at.load(Ordering::Relaxed) {
-            let mut args = XattrArgs {
-                value: buf.as_mut_ptr() as u64,
-                size: u32::try_from(buf.len()).unwrap_or(u32::MAX),
-                flags: 0,
-            };
-            // SAFETY: valid C strings, and `args` points at a writable
-            // buffer of at least `args.size` bytes.
-            let r = unsafe {
-                libc::syscall(
-                    xattr_at::SYS_GETXATTRAT,
-                    at.dir,
-                    at.name.as_ptr(),
-                    libc::AT_SYMLINK_NOFOLLOW,
-                    key.as_ptr(),
-                    &mut args as *mut XattrArgs,
-                    std::mem::size_of::<XattrArgs>(),
-                )
-            };
-            match cvt_size(r as isize) {
-                Ok(n) => return Ok(n),
-                Err(e) if self.at_refused(&e) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let c = at.cpath()?;
-        // SAFETY: valid C strings and a writable buffer of the given length
-        // (a null buffer of length 0 asks for the size).
-        let r = unsafe {
-            libc::lgetxattr(
-                c.as_ptr(),
-                key.as_ptr(),
-                if buf.is_empty() {
-                    std::ptr::null_mut()
-                } else {
-                    buf.as_mut_ptr().cast()
-                },
-                buf.len(),
-            )
-        };
-        cvt_size(r)
+        let (ptr, len) = (buf.as_mut_ptr(), buf.len());
+        self.xattr_call(
+            at,
+            || {
+                let mut args = XattrArgs {
+                    value: ptr as u64,
+                    size: u32::try_from(len).unwrap_or(u32::MAX),
+                    flags: 0,
+                };
+                // SAFETY: valid C strings, and `args` points at a writable
+                // buffer of at least `args.size` bytes.
+                unsafe {
+                    libc::syscall(
+                        xattr_at::SYS_GETXATTRAT,
+                        at.dir,
+                        at.name.as_ptr(),
+                        libc::AT_SYMLINK_NOFOLLOW,
+                        key.as_ptr(),
+                        &mut args as *mut XattrArgs,
+                        std::mem::size_of::<XattrArgs>(),
+                    )
+                }
+            },
+            // SAFETY: valid C strings and a writable buffer of the given length
+            // (a null buffer of length 0 asks for the size).
+            |c| unsafe {
+                libc::lgetxattr(c.as_ptr(), key.as_ptr(), out_ptr(ptr, len).cast(), len)
+            },
+        )
     }
 
     /// Reads the xattrs of the entry (not following symlinks) into `node`.
