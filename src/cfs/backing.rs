@@ -3,10 +3,12 @@
 //! Backing objects: opening an external file's object under the basedirs,
 //! confined beneath them, and checking its fs-verity digest.
 
-use super::{image, image::Source, options::Verity, Backing, CInode, Composefs, OverlayXattrs};
+use super::{
+    image, image::Source, options, options::Verity, Backing, CInode, Composefs, OverlayXattrs,
+};
 use crate::format::{
     layout, overlay,
-    reader::{Image, HashedXattrKey, XattrValue},
+    reader::{HashedXattrKey, Image, XattrValue},
 };
 use crate::vfs::{
     file::{BackingFile, OpeningFile},
@@ -74,22 +76,12 @@ fn read_redirect(img: &Image<Source>, nid: u64, (off, len): XattrValue) -> Resul
 /// redirects, without the leading `/` and NUL-terminated: the digest in
 /// lower-case hex, split after its first two digits (`xx/yyyy...`).
 fn object_path(d: &[u8; 32]) -> [u8; 66] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut p = [0u8; 66];
-    let mut i = 0;
-    for &b in d {
-        if i == 2 {
-            // The byte after the first two digits is the `/`.
-            if let Some(c) = p.get_mut(i) {
-                *c = b'/';
-            }
-            i += 1;
-        }
-        if let Some([hi, lo]) = p.get_mut(i..i + 2) {
-            *hi = HEX[usize::from(b >> 4)];
-            *lo = HEX[usize::from(b & 15)];
-        }
-        i += 2;
+    let (first, rest) = d.split_at(1);
+    options::write_hex(first, &mut p);
+    p[2] = b'/';
+    if let Some(tail) = p.get_mut(3..) {
+        options::write_hex(rest, tail);
     }
     p
 }

@@ -286,15 +286,7 @@ impl FileSystem for Composefs {
         if let Some(dg) = &d.digest {
             // Two hex digits per byte and a NUL.
             let mut hex = [0u8; 129];
-            let digits = b"0123456789abcdef";
-            // Indexed rather than zipped chunks: objtool cannot follow the
-            // zip adapter's inlined assertions in a module.
-            for (i, b) in dg.as_bytes().iter().enumerate() {
-                if let Some(pair) = hex.get_mut(2 * i..2 * i + 2) {
-                    pair[0] = digits[usize::from(b >> 4)];
-                    pair[1] = digits[usize::from(b & 15)];
-                }
-            }
+            options::write_hex(dg.as_bytes(), &mut hex);
             let text = hex.get(..=2 * dg.len).ok_or(EINVAL)?;
             let s = CStr::from_bytes_with_nul(text).map_err(|_| EINVAL)?;
             seq.show_option(c"digest", Some(s));

@@ -60,6 +60,20 @@ fn hex_val(c: u8) -> Option<u8> {
     }
 }
 
+/// Writes `bytes` as lower-case hex digits, two per byte, to the start of
+/// `out` (as far as it has room).
+pub(super) fn write_hex(bytes: &[u8], out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    // Indexed rather than zipped chunks: objtool cannot follow the zip
+    // adapter's inlined assertions in a module.
+    for (i, b) in bytes.iter().enumerate() {
+        if let Some([hi, lo]) = out.get_mut(2 * i..2 * i + 2) {
+            *hi = DIGITS[usize::from(b >> 4)];
+            *lo = DIGITS[usize::from(b & 15)];
+        }
+    }
+}
+
 /// Options collected in a filesystem context.
 #[derive(Default)]
 pub(crate) struct Options {
