@@ -134,16 +134,10 @@ impl<'a, S: BlockSource + 'a> Cursor<'a, S> {
         while !rest.is_empty() {
             let (blk, start) = split_offset(pos)?;
             let n = rest.len().min(BLOCK_SIZE - start);
-            if !matches!(&self.cur, Some((b, _)) if *b == blk) {
-                // Release the block held before getting the next one.
-                self.cur = None;
-                self.cur = Some((blk, self.src.block(blk)?));
-            }
-            let block = match &self.cur {
-                Some((_, b)) => b,
-                None => return Err(FormatError::OutOfRange),
-            };
-            let src = block.get(start..start + n).ok_or(FormatError::OutOfRange)?;
+            let src = self
+                .block(blk)?
+                .get(start..start + n)
+                .ok_or(FormatError::OutOfRange)?;
             let (dst, tail) = rest.split_at_mut(n);
             dst.copy_from_slice(src);
             rest = tail;
@@ -162,15 +156,21 @@ impl<'a, S: BlockSource + 'a> Cursor<'a, S> {
             return Err(FormatError::OutOfRange);
         }
         let (blk, start) = split_offset(off)?;
+        let end = start.checked_add(len).ok_or(FormatError::Overflow)?;
+        self.block(blk)?
+            .get(start..end)
+            .ok_or(FormatError::OutOfRange)
+    }
+
+    /// Block `blk`, got from the source unless it is the one held.
+    fn block(&mut self, blk: u32) -> Result<&S::Block<'a>> {
         if !matches!(&self.cur, Some((b, _)) if *b == blk) {
             // Release the block held before getting the next one.
             self.cur = None;
             self.cur = Some((blk, self.src.block(blk)?));
         }
         match &self.cur {
-            Some((_, b)) => b
-                .get(start..start.checked_add(len).ok_or(FormatError::Overflow)?)
-                .ok_or(FormatError::OutOfRange),
+            Some((_, b)) => Ok(b),
             None => Err(FormatError::OutOfRange),
         }
     }
@@ -494,21 +494,6 @@ impl<'b> DirBlock<'b> {
             nid: d.nid,
             file_type: d.file_type,
         })
-    }
-
-    /// Binary search for `name` in the block.
-    pub fn find(&self, name: &[u8]) -> Option<DirEntry<'b>> {
-        let (mut lo, mut hi) = (0usize, self.count);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let e = self.get(mid)?;
-            match e.name.cmp(name) {
-                Ordering::Equal => return Some(e),
-                Ordering::Less => lo = mid + 1,
-                Ordering::Greater => hi = mid,
-            }
-        }
-        None
     }
 }
 
@@ -1196,8 +1181,8 @@ impl<S: BlockSource> Image<S> {
     ///
     /// Like EROFS, a lookup validates only what it reads: the entry count of each block it
     /// probes, the bounds of the names it compares, and the entry it returns (file type and nid
-    /// range). Whole blocks are validated by [`Image::readdir`]; a corrupt block can make a
-    /// lookup miss or fail, never read out of bounds or loop.
+    /// range); [`Image::readdir`] validates each entry as it reaches it. A corrupt block can make
+    /// a lookup miss or fail, never read out of bounds or loop.
     pub fn lookup(&self, dir: &Inode, name: &[u8]) -> Result<Option<(u64, u8)>> {
         Ok(self
             .lookup_near(dir, name, None)?
