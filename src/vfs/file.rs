@@ -570,9 +570,7 @@ impl SourceFile {
             _p: PhantomData,
         })
     }
-}
 
-impl SourceFile {
     /// Starts reading the uncached page `index` of the source and the pages
     /// after it within the readahead window (`page_cache_sync_readahead`,
     /// with the source file's readahead state); a no-op on tmpfs.
