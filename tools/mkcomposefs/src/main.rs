@@ -7,6 +7,7 @@ mod objects;
 mod progress;
 mod source;
 mod store;
+mod sys;
 mod tree;
 
 use std::fs::File;

@@ -15,7 +15,7 @@ use std::ffi::{CStr, CString, OsStr};
 use std::fs::File;
 use std::io::{self, Read};
 use std::mem::MaybeUninit;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -26,6 +26,7 @@ use rayon::prelude::*;
 use crate::objects::object_path;
 use crate::progress::Progress;
 use crate::store::Store;
+use crate::sys::{self, cpath, cvt_size, einval};
 use crate::tree::{Node, Tree, TreeError, RECOMMENDED_INLINE_CONTENT_MAX, ROOT};
 use cfs_format::format::layout::{S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 use cfs_format::fsverity::{self, HashAlg, BLOCK_SIZE};
@@ -84,14 +85,6 @@ fn tree_io(e: TreeError) -> io::Error {
     io::Error::from_raw_os_error(code)
 }
 
-fn einval() -> io::Error {
-    io::Error::from_raw_os_error(libc::EINVAL)
-}
-
-fn cpath(path: &Path) -> io::Result<CString> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|_| einval())
-}
-
 /// `ptr` as the output buffer of a size-query call: null when the buffer is
 /// empty (the call then only returns the size it needs).
 fn out_ptr(ptr: *mut u8, len: usize) -> *mut u8 {
@@ -100,11 +93,6 @@ fn out_ptr(ptr: *mut u8, len: usize) -> *mut u8 {
     } else {
         ptr
     }
-}
-
-/// Turns a libc size result into an `io::Result`.
-fn cvt_size(r: isize) -> io::Result<usize> {
-    usize::try_from(r).map_err(|_| io::Error::last_os_error())
 }
 
 /// Where an entry is, for the system calls that read its metadata: relative
@@ -271,9 +259,7 @@ impl MetaReader {
             },
             // SAFETY: valid C strings and a writable buffer of the given length
             // (a null buffer of length 0 asks for the size).
-            |c| unsafe {
-                libc::lgetxattr(c.as_ptr(), key.as_ptr(), out_ptr(ptr, len).cast(), len)
-            },
+            |c| unsafe { libc::lgetxattr(c.as_ptr(), key.as_ptr(), out_ptr(ptr, len).cast(), len) },
         )
     }
 
@@ -382,19 +368,8 @@ struct Dir(OwnedFd);
 
 impl Dir {
     fn open(path: &Path) -> io::Result<Dir> {
-        let c = cpath(path)?;
-        // SAFETY: a valid C string; the result is a new descriptor we own.
-        let fd = unsafe {
-            libc::open(
-                c.as_ptr(),
-                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just opened and is owned by nobody else.
-        Ok(Dir(unsafe { OwnedFd::from_raw_fd(fd) }))
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY;
+        sys::open_at(libc::AT_FDCWD, &cpath(path)?, flags, 0).map(Dir)
     }
 
     fn fd(&self) -> RawFd {
@@ -644,19 +619,7 @@ impl Walk<'_> {
 
 /// Opens the regular file `name` in the directory `dir` for reading.
 fn open_at(dir: RawFd, name: &CStr) -> io::Result<File> {
-    // SAFETY: a valid C string; the result is a new descriptor we own.
-    let fd = unsafe {
-        libc::openat(
-            dir,
-            name.as_ptr(),
-            libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` was just opened and is owned by nobody else.
-    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+    sys::open_at(dir, name, libc::O_RDONLY | libc::O_NOFOLLOW, 0).map(File::from)
 }
 
 /// Read buffers a thread keeps between files.

@@ -13,13 +13,13 @@ use std::collections::HashSet;
 use std::ffi::{CStr, CString};
 use std::fs::{self, File};
 use std::io::{self, Seek, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+use crate::sys::{cpath, cvt, einval, open_at};
 use cfs_format::fsverity::{to_hex, HashAlg, BLOCK_SIZE};
 
 /// `FICLONE` ioctl request.
@@ -67,30 +67,6 @@ pub fn enable_verity(file: &File, hash: HashAlg) -> io::Result<()> {
     Ok(())
 }
 
-/// Turns a libc return value into an `io::Result`.
-fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
-
-/// `openat(2)` returning an owned descriptor.
-fn open_at(dir: RawFd, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
-    // SAFETY: `name` is a valid C string; the result is a new descriptor we own.
-    let fd = cvt(unsafe {
-        libc::openat(
-            dir,
-            name.as_ptr(),
-            flags | libc::O_CLOEXEC,
-            libc::c_uint::from(mode),
-        )
-    })?;
-    // SAFETY: `fd` was just opened and is owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
 /// Whether an error says that the operation is not supported on this
 /// filesystem at all (as opposed to failing for one file).
 fn unsupported(e: &io::Error) -> bool {
@@ -134,11 +110,9 @@ impl Store {
             .recursive(true)
             .mode(DIR_MODE)
             .create(path)?;
-        let cpath = CString::new(path.as_os_str().as_bytes())
-            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         let root = open_at(
             libc::AT_FDCWD,
-            &cpath,
+            &cpath(path)?,
             libc::O_RDONLY | libc::O_DIRECTORY,
             0,
         )?;
@@ -189,14 +163,13 @@ impl Store {
         fill: impl FnOnce(&mut File) -> io::Result<()>,
     ) -> io::Result<()> {
         let Some((&first, rest)) = digest.split_first() else {
-            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+            return Err(einval());
         };
         if !self.claim(digest) {
             return Ok(());
         }
         let (subdir, created) = self.subdir(first)?;
-        let name =
-            CString::new(to_hex(rest)).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let name = CString::new(to_hex(rest)).map_err(|_| einval())?;
         // In a directory this run created, only this run's objects exist, and
         // each is claimed once. (Another process filling the same store at
         // the same time can only rename the same content over it.)
@@ -292,8 +265,7 @@ impl Store {
         if let Some((fd, created)) = cell.get() {
             return Ok((fd.as_raw_fd(), *created));
         }
-        let name = CString::new(to_hex(&[first]))
-            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let name = CString::new(to_hex(&[first])).map_err(|_| einval())?;
         // SAFETY: a valid C string relative to the store directory.
         let r = unsafe { libc::mkdirat(self.root.as_raw_fd(), name.as_ptr(), DIR_MODE) };
         let mut created = true;
@@ -322,8 +294,7 @@ impl Store {
     fn create_temp(&self) -> io::Result<(File, CString)> {
         loop {
             let n = self.tmp_counter.fetch_add(1, Ordering::Relaxed);
-            let name = CString::new(format!(".tmp{}-{n}", self.pid))
-                .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+            let name = CString::new(format!(".tmp{}-{n}", self.pid)).map_err(|_| einval())?;
             match open_at(
                 self.root.as_raw_fd(),
                 &name,
