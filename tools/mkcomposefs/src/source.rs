@@ -123,37 +123,23 @@ impl At<'_> {
 
 /// `getxattrat(2)` and `listxattrat(2)` (Linux 6.13): xattrs relative to a
 /// directory descriptor, without a walk of the full path for each entry.
-#[cfg(all(
-    target_os = "linux",
-    target_pointer_width = "64",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-))]
 mod xattr_at {
     /// Syscall number of `getxattrat` (the same on every architecture with
     /// the unified syscall table).
     pub const SYS_GETXATTRAT: libc::c_long = 464;
     /// Syscall number of `listxattrat`.
     pub const SYS_LISTXATTRAT: libc::c_long = 465;
-    /// Whether these calls may exist here at all.
-    pub const AVAILABLE: bool = true;
-}
-#[cfg(not(all(
-    target_os = "linux",
-    target_pointer_width = "64",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64"
-    )
-)))]
-mod xattr_at {
-    pub const SYS_GETXATTRAT: libc::c_long = -1;
-    pub const SYS_LISTXATTRAT: libc::c_long = -1;
-    pub const AVAILABLE: bool = false;
+    /// Whether these numbers are the calls' here (64-bit Linux with the
+    /// unified syscall table); elsewhere they are never used.
+    pub const AVAILABLE: bool = cfg!(all(
+        target_os = "linux",
+        target_pointer_width = "64",
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64"
+        )
+    ));
 }
 
 /// `struct xattr_args` of `getxattrat(2)`.

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use cfs_test_support::scratch;
-use common::{first_difference, ours, reference, Rng};
+use common::{first_difference, ours, reference, run, Rng};
 
 /// A pseudo-terminal: (master, slave).
 fn openpty() -> (File, OwnedFd) {
@@ -145,12 +145,13 @@ fn progress_only_on_a_terminal() {
     // The reference image and store.
     let ref_img = dir.join("ref.cfs");
     let ref_store = dir.join("ref-store");
-    let out = Command::new(reference())
-        .arg(format!("--digest-store={}", ref_store.display()))
-        .arg(&src)
-        .arg(&ref_img)
-        .output()
-        .expect("run reference");
+    let store_arg = format!("--digest-store={}", ref_store.display());
+    let out = run(
+        &reference(),
+        &[store_arg.as_ref(), src.as_os_str(), ref_img.as_os_str()],
+        None,
+        &[],
+    );
     assert!(
         out.status.success(),
         "{}",
