@@ -19,7 +19,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -353,9 +353,11 @@ fn read_link_at(at: At<'_>) -> io::Result<Vec<u8>> {
 struct Dir(OwnedFd);
 
 impl Dir {
-    fn open(path: &Path) -> io::Result<Dir> {
-        let flags = libc::O_RDONLY | libc::O_DIRECTORY;
-        sys::open_at(libc::AT_FDCWD, &cpath(path)?, flags, 0).map(Dir)
+    /// Opens the directory `name` in `parent` (`AT_FDCWD` for a path), not
+    /// following a symlink that replaced it since it was listed.
+    fn open(parent: RawFd, name: &CStr) -> io::Result<Dir> {
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+        sys::open_at(parent, name, flags, 0).map(Dir)
     }
 
     fn fd(&self) -> RawFd {
@@ -415,6 +417,16 @@ struct Entry {
     dir: Option<usize>,
 }
 
+/// Where a directory to list is: the root by its path, any other by its name
+/// in its parent's descriptor, so that a tree deeper than `PATH_MAX` can be
+/// read (with the `*at` xattr calls: their path fallback still needs the full
+/// path). The parent's descriptor stays open until its last subdirectory is
+/// opened, not until it is listed: open descriptors stay few.
+enum DirAt {
+    Root,
+    Child(Arc<Dir>, CString),
+}
+
 /// One listed directory.
 struct Listing {
     path: PathBuf,
@@ -457,13 +469,13 @@ impl Walk<'_> {
         self.failed.load(Ordering::Relaxed)
     }
 
-    /// Lists the directory `path` as listing `index`, spawning a task for
-    /// each subdirectory and reading its files' contents.
-    fn walk_dir<'s>(&'s self, scope: &rayon::Scope<'s>, path: PathBuf, index: usize) {
+    /// Lists the directory `path` (found at `at`) as listing `index`,
+    /// spawning a task for each subdirectory and reading its files' contents.
+    fn walk_dir<'s>(&'s self, scope: &rayon::Scope<'s>, path: PathBuf, at: DirAt, index: usize) {
         if self.failed() {
             return;
         }
-        match self.list_dir(scope, &path) {
+        match self.list_dir(scope, &path, at) {
             Ok(entries) => {
                 if let Ok(mut l) = self.listings.lock() {
                     l.push((index, Listing { path, entries }));
@@ -477,9 +489,16 @@ impl Walk<'_> {
         &'s self,
         scope: &rayon::Scope<'s>,
         path: &Path,
+        at: DirAt,
     ) -> Result<Vec<Entry>, (Stage, SourceError)> {
         let scan_err = |p: &Path, e: io::Error| (Stage::Scan, access_error(p, e));
-        let dir = Dir::open(path).map_err(|e| scan_err(path, e))?;
+        let dir = match &at {
+            DirAt::Root => cpath(path).and_then(|p| Dir::open(libc::AT_FDCWD, &p)),
+            DirAt::Child(parent, name) => Dir::open(parent.fd(), name),
+        }
+        .map_err(|e| scan_err(path, e))?;
+        drop(at);
+        let dir = Arc::new(dir);
         let names = dir.entries().map_err(|e| scan_err(path, e))?;
         let fd = dir.fd();
         let mut entries = Vec::with_capacity(names.len());
@@ -503,7 +522,8 @@ impl Walk<'_> {
             let dir = (ft == S_IFDIR).then(|| {
                 let index = self.next_dir.fetch_add(1, Ordering::Relaxed);
                 let sub = at.path();
-                scope.spawn(move |s| self.walk_dir(s, sub, index));
+                let sub_at = DirAt::Child(Arc::clone(&dir), name.clone());
+                scope.spawn(move |s| self.walk_dir(s, sub, sub_at, index));
                 index
             });
             entries.push(Entry {
@@ -724,7 +744,7 @@ pub fn build(
     if !node.is_dir() {
         return Ok(Tree::new(node));
     }
-    rayon::scope(|s| walk.walk_dir(s, root.to_path_buf(), 0));
+    rayon::scope(|s| walk.walk_dir(s, root.to_path_buf(), DirAt::Root, 0));
     if let Some((_, e)) = walk.error.lock().ok().and_then(|mut e| e.take()) {
         return Err(e);
     }
