@@ -37,6 +37,8 @@ struct folio *cfs_read_mapping_folio(struct address_space *mapping,
 void *cfs_kmap_local_folio(struct folio *folio, size_t offset);
 void cfs_kunmap_local(const void *addr);
 void cfs_folio_put(struct folio *folio);
+void cfs_folio_get(struct folio *folio);
+struct address_space *cfs_folio_mapping(const struct folio *folio);
 size_t cfs_folio_size(struct folio *folio);
 loff_t cfs_folio_pos(struct folio *folio);
 struct inode *cfs_file_inode(const struct file *file);
@@ -188,6 +190,17 @@ void cfs_kunmap_local(const void *addr)
 void cfs_folio_put(struct folio *folio)
 {
 	folio_put(folio);
+}
+
+void cfs_folio_get(struct folio *folio)
+{
+	folio_get(folio);
+}
+
+/* Read without the folio lock: NULL once the folio is removed from its file. */
+struct address_space *cfs_folio_mapping(const struct folio *folio)
+{
+	return READ_ONCE(folio->mapping);
 }
 
 size_t cfs_folio_size(struct folio *folio)

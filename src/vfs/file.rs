@@ -17,9 +17,10 @@ use kernel::{
     error::{from_result, to_result},
     ffi::c_ulong,
     fs::File,
+    new_spinlock,
     page::PAGE_SIZE,
     prelude::*,
-    sync::aref::ARef,
+    sync::{aref::ARef, SpinLock},
 };
 
 /// Page-cache and open operations of regular files and symlinks.
@@ -447,6 +448,13 @@ pub(crate) struct SourceFile {
     /// readahead window as opened; 0 for tmpfs, whose folios are not read
     /// but allocated or swapped in by `shmem_read_folio`).
     ra_pages: usize,
+    /// Size of the source in bytes as opened. A regular file cannot change
+    /// while its writes are denied; a block device may be resized, but the
+    /// format reader takes its bounds from the size it saw at open anyway,
+    /// and the page cache reads zeros past a block device's end.
+    size: u64,
+    /// The source's most recently read folios (see `read_page`).
+    recent: Pin<KBox<SpinLock<RecentFolios>>>,
 }
 
 impl SourceFile {
@@ -487,11 +495,23 @@ impl SourceFile {
                 helpers::cfs_file_ra_pages(f) as usize
             }
         };
+        // SAFETY: The file is open; its mapping's host is the inode whose
+        // page cache holds the data (the bdev inode for a block device).
+        let size = unsafe { helpers::cfs_i_size_read((*(*f).f_mapping).host) };
+        let recent = KBox::pin_init(
+            new_spinlock!(RecentFolios {
+                slots: [const { None }; RECENT_FOLIOS],
+                next: 0,
+            }),
+            GFP_KERNEL,
+        )?;
         let mut s = Self {
             file,
             deny_write: false,
             is_bdev,
             ra_pages,
+            size: size.max(0) as u64,
+            recent,
         };
         if !is_bdev {
             // SAFETY: The file is open.
@@ -507,12 +527,9 @@ impl SourceFile {
         self.is_bdev
     }
 
-    /// Size of the source in bytes.
+    /// Size of the source in bytes, as opened.
     pub(crate) fn size(&self) -> u64 {
-        // SAFETY: The file is open; its mapping's host is the inode whose
-        // page cache holds the data (the bdev inode for a block device).
-        let s = unsafe { helpers::cfs_i_size_read((*(*self.file.as_ptr()).f_mapping).host) };
-        s.max(0) as u64
+        self.size
     }
 
     /// The fs-verity digest of the source file, if it has one.
@@ -524,51 +541,125 @@ impl SourceFile {
     /// Reads page `index` of the source through its page cache and keeps it
     /// mapped until the returned guard is dropped.
     ///
+    /// The folio holding the page is looked up among the mount's recently
+    /// used folios first: a walk in readdir order fetches the same
+    /// directory, inode-table and xattr blocks over and over, and a hit
+    /// there costs a lock and a reference instead of a page-cache lookup.
+    pub(crate) fn read_page(&self, index: u32) -> Result<MappedPage<'_>> {
+        let index = index as usize;
+        let (folio, first) = match self.recent_folio(index) {
+            Some(hit) => hit,
+            None => {
+                let folio = self.page_cache_folio(index)?;
+                // SAFETY: `folio` is valid and referenced.
+                let pos = unsafe { helpers::cfs_folio_pos(folio.as_ptr()) };
+                let first = (pos >> kernel::page::PAGE_SHIFT) as usize;
+                self.remember_folio(&folio, first);
+                (folio, first)
+            }
+        };
+        let off = (index - first) << kernel::page::PAGE_SHIFT;
+        // SAFETY: The folio is referenced and contains page `index` at `off`.
+        let addr = unsafe { helpers::cfs_kmap_local_folio(folio.as_ptr(), off) }.cast::<u8>();
+        let pos = (index as u64) << kernel::page::PAGE_SHIFT;
+        let len = (self.size.saturating_sub(pos)).min(PAGE_SIZE as u64) as usize;
+        // INVARIANT: the folio is referenced and mapped at `addr` for `len`
+        // bytes.
+        Ok(MappedPage {
+            _folio: folio,
+            addr,
+            len,
+            _p: PhantomData,
+        })
+    }
+
+    /// The recently used folio that holds page `index`, referenced, and its
+    /// first page index; `None` if there is none.
+    fn recent_folio(&self, index: usize) -> Option<(FolioRef, usize)> {
+        // SAFETY: The file is open, so its mapping is valid.
+        let mapping = unsafe { (*self.file.as_ptr()).f_mapping };
+        let mut recent = self.recent.lock();
+        let slot = recent.slots.iter_mut().find(|s| {
+            s.as_ref()
+                .is_some_and(|r| index.wrapping_sub(r.first) < r.pages)
+        })?;
+        let r = slot.as_ref()?;
+        // A folio removed from the page cache (a block device's cache being
+        // invalidated) may be replaced by a newer one: look that up instead.
+        // SAFETY: The slot holds a reference to the folio.
+        if unsafe { helpers::cfs_folio_mapping(r.folio.as_ptr()) } != mapping {
+            let stale = slot.take();
+            drop(recent);
+            drop(stale);
+            return None;
+        }
+        Some((r.folio.clone(), r.first))
+    }
+
+    /// Keeps a reference to `folio`, which starts at page index `first`,
+    /// among the recently used folios, in place of the least recently added
+    /// one.
+    fn remember_folio(&self, folio: &FolioRef, first: usize) {
+        // SAFETY: `folio` is valid and referenced.
+        let pages = unsafe { helpers::cfs_folio_size(folio.as_ptr()) } >> kernel::page::PAGE_SHIFT;
+        let entry = RecentFolio {
+            folio: folio.clone(),
+            first,
+            pages,
+        };
+        let mut recent = self.recent.lock();
+        // Another task may have added it meanwhile.
+        if recent
+            .slots
+            .iter()
+            .flatten()
+            .any(|r| r.folio.as_ptr() == folio.as_ptr())
+        {
+            drop(recent);
+            return;
+        }
+        let next = recent.next;
+        recent.next = (next + 1) % RECENT_FOLIOS;
+        let old = recent.slots.get_mut(next).and_then(|s| s.replace(entry));
+        // The last reference to a folio may free it: not under the lock.
+        drop(recent);
+        drop(old);
+    }
+
+    /// Page `index` of the source from its page cache, read in if it is not
+    /// there, referenced and uptodate.
+    ///
     /// A page that is not cached is read together with the pages after it,
     /// up to the source's readahead window, in one request: the image is
     /// read in small pieces from all over (inodes, xattrs, directories), and
     /// one request per 4 KiB page would make a cold walk wait on thousands
     /// of them.
-    pub(crate) fn read_page(&self, index: u32) -> Result<MappedPage<'_>> {
+    fn page_cache_folio(&self, index: usize) -> Result<FolioRef> {
         let f = self.file.as_ptr();
-        let index = index as usize;
         // SAFETY: The file is open, so its mapping is valid.
         let mapping = unsafe { (*f).f_mapping };
         // SAFETY: The mapping is valid; the result is a referenced folio (not
         // necessarily uptodate) or an error pointer if there is none.
         let cached = unsafe { helpers::cfs_filemap_get_folio_accessed(mapping, index) };
-        let folio = match kernel::error::from_err_ptr(cached) {
+        if let Ok(folio) = kernel::error::from_err_ptr(cached) {
+            // INVARIANT: `filemap_get_folio` took a reference for us.
+            let folio = FolioRef(NonNull::new(folio).ok_or(EIO)?);
             // SAFETY: `folio` is referenced.
-            Ok(folio) if unsafe { helpers::cfs_folio_test_uptodate(folio) } => folio,
-            cached => {
-                match cached {
-                    // Being read, or a read failed: `read_mapping_folio`
-                    // waits for it or retries.
-                    // SAFETY: We own the reference `filemap_get_folio` took.
-                    Ok(folio) => unsafe { helpers::cfs_folio_put(folio) },
-                    Err(_) => self.readahead(index),
-                }
-                // SAFETY: The file is open; `read_mapping_folio` returns a
-                // referenced uptodate folio or an error pointer.
-                kernel::error::from_err_ptr(unsafe {
-                    helpers::cfs_read_mapping_folio(mapping, index, f)
-                })?
+            if unsafe { helpers::cfs_folio_test_uptodate(folio.as_ptr()) } {
+                return Ok(folio);
             }
-        };
-        let pos = (index as i64) << kernel::page::PAGE_SHIFT;
-        // SAFETY: `folio` is valid and referenced.
-        let off = (pos - unsafe { helpers::cfs_folio_pos(folio) }) as usize;
-        // SAFETY: The folio contains page `index` at `off`.
-        let addr = unsafe { helpers::cfs_kmap_local_folio(folio, off) }.cast::<u8>();
-        let len = (self.size().saturating_sub(pos as u64)).min(PAGE_SIZE as u64) as usize;
-        // INVARIANT: the folio is referenced and mapped at `addr` for `len`
-        // bytes.
-        Ok(MappedPage {
-            folio,
-            addr,
-            len,
-            _p: PhantomData,
-        })
+            // Being read, or a read failed: `read_mapping_folio` waits for
+            // it or retries.
+        } else {
+            self.readahead(index);
+        }
+        // SAFETY: The file is open; `read_mapping_folio` returns a referenced
+        // uptodate folio or an error pointer.
+        let folio = kernel::error::from_err_ptr(unsafe {
+            helpers::cfs_read_mapping_folio(mapping, index, f)
+        })?;
+        // INVARIANT: `read_mapping_folio` took a reference for us.
+        Ok(FolioRef(NonNull::new(folio).ok_or(EIO)?))
     }
 
     /// Starts reading the uncached page `index` of the source and the pages
@@ -608,10 +699,11 @@ impl Drop for SourceFile {
 ///
 /// # Invariants
 ///
-/// `folio` is referenced by this object and the page is mapped at `addr`
-/// (`kmap_local_folio`) for `len` readable bytes.
+/// The page is one of `_folio` and mapped at `addr` (`kmap_local_folio`) for
+/// `len` readable bytes.
 pub(crate) struct MappedPage<'a> {
-    folio: *mut bindings::folio,
+    /// Keeps the folio while its page is mapped.
+    _folio: FolioRef,
     addr: *mut u8,
     len: usize,
     _p: PhantomData<&'a SourceFile>,
@@ -622,20 +714,83 @@ impl core::ops::Deref for MappedPage<'_> {
 
     fn deref(&self) -> &[u8] {
         // SAFETY: By the type invariant `addr` is mapped for `len` bytes.
-        // The page is uptodate; a regular-file source cannot be written
-        // while mounted, and every structure read from it is validated on
-        // use, so a block device changing underneath gives bad values, not
-        // bad accesses.
+        // The folio was uptodate when it was got from the page cache (maybe
+        // earlier, by another read that added it to the recently used
+        // folios): its bytes are the source's, and the folio reference keeps
+        // it from being freed or reused. A regular-file source cannot be
+        // written while mounted, and every structure read from it is
+        // validated on use, so a block device changing underneath (or a
+        // folio of it kept after its cache was invalidated) gives bad or
+        // stale values, not bad accesses.
         unsafe { core::slice::from_raw_parts(self.addr, self.len) }
     }
 }
 
 impl Drop for MappedPage<'_> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant we mapped and referenced the folio.
-        unsafe {
-            helpers::cfs_kunmap_local(self.addr.cast());
-            helpers::cfs_folio_put(self.folio);
-        }
+        // SAFETY: By the type invariant we mapped the page; the folio's
+        // reference is dropped after this, with the field.
+        unsafe { helpers::cfs_kunmap_local(self.addr.cast()) };
     }
+}
+
+/// A reference to a folio.
+///
+/// # Invariants
+///
+/// `0` is a folio with a reference owned by this object.
+struct FolioRef(NonNull<bindings::folio>);
+
+impl FolioRef {
+    /// The folio.
+    fn as_ptr(&self) -> *mut bindings::folio {
+        self.0.as_ptr()
+    }
+}
+
+impl Clone for FolioRef {
+    fn clone(&self) -> Self {
+        // SAFETY: By the type invariant the folio is referenced, so taking
+        // another reference is allowed.
+        unsafe { helpers::cfs_folio_get(self.as_ptr()) };
+        // INVARIANT: the reference just taken.
+        Self(self.0)
+    }
+}
+
+impl Drop for FolioRef {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own a reference.
+        unsafe { helpers::cfs_folio_put(self.as_ptr()) };
+    }
+}
+
+// SAFETY: A folio reference is not tied to a task: `folio_put` may be
+// called on any task in process context.
+unsafe impl Send for FolioRef {}
+
+/// How many recently used folios of the source a mount keeps referenced: a
+/// walk alternates between a directory block, an inode-table block and a
+/// few shared-xattr blocks (measured: 4 are too few, 16 do no better).
+const RECENT_FOLIOS: usize = 8;
+
+/// A recently used folio of the source, uptodate when it was added. It is
+/// dropped when found removed from the source's page cache (a block
+/// device's cache invalidated), so that the current data is read again.
+struct RecentFolio {
+    /// The folio, referenced: it stays in memory as long as it is here.
+    folio: FolioRef,
+    /// Page index of the folio's first page in the source.
+    first: usize,
+    /// Number of pages in the folio (fixed while it is referenced: a folio
+    /// with extra references is not split).
+    pages: usize,
+}
+
+/// The recently used folios of a source, replaced in turn.
+struct RecentFolios {
+    /// The folios; `None` in a slot not filled yet or emptied.
+    slots: [Option<RecentFolio>; RECENT_FOLIOS],
+    /// The slot the next folio added replaces.
+    next: usize,
 }

@@ -42,6 +42,8 @@ extern "C" {
     pub(crate) fn cfs_kmap_local_folio(folio: *mut bindings::folio, offset: usize) -> *mut c_void;
     pub(crate) fn cfs_kunmap_local(addr: *const c_void);
     pub(crate) fn cfs_folio_put(folio: *mut bindings::folio);
+    pub(crate) fn cfs_folio_get(folio: *mut bindings::folio);
+    pub(crate) fn cfs_folio_mapping(folio: *const bindings::folio) -> *mut bindings::address_space;
     pub(crate) fn cfs_folio_size(folio: *mut bindings::folio) -> usize;
     pub(crate) fn cfs_folio_pos(folio: *mut bindings::folio) -> i64;
     pub(crate) fn cfs_file_inode(file: *const bindings::file) -> *mut bindings::inode;
