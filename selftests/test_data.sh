@@ -90,6 +90,20 @@ set -- $(cfs-resident /mnt/cfs2/other-name)
 check "a file read through one image is cached for another ($1/$2 pages)" [ "$1" = "$2" ]
 cfs-mount -u /mnt/cfs2
 
+# The mount keeps its last few image folios referenced (so they survive a
+# page-cache drop); the superblock's shrinker (run by drop_caches' slab pass
+# as by memory pressure) gives them back, and then they can be dropped.
+cfs-walk /mnt/cfs >/dev/null
+sync # dirty pages (the image was just written) are not dropped
+echo 1 >/proc/sys/vm/drop_caches
+set -- $(cfs-resident "$w/img.cfs")
+check "a mounted image keeps recently read pages ($1 of $2 cached)" [ "$1" -gt 0 ]
+echo 2 >/proc/sys/vm/drop_caches
+echo 1 >/proc/sys/vm/drop_caches
+set -- $(cfs-resident "$w/img.cfs")
+check "the shrinker releases them ($1 of $2 still cached)" [ "$1" = 0 ]
+check "the mount still reads after that" cmp "$src/f64" /mnt/cfs/f64
+
 cfs-mount -u /mnt/cfs
 ref_umount /mnt/ref
 

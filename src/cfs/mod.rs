@@ -278,6 +278,14 @@ impl FileSystem for Composefs {
         Ok(())
     }
 
+    fn cached_objects(sb: &SuperBlock<Self>) -> usize {
+        sb.data().image.source().0.recent_folios()
+    }
+
+    fn free_cached_objects(sb: &SuperBlock<Self>, nr: usize) -> usize {
+        sb.data().image.source().0.forget_recent_folios(nr)
+    }
+
     fn show_options(sb: &SuperBlock<Self>, seq: &SeqFile) -> Result {
         let d = sb.data();
         if let Some(b) = &d.basedir_opt {

@@ -596,6 +596,30 @@ impl SourceFile {
         Some((r.folio.clone(), r.first))
     }
 
+    /// How many folios the recently used ones hold referenced.
+    pub(crate) fn recent_folios(&self) -> usize {
+        self.recent.lock().slots.iter().flatten().count()
+    }
+
+    /// Drops up to `nr` of the recently used folios (the superblock's
+    /// shrinker asks under memory pressure, and `drop_caches`, so that what
+    /// the mount keeps is given back like the rest of the page cache);
+    /// returns how many were dropped.
+    pub(crate) fn forget_recent_folios(&self, nr: usize) -> usize {
+        let mut dropped: [Option<RecentFolio>; RECENT_FOLIOS] = [const { None }; RECENT_FOLIOS];
+        let mut n = 0;
+        let mut recent = self.recent.lock();
+        let kept = recent.slots.iter_mut().filter(|s| s.is_some()).take(nr);
+        for (slot, out) in kept.zip(dropped.iter_mut()) {
+            *out = slot.take();
+            n += 1;
+        }
+        // The last reference to a folio may free it: not under the lock.
+        drop(recent);
+        drop(dropped);
+        n
+    }
+
     /// Keeps a reference to `folio`, which starts at page index `first`,
     /// among the recently used folios, in place of the least recently added
     /// one.

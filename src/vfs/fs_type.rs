@@ -87,6 +87,18 @@ pub(crate) trait FileSystem:
 
     /// Shows the mount options in `/proc/mounts`.
     fn show_options(sb: &SuperBlock<Self>, seq: &SeqFile) -> Result;
+
+    /// How many objects the superblock's data keeps cached that the
+    /// superblock's shrinker may ask back (`nr_cached_objects`).
+    fn cached_objects(_sb: &SuperBlock<Self>) -> usize {
+        0
+    }
+
+    /// Frees up to `nr` of those objects under memory pressure
+    /// (`free_cached_objects`); returns how many were freed.
+    fn free_cached_objects(_sb: &SuperBlock<Self>, _nr: usize) -> usize {
+        0
+    }
 }
 
 /// A registered filesystem type with its inode cache; unregistered when

@@ -228,6 +228,8 @@ impl<T: FileSystem> SuperOps<T> {
         free_inode: Some(Self::free_inode),
         statfs: Some(Self::statfs),
         show_options: Some(Self::show_options),
+        nr_cached_objects: Some(Self::nr_cached_objects),
+        free_cached_objects: Some(Self::free_cached_objects),
         // SAFETY: All-zeroes is valid for the remaining optional callbacks.
         ..unsafe { core::mem::zeroed() }
     };
@@ -328,5 +330,37 @@ impl<T: FileSystem> SuperOps<T> {
             T::show_options(sb, seq)?;
             Ok(0)
         })
+    }
+
+    /// `super_operations::nr_cached_objects`, from the superblock's shrinker.
+    ///
+    /// # Safety
+    ///
+    /// Called by the superblock shrinker of a live superblock of type `T`
+    /// that is `SB_BORN` (so `fill_super` set its data); the shrinker is
+    /// freed before `kill_sb` drops the data.
+    unsafe extern "C" fn nr_cached_objects(
+        sb: *mut bindings::super_block,
+        _sc: *mut bindings::shrink_control,
+    ) -> c_long {
+        // SAFETY: Per the contract the superblock is live with data set.
+        let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+        c_long::try_from(T::cached_objects(sb)).unwrap_or(c_long::MAX)
+    }
+
+    /// `super_operations::free_cached_objects`, from the superblock's
+    /// shrinker with `s_umount` held shared.
+    ///
+    /// # Safety
+    ///
+    /// As [`Self::nr_cached_objects`]; `sc` is a valid shrink control.
+    unsafe extern "C" fn free_cached_objects(
+        sb: *mut bindings::super_block,
+        sc: *mut bindings::shrink_control,
+    ) -> c_long {
+        // SAFETY: Per the contract the superblock is live with data set and
+        // `sc` valid.
+        let (sb, nr) = unsafe { (SuperBlock::<T>::from_raw(sb), (*sc).nr_to_scan) };
+        c_long::try_from(T::free_cached_objects(sb, nr)).unwrap_or(c_long::MAX)
     }
 }
