@@ -558,7 +558,8 @@ impl SourceFile {
                 (folio, first)
             }
         };
-        let off = (index - first) << kernel::page::PAGE_SHIFT;
+        // `first <= index`: the folio holds the page.
+        let off = index.checked_sub(first).ok_or(EIO)? << kernel::page::PAGE_SHIFT;
         // SAFETY: The folio is referenced and contains page `index` at `off`.
         let addr = unsafe { helpers::cfs_kmap_local_folio(folio.as_ptr(), off) }.cast::<u8>();
         let pos = (index as u64) << kernel::page::PAGE_SHIFT;
