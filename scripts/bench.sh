@@ -47,6 +47,8 @@
 #                      drop_caches (cfs-bench walk). Target <= 0.45.
 #   walk_cold_vs_erofs the same runs, reference = EROFS alone. Target <= 1.0.
 #   walk_warm          the walk repeated on one mount, warm caches. Target <= 0.5.
+#                      Also printed: EROFS alone, and the source tree on tmpfs
+#                      (the floor: no image, no stacking).
 #   open_close         ms to open + close every regular file on a fresh mount
 #                      whose dentries were warmed by a walk (includes the
 #                      fs-verity digest check). Target <= 0.7.

@@ -51,6 +51,14 @@ t2=$(date +%s)
 # make sure every object has it, and say if mkcomposefs left any without.
 v=$(cfs-bench verity $STORE) || { echo "# enabling fs-verity on the store failed"; exit 1; }
 [ "${v%% *}" = 0 ] || echo "# store: WARNING: mkcomposefs left ${v%% *} of $((${v%% *} + ${v#* })) objects without fs-verity; enabled it on them"
+# The floor of a warm walk: the same tree on tmpfs (no image, no stacking),
+# reported for information next to walk_warm's sides.
+cfs-bench walk $SRC >/dev/null
+r=0
+while [ $r -lt "$RUNS" ]; do
+	v=$(cfs-bench walk $SRC) && echo "RUN walk_warm tmpfs ${v%% *}"
+	r=$((r + 1))
+done
 rm -rf $SRC
 echo "# workload: generated in $((t1 - t0)) s, image + store built in $((t2 - t1)) s; image $(wc -c <$IMG) bytes, store $(du -sk $STORE | cut -f1) KiB, $(find $STORE -type f | wc -l) objects"
 composefs-info dump $IMG >/tmp/dump

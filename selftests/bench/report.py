@@ -106,7 +106,7 @@ def main():
     # Informational lines: the other sides, where measured.
     extra = []
     for (metric, side), v in sorted(runs.items()):
-        if side in ("reference", "erofs") and metric.replace("_real", "") in (
+        if side in ("reference", "erofs", "tmpfs") and metric.replace("_real", "") in (
                 "mount_umount", "walk_warm", "open_close", "mem_inodes", "read_seq", "mmap_read"):
             extra.append("# %s %s: median %s (%d runs)" % (metric, side, fmt(median(v)), len(v)))
 
