@@ -103,8 +103,11 @@ echo 1 >/proc/sys/vm/drop_caches
 set -- $(cfs-resident "$w/img.cfs")
 check "the shrinker releases them ($1 of $2 still cached)" [ "$1" = 0 ]
 check "the mount still reads after that" cmp "$src/f64" /mnt/cfs/f64
-
+set -- $(cfs-resident "$w/img.cfs")
 cfs-mount -u /mnt/cfs
+echo 1 >/proc/sys/vm/drop_caches
+set -- $1 $(cfs-resident "$w/img.cfs")
+check "unmounting lets go of them ($1 cached before, $2 of $3 after)" [ "$1" -gt 0 -a "$2" = 0 ]
 ref_umount /mnt/ref
 
 # fs-verity enforcement: replace the object of f65 by different content.
