@@ -461,8 +461,7 @@ impl SourceFile {
     /// Opens `path` read-only with the current credentials; refuses what is
     /// neither a regular file nor a block device (`ENOTBLK`) and files whose
     /// filesystem cannot read them into the page cache (`EOPNOTSUPP`), and
-    /// denies
-    /// writes to a regular file while it is open.
+    /// denies writes to a regular file while it is open.
     pub(crate) fn open(path: &CStr) -> Result<Self> {
         let flags = (bindings::O_RDONLY | bindings::O_LARGEFILE) as c_int;
         // SAFETY: `path` is NUL-terminated; `filp_open` returns a referenced
