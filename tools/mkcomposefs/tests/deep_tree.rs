@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use cfs_test_support::{oracle_mkcomposefs, scratch};
-use common::{first_difference, ours, run};
+use common::{assert_success, first_difference, ours, run};
 
 /// Levels of directories, and the length of each one's name: their path is over 5,000 bytes.
 const DEPTH: usize = 20;
@@ -117,11 +117,7 @@ fn tree_deeper_than_path_max() {
         None,
         &[],
     );
-    assert!(
-        out.status.success(),
-        "mkcomposefs failed on the deep tree: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success("mkcomposefs on the deep tree", &out);
     let want = std::fs::read(&expected).expect("read expected image");
     let got = std::fs::read(&image).expect("read image");
     assert!(

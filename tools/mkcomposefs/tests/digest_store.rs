@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use cfs_format::fsverity::{self, HashAlg};
 use cfs_test_support::scratch;
-use common::{ours, run, Rng};
+use common::{assert_success, ours, run, Rng};
 
 /// The fs-verity digest of `path` as hex: from the host's `fsverity digest` (an independent
 /// implementation) when installed, else from cfs-format.
@@ -105,11 +105,7 @@ fn objects_are_named_by_digest_and_world_readable() {
     let src = source_tree(&dir, SIZES, 1);
     let store = dir.join("store");
     let out = build(&src, &store, &dir.join("img"), &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success("mkcomposefs", &out);
     let files = store_files(&store);
     // Files > 64 bytes are external: 6 of them (the two 65-byte files differ in content).
     assert_eq!(
@@ -237,11 +233,7 @@ fn no_partial_object_under_its_final_name() {
     }
     // A new run completes the store.
     let out = build(&src, &store, &dir.join("img2"), &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success("mkcomposefs", &out);
     let objects: Vec<_> = store_files(&store)
         .into_iter()
         .filter(|(n, _)| is_object_name(n, 32))
@@ -310,11 +302,7 @@ fn verity_is_enabled_where_supported() {
             &dir.join(name).join("img"),
             &[&format!("--hash={name}")],
         );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success("mkcomposefs", &out);
         let files = store_files(&store);
         assert_eq!(files.len(), 2);
         match verity_supported(&store) {
@@ -364,11 +352,7 @@ fn sha512_names_objects_and_writes_64_byte_metacopy() {
     let store = dir.join("store");
     let img = dir.join("img");
     let out = build(&src, &store, &img, &["--hash=sha512"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success("mkcomposefs", &out);
     let image = std::fs::read(&img).expect("image");
     let files = store_files(&store);
     assert_eq!(files.len(), SIZES.iter().filter(|s| **s > 64).count());
@@ -429,11 +413,7 @@ fn sha512_names_objects_and_writes_64_byte_metacopy() {
         None,
         &[],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success("mkcomposefs", &out);
     assert!(contains(
         &std::fs::read(&dimg).expect("image"),
         &metacopy(&digest, 2)

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use cfs_test_support::{oracle_dir, scratch};
 use common::compare::{run_both, Agreed, Case, Failures};
-use common::{gen_tree, reference, run};
+use common::{assert_success, gen_tree, reference, run};
 
 /// Options tried on every tree.
 const OPTIONS: &[&[&str]] = &[
@@ -143,11 +143,7 @@ fn digest_store_matches_reference() {
             None,
             &[],
         );
-        assert!(
-            out.status.success(),
-            "{tag}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(tag, &out);
         images.push((std::fs::read(&img).expect("image"), listing(&store)));
     }
     let (ref_img, ref_store) = &images[0];

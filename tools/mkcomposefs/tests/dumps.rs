@@ -767,11 +767,7 @@ fn short_digest_is_zero_padded() {
             .arg(&img)
             .output()
             .expect("run mkcomposefs");
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_success(name, &out);
         std::fs::read(&img).expect("image")
     };
     let padded = build("padded", &format!("abcd{}", "0".repeat(60)));

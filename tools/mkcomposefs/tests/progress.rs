@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use cfs_test_support::scratch;
-use common::{first_difference, ours, reference, run, Rng};
+use common::{assert_success, first_difference, ours, reference, run, Rng};
 
 /// A pseudo-terminal: (master, slave).
 fn openpty() -> (File, OwnedFd) {
@@ -152,11 +152,7 @@ fn progress_only_on_a_terminal() {
         None,
         &[],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success("reference mkcomposefs", &out);
     let ref_img = std::fs::read(&ref_img).expect("reference image");
     let ref_store = store_listing(&ref_store);
 

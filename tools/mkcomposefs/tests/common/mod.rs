@@ -64,6 +64,16 @@ pub fn first_difference(a: &[u8], b: &[u8]) -> String {
     }
 }
 
+/// Asserts that a tool run succeeded, with its stderr in the message if not.
+pub fn assert_success(what: &str, out: &Output) {
+    assert!(
+        out.status.success(),
+        "{what}: {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Checks the way a tool failed: exit code 1 and one line on stderr.
 pub fn assert_clean_failure(what: &str, out: &Output) {
     assert_eq!(
