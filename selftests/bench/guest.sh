@@ -36,6 +36,19 @@ export CFS_BENCH_TSC_HZ
 CFS_BENCH_TSC_HZ=$(cfs-bench calibrate 2)
 echo "# clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null); timing with rdtsc at $CFS_BENCH_TSC_HZ Hz"
 
+# run METRIC SIDE COMMAND...: COMMAND prints "VALUE ..."; report VALUE.
+run() {
+	local metric=$1 side=$2 out
+	shift 2
+	if out=$("$@" 2>/tmp/run.err); then
+		echo "RUN $metric $side ${out%% *}"
+		LAST=$out
+	else
+		echo "# $side: $metric failed: $(head -n1 /tmp/run.err)"
+		LAST=
+	fi
+}
+
 # ---- workload ----
 t0=$(date +%s)
 # The source tree goes to tmpfs: /scratch (1 GiB ext4) has too few inodes
@@ -56,7 +69,7 @@ v=$(cfs-bench verity $STORE) || { echo "# enabling fs-verity on the store failed
 cfs-bench walk $SRC >/dev/null
 r=0
 while [ $r -lt "$RUNS" ]; do
-	v=$(cfs-bench walk $SRC) && echo "RUN walk_warm tmpfs ${v%% *}"
+	run walk_warm tmpfs cfs-bench walk $SRC
 	r=$((r + 1))
 done
 rm -rf $SRC
@@ -119,19 +132,6 @@ bigfiles() {
 		echo $DIRECT
 	else
 		for f in $BIGFILES; do printf '%s ' $M/$1/$f; done
-	fi
-}
-
-# run METRIC SIDE COMMAND...: COMMAND prints "VALUE ..."; report VALUE.
-run() {
-	local metric=$1 side=$2 out
-	shift 2
-	if out=$("$@" 2>/tmp/run.err); then
-		echo "RUN $metric $side ${out%% *}"
-		LAST=$out
-	else
-		echo "# $side: $metric failed: $(head -n1 /tmp/run.err)"
-		LAST=
 	fi
 }
 
