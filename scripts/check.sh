@@ -58,10 +58,10 @@ for dump in build/testdata/*.dump; do
 	done
 done
 
-log "guest selftests (selftests/vm-run)"
+log "guest selftests (selftests/vm-run; kernel log in build/guest-console.log)"
 set +e
-selftests/vm-run --attach selftests --attach build/testdata -- sh /attach/selftests/run.sh ${CHECK_TESTS:-} |
-	tee build/guest-tests.log
+selftests/vm-run --attach selftests --attach build/testdata -- sh /attach/selftests/run.sh ${CHECK_TESTS:-} \
+	2>build/guest-console.log | tee build/guest-tests.log
 guest_rc=${PIPESTATUS[0]}
 set -e
 line=$(grep '^guest: [0-9]* passed, [0-9]* failed, [0-9]* skipped' build/guest-tests.log | tail -n1 || true)
@@ -77,6 +77,10 @@ if [ "$guest_rc" != 0 ] && { [ -z "$line" ] || [ "${f:-0}" = 0 ]; }; then
 	# every test passed.
 	echo "# vm-run exited with status $guest_rc (125: kernel report, 124: timeout)"
 	fail=$((fail + 1))
+fi
+if [ "$guest_rc" != 0 ]; then
+	echo "# the guest's kernel log ends with:"
+	tail -n 80 build/guest-console.log | sed 's/^/# /'
 fi
 
 echo "$pass passed, $fail failed, $skipped skipped"
