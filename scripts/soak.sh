@@ -4,7 +4,7 @@
 #   soak.sh corrupt  test_corrupt.sh with CORRUPT_COUNT (default 5000) images
 #   soak.sh stress   test_faults.sh with STRESS_SECONDS (default 600) of load
 # Ends with the guest's "N passed, N failed, N skipped" line; non-zero exit on
-# any failure or kernel report.
+# any failure or kernel report (then the kernel log's last lines follow).
 . "$(dirname "$0")/common.sh"
 cd "$PROJECT_ROOT"
 mode=${1:?usage: soak.sh corrupt|stress}
@@ -19,6 +19,13 @@ stress)
 	;;
 *) echo "soak.sh: unknown mode $mode" >&2; exit 2 ;;
 esac
-log "guest soak: ${env[*]} $tests"
+log "guest soak: ${env[*]} $tests (kernel log in build/soak-console.log)"
+mkdir -p build
+rc=0
 VM_TIMEOUT=${VM_TIMEOUT:-36000} selftests/vm-run --attach selftests -- \
-	env "${env[@]}" sh /attach/selftests/run.sh $tests
+	env "${env[@]}" sh /attach/selftests/run.sh $tests 2>build/soak-console.log || rc=$?
+if [ $rc != 0 ]; then
+	echo "# vm-run exited with status $rc; the guest's kernel log ends with:"
+	tail -n 80 build/soak-console.log | sed 's/^/# /'
+fi
+exit $rc
