@@ -44,7 +44,7 @@ SHELL := /bin/bash
 CARGO_TARGET := x86_64-unknown-linux-gnu
 TOOLS := mkcomposefs composefs-info cfs-mutate
 
-.PHONY: all module module-bench tools selftests kernel check demo bench fuzz stress clean
+.PHONY: all module module-bench tools selftests kernel check demo bench profile fuzz stress clean
 
 all: module tools selftests
 
@@ -83,6 +83,10 @@ demo: all
 # (and falls back to HEAD's module if the work tree's does not build).
 bench:
 	@scripts/bench.sh
+
+# An ftrace function profile of the walks on each side (scripts/profile.sh).
+profile:
+	@scripts/profile.sh
 
 # Soak runs (issue 6): libFuzzer on the shared reader for FUZZ_SECONDS
 # (default 600), then the guest corrupt-image test with CORRUPT_COUNT images

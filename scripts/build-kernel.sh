@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Build the test kernel (FLAVOUR=debug, the default) or the benchmark kernel
-# (FLAVOUR=bench) from tinyconfig + selftests/config (+ config.debug) and
-# print its build directory. Builds are cached, keyed by the kernel source
+# Build the test kernel (FLAVOUR=debug, the default), the benchmark kernel
+# (FLAVOUR=bench) or the profiling kernel (FLAVOUR=prof) from tinyconfig +
+# selftests/config (+ config.debug or config.prof) and print its build
+# directory. Builds are cached, keyed by the kernel source
 # version, the config fragments, this script and the toolchain versions.
 . "$(dirname "$0")/common.sh"
 
@@ -10,7 +11,8 @@ flavour=${1:-debug}
 case $flavour in
 debug) fragments="$PROJECT_ROOT/selftests/config $PROJECT_ROOT/selftests/config.debug" ;;
 bench) fragments="$PROJECT_ROOT/selftests/config" ;;
-*) log "unknown kernel flavour '$flavour' (debug or bench)"; exit 2 ;;
+prof) fragments="$PROJECT_ROOT/selftests/config $PROJECT_ROOT/selftests/config.prof" ;;
+*) log "unknown kernel flavour '$flavour' (debug, bench or prof)"; exit 2 ;;
 esac
 
 "$PROJECT_ROOT/scripts/setup-host.sh"

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Build composefs.ko against the debug (default) or bench kernel. The module
+# Build composefs.ko against the debug (default), bench or prof kernel. The module
 # sources are copied into build/<flavour>-module/ and built there with M=, so
-# the work tree stays clean and both flavours can be built side by side.
+# the work tree stays clean and the flavours can be built side by side.
 # Lints: the kernel's clippy set (CLIPPY=1); warnings fail the build.
 . "$(dirname "$0")/common.sh"
 
@@ -21,5 +21,6 @@ make -s -C "$kdir" M="$mdir" CLIPPY="${CLIPPY:-1}" KCFLAGS=-Werror \
 case $flavour in
 debug) dest=$PROJECT_ROOT/build/composefs.ko ;;
 bench) mkdir -p "$PROJECT_ROOT/build/bench"; dest=$PROJECT_ROOT/build/bench/composefs.ko ;;
+prof) mkdir -p "$PROJECT_ROOT/build/prof"; dest=$PROJECT_ROOT/build/prof/composefs.ko ;;
 esac
 cp "$mdir/composefs.ko" "$dest"
