@@ -615,10 +615,13 @@ pub struct XattrKey<'k> {
 
 impl XattrKey<'_> {
     fn matches(&self, index: u8, suffix: &[u8]) -> bool {
+        // The length is compared first; most keys have no tail, so one comparison of bytes
+        // usually decides.
         index == self.index
             && suffix.len() == self.head.len() + self.tail.len()
-            && suffix.starts_with(self.head)
-            && suffix.ends_with(self.tail)
+            && suffix.split_at_checked(self.head.len()).is_some_and(|(head, tail)| {
+                head == self.head && (self.tail.is_empty() || tail == self.tail)
+            })
     }
 
     fn filter_bit(&self) -> Option<u32> {
@@ -1277,6 +1280,13 @@ impl<S: BlockSource> Image<S> {
                     .map_err(|_| FormatError::BadXattr)?,
             )?
         };
+        Self::check_xattr_entry(&e, off, limit)?;
+        Ok(e)
+    }
+
+    /// Checks the decoded header `e` of the xattr entry at `off`: the entry ends at or before
+    /// `limit` and its name prefix index is one this reader knows.
+    fn check_xattr_entry(e: &XattrEntry, off: u64, limit: u64) -> Result<()> {
         let end = off
             .checked_add(e.total_size() as u64)
             .ok_or(FormatError::Overflow)?;
@@ -1289,7 +1299,34 @@ impl<S: BlockSource> Image<S> {
         if e.e_name_index == XATTR_INDEX_NONE && e.e_name_len == 0 {
             return Err(FormatError::BadXattr);
         }
-        Ok(e)
+        Ok(())
+    }
+
+    /// The inline xattr entry at `at` in `area`, the inline entries of an inode (which start
+    /// at image offset `base` and lie in one block), as an item, and the entry's size. Checks
+    /// what [`Image::xattr_item_at`] checks, with the end of `area` as the limit.
+    fn xattr_item_in(area: &[u8], at: usize, base: u64) -> Result<(XattrItem<'_>, usize)> {
+        let rest = area.get(at..).ok_or(FormatError::BadXattr)?;
+        let e = XattrEntry::parse(rest.get(..XATTR_ENTRY_SIZE).ok_or(FormatError::BadXattr)?)?;
+        let off = base + at as u64;
+        Self::check_xattr_entry(&e, off, base + area.len() as u64)?;
+        let n = usize::from(e.e_name_len);
+        // The entry ends inside `area` (checked above), so both slices are in bounds.
+        let name = rest
+            .get(XATTR_ENTRY_SIZE..XATTR_ENTRY_SIZE + n)
+            .ok_or(FormatError::BadXattr)?;
+        let value = rest
+            .get(XATTR_ENTRY_SIZE + n..XATTR_ENTRY_SIZE + n + usize::from(e.e_value_size))
+            .ok_or(FormatError::BadXattr)?;
+        let item = XattrItem {
+            index: e.e_name_index,
+            suffix: name,
+            value_offset: off + (XATTR_ENTRY_SIZE + n) as u64,
+            value_len: e.e_value_size,
+            shared: false,
+            value: Some(value),
+        };
+        Ok((item, e.total_size()))
     }
 
     /// The `n`-byte name suffix of the xattr entry at `off` and its `vlen`-byte value: both
@@ -1371,12 +1408,30 @@ impl<S: BlockSource> Image<S> {
         }
         let mut name = [0u8; NAME_MAX];
         let mut pos = inode.xattr_offset + shared_end as u64;
-        while pos < area_end {
-            let (item, size) = self.xattr_item_at(cur, pos, area_end, false, &mut name)?;
-            if !f(&item)? {
-                return Ok(());
+        // `shared_end <= xattr_size` (checked above): no underflow; a u32 fits a usize.
+        let inline_len = (area_end - pos) as usize;
+        if inline_len > 0 && !crosses_block(pos, inline_len) {
+            // The usual case: the inline entries are in one block. They are parsed from one
+            // borrowed slice rather than with a cursor read per entry.
+            let area = cur
+                .slice(pos, inline_len)
+                .map_err(|_| FormatError::BadXattr)?;
+            let mut at = 0;
+            while at < area.len() {
+                let (item, size) = Self::xattr_item_in(area, at, pos)?;
+                if !f(&item)? {
+                    return Ok(());
+                }
+                at += size;
             }
-            pos += size;
+        } else {
+            while pos < area_end {
+                let (item, size) = self.xattr_item_at(cur, pos, area_end, false, &mut name)?;
+                if !f(&item)? {
+                    return Ok(());
+                }
+                pos += size;
+            }
         }
         // The shared ids are read in batches: the entries they name are in another block,
         // and reading ids one by one would take the inode's block back after each of them.
