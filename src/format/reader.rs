@@ -619,9 +619,11 @@ impl XattrKey<'_> {
         // usually decides.
         index == self.index
             && suffix.len() == self.head.len() + self.tail.len()
-            && suffix.split_at_checked(self.head.len()).is_some_and(|(head, tail)| {
-                head == self.head && (self.tail.is_empty() || tail == self.tail)
-            })
+            && suffix
+                .split_at_checked(self.head.len())
+                .is_some_and(|(head, tail)| {
+                    head == self.head && (self.tail.is_empty() || tail == self.tail)
+                })
     }
 
     fn filter_bit(&self) -> Option<u32> {

@@ -485,3 +485,75 @@ fn hostile_images_do_not_panic() {
     }
     assert_eq!(copy, data);
 }
+
+/// Every file's inline xattrs come back whole, whether they lie in one block (read from one
+/// slice) or cross into the next (read entry by entry), and an entry's value, when it is
+/// handed out, is the bytes at its offset.
+#[test]
+fn inline_xattrs_in_and_across_blocks() {
+    let mut dump = String::from("/ 4096 40755 2 0 0 0 0.0 - - -\n");
+    let mut want = std::collections::HashMap::new();
+    for i in 0..300 {
+        // Distinct names and values, so nothing is shared; lengths vary so that areas
+        // start at many positions in their block.
+        let a = "v".repeat(1 + i * 7 % 90);
+        let b = "w".repeat(1 + i * 13 % 40);
+        dump.push_str(&format!(
+            "/x{i:03} 0 100644 1 0 0 0 0.0 - - - user.a{i}={a} trusted.b{i}={b}\n"
+        ));
+        let mut x = vec![
+            (format!("user.a{i}").into_bytes(), a.into_bytes()),
+            (format!("trusted.b{i}").into_bytes(), b.into_bytes()),
+        ];
+        x.sort();
+        want.insert(format!("x{i:03}").into_bytes(), x);
+    }
+    let data = image("inline-xattrs", &dump, &[]);
+    let img = Image::open(SliceSource::new(&data)).expect("open");
+    let root = img.inode(img.root_nid()).expect("root");
+    let mut files = Vec::new();
+    img.readdir(&root, 0, |e, _| {
+        // Not the whiteout stubs (00..ff).
+        if e.name.starts_with(b"x") {
+            files.push((e.name.to_vec(), e.nid));
+        }
+        true
+    })
+    .expect("readdir");
+    assert_eq!(files.len(), want.len());
+    let (mut within, mut across) = (0, 0);
+    for (name, nid) in files {
+        let ino = img.inode(nid).expect("inode");
+        // The inline entries follow the 12-byte header (no shared ids: nothing is shared).
+        let start = ino.xattr_offset() + XATTR_IBODY_HEADER_SIZE as u64;
+        let end = ino.xattr_offset() + u64::from(ino.xattr_size());
+        if start / BLOCK_SIZE_U64 == (end - 1) / BLOCK_SIZE_U64 {
+            within += 1;
+        } else {
+            across += 1;
+        }
+        let mut got = Vec::new();
+        img.for_each_xattr(&ino, |x| {
+            let mut v = vec![0u8; usize::from(x.value_len)];
+            img.read_exact_at(x.value_offset, &mut v)?;
+            if let Some(value) = x.value {
+                assert_eq!(value, &v[..], "value handed out differs from the image");
+            }
+            got.push(([x.prefix(), x.suffix].concat(), v));
+            Ok(true)
+        })
+        .expect("xattrs");
+        got.sort();
+        assert_eq!(
+            Some(&got),
+            want.get(&name),
+            "xattrs of {}",
+            String::from_utf8_lossy(&name)
+        );
+    }
+    // Both ways of reading the inline entries were taken.
+    assert!(
+        within > 0 && across > 0,
+        "{within} areas in one block, {across} across two"
+    );
+}
