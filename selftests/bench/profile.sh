@@ -51,18 +51,25 @@ SLEEP='^(schedule|schedule_idle|schedule_timeout|do_idle|cpu_startup_entry|defau
 # The graph profiler charges a function with its callees' time.
 echo 1 >$T/options/graph-time
 
-# profile METRIC SIDE: the walk, unprofiled and profiled, on a mount made
-# ready for METRIC, and the profile's top functions.
+# ready METRIC SIDE: mounts SIDE as METRIC measures it: after drop_caches
+# for walk_cold, after an untimed walk for walk_warm.
+ready() {
+	if [ $1 = walk_cold ]; then
+		cfs-bench drop
+		sleep 1
+	fi
+	mnt $2 || { echo "# $2: mount failed"; return 1; }
+	if [ $1 = walk_warm ]; then cfs-bench walk $M/$2 >/dev/null; fi
+}
+
+# profile METRIC SIDE: the walk, unprofiled and profiled, each on a mount
+# made ready for METRIC, and the profile's top functions.
 profile() {
 	local plain traced
-	if [ $1 = walk_cold ]; then cfs-bench drop; sleep 1; fi
-	mnt $2 || { echo "# $2: mount failed"; return; }
-	[ $1 = walk_warm ] && cfs-bench walk $M/$2 >/dev/null
+	ready $1 $2 || return
 	plain=$(cfs-bench walk $M/$2)
 	umnt $2
-	if [ $1 = walk_cold ]; then cfs-bench drop; sleep 1; fi
-	mnt $2
-	[ $1 = walk_warm ] && cfs-bench walk $M/$2 >/dev/null
+	ready $1 $2 || return
 	echo 0 >$T/function_profile_enabled
 	echo 1 >$T/function_profile_enabled
 	# To a file, not a pipe: the shell then waits in wait4, left out below

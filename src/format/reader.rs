@@ -1313,22 +1313,34 @@ impl<S: BlockSource> Image<S> {
         let off = base + at as u64;
         Self::check_xattr_entry(&e, off, base + area.len() as u64)?;
         let n = usize::from(e.e_name_len);
-        // The entry ends inside `area` (checked above), so both slices are in bounds.
+        // The entry ends inside `area` (checked above): neither `get` fails.
         let name = rest
             .get(XATTR_ENTRY_SIZE..XATTR_ENTRY_SIZE + n)
             .ok_or(FormatError::BadXattr)?;
         let value = rest
             .get(XATTR_ENTRY_SIZE + n..XATTR_ENTRY_SIZE + n + usize::from(e.e_value_size))
             .ok_or(FormatError::BadXattr)?;
-        let item = XattrItem {
-            index: e.e_name_index,
-            suffix: name,
-            value_offset: off + (XATTR_ENTRY_SIZE + n) as u64,
-            value_len: e.e_value_size,
-            shared: false,
-            value: Some(value),
-        };
+        let item = Self::xattr_item(&e, off, name, Some(value), false);
         Ok((item, e.total_size()))
+    }
+
+    /// The item for the entry at `off` whose header is `e` and whose name suffix is `suffix`
+    /// (and value `value`, if it was borrowed with it).
+    fn xattr_item<'c>(
+        e: &XattrEntry,
+        off: u64,
+        suffix: &'c [u8],
+        value: Option<&'c [u8]>,
+        shared: bool,
+    ) -> XattrItem<'c> {
+        XattrItem {
+            index: e.e_name_index,
+            suffix,
+            value_offset: off + (XATTR_ENTRY_SIZE + suffix.len()) as u64,
+            value_len: e.e_value_size,
+            shared,
+            value,
+        }
     }
 
     /// The `n`-byte name suffix of the xattr entry at `off` and its `vlen`-byte value: both
@@ -1368,14 +1380,7 @@ impl<S: BlockSource> Image<S> {
         let e = self.xattr_entry_at(cur, off, limit)?;
         let n = usize::from(e.e_name_len);
         let (suffix, value) = Self::xattr_name(cur, off, n, e.e_value_size, name)?;
-        let item = XattrItem {
-            index: e.e_name_index,
-            suffix,
-            value_offset: off + (XATTR_ENTRY_SIZE + n) as u64,
-            value_len: e.e_value_size,
-            shared,
-            value,
-        };
+        let item = Self::xattr_item(&e, off, suffix, value, shared);
         Ok((item, e.total_size() as u64))
     }
 
