@@ -101,6 +101,34 @@ struct Stats {
     allowed: BTreeMap<&'static str, u64>,
     /// Rounds with a divergence: (round, first divergence).
     diverged_rounds: Vec<u64>,
+    /// Divergences by kind and what differs: count and the first round that showed it.
+    signatures: BTreeMap<String, (u64, u64)>,
+}
+
+/// What differs between two results, in a few words: the names of the `key=value`
+/// fields that differ, or the two results' first words.
+fn signature(kind: &str, cfs: &str, reference: &str) -> String {
+    let fields = |s: &str| -> Vec<(String, String)> {
+        s.split(' ')
+            .filter_map(|t| t.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect()
+    };
+    let (a, b) = (fields(cfs), fields(reference));
+    if !a.is_empty() && !b.is_empty() {
+        let mut keys: Vec<&str> = a
+            .iter()
+            .filter(|(k, v)| !b.iter().any(|(k2, v2)| k2 == k && v2 == v))
+            .chain(b.iter().filter(|(k, v)| !a.iter().any(|(k2, v2)| k2 == k && v2 == v)))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        if !keys.is_empty() {
+            return format!("{kind}: fields {}", keys.join(","));
+        }
+    }
+    let head = |s: &str| s.split(' ').take(2).collect::<Vec<_>>().join(" ");
+    format!("{kind}: {} | {}", head(cfs), head(reference))
 }
 
 /// What a round is about, for its report line and the predicates.
@@ -137,6 +165,8 @@ impl Round {
         }
         e.1 += 1;
         st.divergences += 1;
+        let sig = st.signatures.entry(signature(kind, cfs, reference)).or_insert((0, self.index));
+        sig.0 += 1;
         if !self.diverged {
             self.diverged = true;
             st.diverged_rounds.push(self.index);
@@ -355,7 +385,7 @@ fn round(a: &Args, index: u64, st: &mut Stats) -> Result<(), String> {
         v.dedup();
         v
     };
-    if a.verbose {
+    {
         println!(
             "# round {index}: v{version} image, {} entries, {} objects, verity={verity}{}{}, store states {:?}{}",
             t.entries.len(),
@@ -516,6 +546,9 @@ fn round(a: &Args, index: u64, st: &mut Stats) -> Result<(), String> {
                             | Op::Readdir(..)
                             | Op::Lstat(..)
                     );
+                if a.verbose {
+                    println!("# > {} {}", op.kind(), ops::show(op.path()));
+                }
                 let res: Vec<String> = roots
                     .iter()
                     .map(|root| {
@@ -610,6 +643,12 @@ fn main() -> ExitCode {
             a.name,
             st.allowed.get(a.name).copied().unwrap_or(0)
         );
+    }
+    if !st.signatures.is_empty() {
+        println!("# divergences by what differs (count, first round):");
+        for (k, (n, r)) in &st.signatures {
+            println!("#   {k}: {n}, round {r}");
+        }
     }
     if !st.diverged_rounds.is_empty() {
         println!("# rounds with divergences: {:?}", st.diverged_rounds);
