@@ -112,10 +112,9 @@ unsafe extern "C" fn lookup_callback<T: FileSystem>(
     let mut len = 0u32;
     // SAFETY: Per the contract the name is stable during `->lookup()` up to
     // `d_splice_alias`, which comes after the last use of `name`.
-    let name = unsafe {
-        let p = helpers::cfs_dentry_name(dentry, &mut len);
-        core::slice::from_raw_parts(p, len as usize)
-    };
+    let p = unsafe { helpers::cfs_dentry_name(dentry, &mut len) };
+    // SAFETY: `d_name` points at `len` bytes, stable as said above.
+    let name = unsafe { core::slice::from_raw_parts(p, len as usize) };
     let inode = match T::lookup(dir, name) {
         Ok(Some(i)) => ARef::into_raw(i).as_ptr().cast::<bindings::inode>(),
         Ok(None) => core::ptr::null_mut(),
