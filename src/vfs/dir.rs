@@ -135,9 +135,11 @@ unsafe extern "C" fn iterate_callback<T: FileSystem>(
     file: *mut bindings::file,
     ctx: *mut bindings::dir_context,
 ) -> c_int {
-    // SAFETY: Per the contract the file's inode is a filled-in directory of
-    // type `T`.
-    let dir = unsafe { INode::<T>::from_raw(helpers::cfs_file_inode(file)) };
+    // SAFETY: Per the function's contract the file is open.
+    let dir = unsafe { helpers::cfs_file_inode(file) };
+    // SAFETY: Per the function's contract the open file's inode is a
+    // filled-in directory of type `T`, pinned by the file.
+    let dir = unsafe { INode::<T>::from_raw(dir) };
     // INVARIANT: `ctx` is valid for this call.
     let mut emitter = DirEmitter {
         ctx,

@@ -185,7 +185,10 @@ unsafe extern "C" fn fh_to_parent<T: FileSystem>(
 unsafe extern "C" fn get_parent<T: FileSystem>(
     child: *mut bindings::dentry,
 ) -> *mut bindings::dentry {
-    // SAFETY: Per the contract the dentry is positive and its inode filled in.
-    let dir = unsafe { INode::<T>::from_raw(helpers::cfs_d_inode(child)) };
+    // SAFETY: Per the function's contract the dentry is positive.
+    let dir = unsafe { helpers::cfs_d_inode(child) };
+    // SAFETY: Per the function's contract its inode is a filled-in inode of
+    // type `T`, pinned by the dentry.
+    let dir = unsafe { INode::<T>::from_raw(dir) };
     obtain(T::parent(dir))
 }

@@ -278,9 +278,12 @@ unsafe extern "C" fn read_folio_callback<T: FileSystem>(
     _file: *mut bindings::file,
     folio: *mut bindings::folio,
 ) -> c_int {
-    // SAFETY: Per the contract the folio belongs to a mapping whose host is
-    // a filled-in inode of type `T`.
-    let inode = unsafe { INode::<T>::from_raw(helpers::cfs_folio_host(folio)) };
+    // SAFETY: The page cache passes a locked folio of a mapping, which stays
+    // attached while locked.
+    let host = unsafe { helpers::cfs_folio_host(folio) };
+    // SAFETY: Per the function's contract the mapping's host is a filled-in
+    // inode of type `T`, live while its folio is being read.
+    let inode = unsafe { INode::<T>::from_raw(host) };
     // INVARIANT: the folio is locked and ours until `folio_end_read`.
     let mut f = LockedFolio {
         folio,
@@ -392,9 +395,11 @@ unsafe fn change_flags(r: *mut bindings::file, flags: u32) -> Result {
 /// `file` must be an open stacked file of a filesystem of type `T`, and
 /// stay open for `'a`.
 unsafe fn file_inode<'a, T: FileSystem>(file: *mut bindings::file) -> &'a INode<T> {
-    // SAFETY: Per the function's contract `file` is open, so `file_inode`
-    // is a filled-in inode of type `T` pinned by the open file for `'a`.
-    unsafe { INode::<T>::from_raw(helpers::cfs_file_inode(file)) }
+    // SAFETY: Per the function's contract `file` is open.
+    let inode = unsafe { helpers::cfs_file_inode(file) };
+    // SAFETY: The inode of an open stacked file of type `T` is a filled-in
+    // inode of type `T`, pinned by the open file for `'a`.
+    unsafe { INode::<T>::from_raw(inode) }
 }
 
 /// The backing-file context of stacked file I/O: the mounter's credentials.
@@ -478,9 +483,11 @@ unsafe extern "C" fn backed_read_iter<T: FileSystem>(
         Err(e) => return e.to_errno() as isize,
     };
     let mut c = ctx(inode);
+    // SAFETY: The VFS passes a valid kiocb for the call.
+    let flags = unsafe { (*iocb).ki_flags };
     // SAFETY: `r` is the open backing file, `iter` and `iocb` are valid for
     // the call, `c` lives across it.
-    unsafe { bindings::backing_file_read_iter(r, iter, iocb, (*iocb).ki_flags, &mut c) }
+    unsafe { bindings::backing_file_read_iter(r, iter, iocb, flags, &mut c) }
 }
 
 /// `file_operations::splice_read` of stacked files.
@@ -817,9 +824,12 @@ impl SourceFile {
                 helpers::cfs_file_ra_pages(raw) as usize
             }
         };
-        // SAFETY: The file is open; its mapping's host is the inode whose
-        // page cache holds the data (the bdev inode for a block device).
-        let size = unsafe { helpers::cfs_i_size_read((*(*raw).f_mapping).host) };
+        // SAFETY: The file is open, so its mapping is valid; the mapping's
+        // host is the inode whose page cache holds the data (the bdev inode
+        // for a block device), live while the file is open.
+        let host = unsafe { (*(*raw).f_mapping).host };
+        // SAFETY: `host` is a live inode (above).
+        let size = unsafe { helpers::cfs_i_size_read(host) };
         let recent = KBox::pin_init(
             new_spinlock!(RecentFolios {
                 slots: [const { None }; RECENT_FOLIOS],

@@ -110,9 +110,11 @@ pub(crate) unsafe extern "C" fn listxattr_callback<T: FileSystem>(
     size: usize,
 ) -> isize {
     from_result(|| {
-        // SAFETY: Per the contract the dentry is positive and its inode is a
-        // filled-in inode of type `T`.
-        let inode = unsafe { INode::<T>::from_raw(helpers::cfs_d_inode(dentry)) };
+        // SAFETY: Per the function's contract the dentry is positive.
+        let inode = unsafe { helpers::cfs_d_inode(dentry) };
+        // SAFETY: Per the function's contract the dentry's inode is a
+        // filled-in inode of type `T`, live for the call.
+        let inode = unsafe { INode::<T>::from_raw(inode) };
         let buf = if buffer.is_null() || size == 0 {
             None
         } else {
