@@ -28,11 +28,10 @@ void cfs_i_size_write(struct inode *inode, loff_t size);
 loff_t cfs_i_size_read(const struct inode *inode);
 void cfs_i_uid_write(struct inode *inode, uid_t uid);
 void cfs_i_gid_write(struct inode *inode, gid_t gid);
-void cfs_inode_set_times(struct inode *inode, time64_t sec, long nsec);
+void cfs_inode_set_mtime(struct inode *inode, time64_t sec, long nsec);
+void cfs_inode_set_atime(struct inode *inode, time64_t sec, long nsec);
 bool cfs_dir_emit(struct dir_context *ctx, const char *name, int namelen,
 		  u64 ino, unsigned int type);
-struct folio *cfs_read_mapping_folio(struct address_space *mapping,
-				     pgoff_t index, struct file *file);
 void *cfs_kmap_local_folio(struct folio *folio, size_t offset);
 void cfs_kunmap_local(const void *addr);
 void cfs_folio_put(struct folio *folio);
@@ -117,23 +116,20 @@ void cfs_i_gid_write(struct inode *inode, gid_t gid)
 	i_gid_write(inode, gid);
 }
 
-void cfs_inode_set_times(struct inode *inode, time64_t sec, long nsec)
+void cfs_inode_set_mtime(struct inode *inode, time64_t sec, long nsec)
 {
 	inode_set_mtime(inode, sec, nsec);
+}
+
+void cfs_inode_set_atime(struct inode *inode, time64_t sec, long nsec)
+{
 	inode_set_atime(inode, sec, nsec);
-	inode_set_ctime(inode, sec, nsec);
 }
 
 bool cfs_dir_emit(struct dir_context *ctx, const char *name, int namelen,
 		  u64 ino, unsigned int type)
 {
 	return dir_emit(ctx, name, namelen, ino, type);
-}
-
-struct folio *cfs_read_mapping_folio(struct address_space *mapping,
-				     pgoff_t index, struct file *file)
-{
-	return read_mapping_folio(mapping, index, file);
 }
 
 struct folio *cfs_shmem_read_folio(struct address_space *mapping, pgoff_t index)

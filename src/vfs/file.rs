@@ -1027,9 +1027,10 @@ impl SourceFile {
             unsafe { helpers::cfs_shmem_read_folio(mapping, index) }
         } else {
             // SAFETY: The file is open and its mapping can read folios
-            // (checked at open); the result is a referenced uptodate folio
-            // or an error pointer.
-            unsafe { helpers::cfs_read_mapping_folio(mapping, index, f) }
+            // (checked at open), so the default filler (NULL: the mapping's
+            // `read_folio`) applies; the result is a referenced uptodate
+            // folio or an error pointer (`read_mapping_folio`).
+            unsafe { bindings::read_cache_folio(mapping, index as c_ulong, None, f) }
         };
         let folio = kernel::error::from_err_ptr(folio)?;
         // INVARIANT: `read_mapping_folio` took a reference for us.

@@ -21,7 +21,8 @@ extern "C" {
     pub(crate) fn cfs_i_size_read(inode: *const bindings::inode) -> i64;
     pub(crate) fn cfs_i_uid_write(inode: *mut bindings::inode, uid: u32);
     pub(crate) fn cfs_i_gid_write(inode: *mut bindings::inode, gid: u32);
-    pub(crate) fn cfs_inode_set_times(inode: *mut bindings::inode, sec: i64, nsec: c_long);
+    pub(crate) fn cfs_inode_set_mtime(inode: *mut bindings::inode, sec: i64, nsec: c_long);
+    pub(crate) fn cfs_inode_set_atime(inode: *mut bindings::inode, sec: i64, nsec: c_long);
     pub(crate) fn cfs_dir_emit(
         ctx: *mut bindings::dir_context,
         name: *const c_char,
@@ -29,11 +30,6 @@ extern "C" {
         ino: u64,
         typ: c_uint,
     ) -> bool;
-    pub(crate) fn cfs_read_mapping_folio(
-        mapping: *mut bindings::address_space,
-        index: usize,
-        file: *mut bindings::file,
-    ) -> *mut bindings::folio;
     pub(crate) fn cfs_kmap_local_folio(folio: *mut bindings::folio, offset: usize) -> *mut c_void;
     pub(crate) fn cfs_kunmap_local(addr: *const c_void);
     pub(crate) fn cfs_folio_put(folio: *mut bindings::folio);

@@ -245,8 +245,19 @@ impl<T: FileSystem> NewINode<T> {
         // SAFETY: As above, for `i_size` (`i_size_write` needs its writers
         // serialised).
         unsafe { helpers::cfs_i_size_write(inode, p.size) };
-        // SAFETY: As above, for the timestamps.
-        unsafe { helpers::cfs_inode_set_times(inode, p.mtime, p.mtime_nsec as c_long) };
+        // All three times are the image's mtime.
+        let nsec = p.mtime_nsec as c_long;
+        // SAFETY: As above, for `i_mtime`.
+        unsafe { helpers::cfs_inode_set_mtime(inode, p.mtime, nsec) };
+        // SAFETY: As above, for `i_atime`.
+        unsafe { helpers::cfs_inode_set_atime(inode, p.mtime, nsec) };
+        let ts = bindings::timespec64 {
+            tv_sec: p.mtime,
+            tv_nsec: nsec,
+        };
+        // SAFETY: As above, for `i_ctime` (`inode_set_ctime` is
+        // `inode_set_ctime_to_ts`).
+        unsafe { bindings::inode_set_ctime_to_ts(inode, ts) };
         match p.kind {
             // SAFETY: The new inode is this task's alone; `inode_nohighmem`
             // sets its mapping's gfp mask.
