@@ -55,7 +55,6 @@ int cfs_path_permission_creds(const struct path *path, int mask,
 const struct cred *cfs_get_current_cred(void);
 const struct cred *cfs_override_creds(const struct cred *cred);
 const struct cred *cfs_revert_creds(const struct cred *cred);
-struct mnt_idmap *cfs_mnt_idmap(const struct vfsmount *mnt);
 int cfs_iocb_flags(struct file *file);
 void cfs_cache_no_acl(struct inode *inode);
 const unsigned char *cfs_dentry_name(const struct dentry *dentry, u32 *len);
@@ -284,11 +283,6 @@ const struct cred *cfs_override_creds(const struct cred *cred)
 const struct cred *cfs_revert_creds(const struct cred *cred)
 {
 	return revert_creds(cred);
-}
-
-struct mnt_idmap *cfs_mnt_idmap(const struct vfsmount *mnt)
-{
-	return mnt_idmap(mnt);
 }
 
 int cfs_iocb_flags(struct file *file)

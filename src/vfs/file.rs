@@ -151,33 +151,27 @@ impl BackingFile {
     /// (`backing_file_open`), read-only with `user`'s other flags, as
     /// overlayfs opens a real file (`ovl_open_realfile`): with `cred` in
     /// force, so that the object's filesystem and the LSM hooks see the
-    /// mounter, and without `O_NOATIME` unless `cred` owns the object or
-    /// may act as its owner (`open(2)` checks that on the composefs inode
-    /// only).
+    /// mounter.
+    ///
+    /// The backing file is always `O_NOATIME`: overlayfs reads data-layer
+    /// objects through private clones of the layers' mounts made
+    /// `MNT_NOATIME` (`ovl_get_layers`), so reading a file never changes its
+    /// object's atime there, whoever reads it and with whatever flags
+    /// (`ovl_open_realfile`'s owner check for `O_NOATIME` matters only for
+    /// its upper layer). The user's own `O_NOATIME` was checked against the
+    /// composefs inode by `open(2)`.
     pub(crate) fn open(user: &OpeningFile<'_>, path: &Path, cred: &Credential) -> Result<Self> {
-        let mut flags = (user.flags()
+        let flags = (user.flags()
             & !(bindings::O_ACCMODE | bindings::O_CREAT | bindings::O_TRUNC))
             | bindings::O_RDONLY
-            | bindings::O_LARGEFILE;
+            | bindings::O_LARGEFILE
+            | bindings::O_NOATIME;
         let raw = path.as_raw();
         let f = super::cred::with_creds(cred, || {
-            if flags & bindings::O_NOATIME != 0 {
-                // SAFETY: `raw` is a referenced path (`path` is borrowed), so
-                // its mount is live; `mnt_idmap` reads its idmap.
-                let idmap = unsafe { helpers::cfs_mnt_idmap((*raw).mnt) };
-                // SAFETY: The path is referenced and positive (the `Path`
-                // invariant), so `d_inode` is its valid inode.
-                let inode = unsafe { helpers::cfs_d_inode((*raw).dentry) };
-                // SAFETY: `idmap` and `inode` are valid (above); the check
-                // reads the current (overridden) credentials.
-                if !unsafe { bindings::inode_owner_or_capable(idmap, inode) } {
-                    flags &= !bindings::O_NOATIME;
-                }
-            }
             // SAFETY: `user.file` is the file being opened (the
-            // `OpeningFile` invariant), `raw` a referenced path and `cred` a
-            // valid credential; the result is a new reference or an error
-            // pointer.
+            // `OpeningFile` invariant), `raw` a referenced path (`path` is
+            // borrowed) and `cred` a valid credential; the result is a new
+            // reference or an error pointer.
             unsafe { bindings::backing_file_open(user.file, flags as c_int, raw, cred.as_ptr()) }
         });
         let f = kernel::error::from_err_ptr(f)?;
@@ -334,8 +328,8 @@ unsafe fn real_synced(file: *mut bindings::file) -> Result<*mut bindings::file> 
     // SAFETY: `r` is the open backing file of `file`; its `f_flags` change
     // only below, under its `f_lock`: read once.
     let rflags = unsafe { core::ptr::read_volatile(&raw const (*r).f_flags) };
-    // `O_NOATIME` is decided at open, per the backing inode's owner.
-    if (flags ^ rflags) & !bindings::O_NOATIME & SETFL_MASK != 0 {
+    // `O_NOATIME` is not carried (the backing file always has it).
+    if (flags ^ rflags) & SETFL_MASK != 0 {
         // SAFETY: `r` is an open backing file.
         unsafe { change_flags(r, flags) }?;
     }

@@ -64,7 +64,6 @@ extern "C" {
     pub(crate) fn cfs_get_current_cred() -> *const bindings::cred;
     pub(crate) fn cfs_override_creds(cred: *const bindings::cred) -> *const bindings::cred;
     pub(crate) fn cfs_revert_creds(cred: *const bindings::cred) -> *const bindings::cred;
-    pub(crate) fn cfs_mnt_idmap(mnt: *const bindings::vfsmount) -> *mut bindings::mnt_idmap;
     pub(crate) fn cfs_iocb_flags(file: *mut bindings::file) -> c_int;
     pub(crate) fn cfs_cache_no_acl(inode: *mut bindings::inode);
     pub(crate) fn cfs_shmem_read_folio(
