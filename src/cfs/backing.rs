@@ -35,12 +35,13 @@ fn warn_open(file: &OpeningFile<'_>, nid: u64, msg: &str) {
         return;
     }
     let mut buf = [0u8; 256];
+    let sb = file.sb_id();
     match file
         .path(&mut buf)
         .and_then(|p| core::str::from_utf8(p).ok())
     {
-        Some(p) => pr_warn!("{}: {}\n", p, msg),
-        None => pr_warn!("nid {}: {}\n", nid, msg),
+        Some(p) => pr_warn!("({}): {}: {}\n", sb, p, msg),
+        None => pr_warn!("({}): nid {}: {}\n", sb, nid, msg),
     }
 }
 
@@ -79,8 +80,8 @@ fn object_path(d: &[u8; 32]) -> [u8; 66] {
     let mut p = [0u8; 66];
     let (first, rest) = d.split_at(1);
     options::write_hex(first, &mut p);
-    p[2] = b'/';
-    if let Some(tail) = p.get_mut(3..) {
+    if let Some((slash, tail)) = p.get_mut(2..).and_then(|t| t.split_first_mut()) {
+        *slash = b'/';
         options::write_hex(rest, tail);
     }
     p
@@ -199,7 +200,7 @@ fn open_xattrs(inode: &CInode, file: &OpeningFile<'_>, x: &OverlayXattrs) -> Res
         Some(v) => v,
         None => {
             long = read_redirect(img, nid, redirect)?;
-            &long[..]
+            long.as_slice()
         }
     };
     let len = value.len() - 1;

@@ -12,6 +12,7 @@ mod xattr;
 
 use crate::format::{layout, overlay, reader::Image};
 use crate::vfs::{
+    file::{SourceError, SourceFile},
     fs_context::{FsContext, FsParam},
     fs_type::FileSystem,
     inode::INode,
@@ -117,7 +118,7 @@ fn resolve_basedirs(fc: &FsContext, list: Option<&CString>) -> Result<KVec<Path>
 }
 
 /// Checks the image's fs-verity digest against `digest=`.
-fn check_image_digest(fc: &FsContext, src: &crate::vfs::file::SourceFile, want: &Digest) -> Result {
+fn check_image_digest(fc: &FsContext, src: &SourceFile, want: &Digest) -> Result {
     if src.is_bdev() {
         fc.error(c"digest= needs an image file, not a block device");
         return Err(EINVAL);
@@ -179,18 +180,19 @@ impl FileSystem for Composefs {
             fc.error(c"no image given (source)");
             return Err(EINVAL);
         };
-        let src = match crate::vfs::file::SourceFile::open(source) {
+        let src = match SourceFile::open(source) {
             Ok(s) => s,
             Err(e) => {
-                if e == EOPNOTSUPP {
-                    fc.error_arg(
-                        c"the image's filesystem cannot read it through the page cache",
-                        source,
-                    );
-                } else {
-                    fc.error_arg(c"cannot open image", source);
-                }
-                return Err(e);
+                let msg = match e {
+                    SourceError::Open(_) => c"cannot open image",
+                    SourceError::NotFileOrBdev => c"image is neither a file nor a block device",
+                    SourceError::Stacked => c"image files on stacked filesystems are refused",
+                    SourceError::NoPageCache => {
+                        c"the image's filesystem cannot read it through the page cache"
+                    }
+                };
+                fc.error_arg(msg, source);
+                return Err(e.errno());
             }
         };
         if let Some(d) = &opts.digest {
@@ -199,7 +201,7 @@ impl FileSystem for Composefs {
         let image = match Image::open(Source(src)) {
             Ok(i) => i,
             Err(e) => {
-                pr_err!("invalid image: {}\n", e.message());
+                pr_err!("{}: invalid image: {}\n", source, e.message());
                 fc.error(c"invalid image (see the kernel log)");
                 return Err(if e.is_corruption() {
                     EINVAL

@@ -7,7 +7,12 @@
 
 use super::bindings;
 use super::helpers;
-use kernel::{cred::Credential, error::to_result, prelude::*};
+use kernel::{cred::Credential, error::to_result, ffi::c_uint, prelude::*};
+
+/// `LOOKUP_FOLLOW` (checked against the C value in `helpers.c`).
+const LOOKUP_FOLLOW: c_uint = 1 << 0;
+/// `LOOKUP_DIRECTORY` (checked against the C value in `helpers.c`).
+const LOOKUP_DIRECTORY: c_uint = 1 << 1;
 
 /// A referenced path (a mount and a dentry on it).
 ///
@@ -27,9 +32,10 @@ impl Path {
     /// the current credentials (`kern_path`).
     pub(crate) fn lookup_dir(name: &CStr) -> Result<Self> {
         let mut p = core::mem::MaybeUninit::<bindings::path>::zeroed();
+        let flags = LOOKUP_FOLLOW | LOOKUP_DIRECTORY;
         // SAFETY: `name` is NUL-terminated and `p` writable; on success
         // `kern_path` fills in a referenced path.
-        to_result(unsafe { helpers::cfs_kern_path_dir(name.as_char_ptr(), p.as_mut_ptr()) })?;
+        to_result(unsafe { bindings::kern_path(name.as_char_ptr(), flags, p.as_mut_ptr()) })?;
         // INVARIANT: `kern_path` succeeded, so `p` is referenced and positive.
         // SAFETY: Initialised by `kern_path`.
         Ok(Self(unsafe { p.assume_init() }))
