@@ -49,12 +49,10 @@ void cfs_seq_show_option(struct seq_file *m, const char *name, const char *value
 bool cfs_ratelimit(void);
 void cfs_init_sync_kiocb(struct kiocb *kiocb, struct file *filp);
 bool cfs_capable_sys_admin(void);
-bool cfs_dentry_weird(struct dentry *dentry);
-int cfs_vfs_path_lookup_creds(const struct path *base, const char *name,
-			      unsigned int flags, struct path *out,
-			      const struct cred *cred);
-int cfs_path_permission_creds(const struct path *path, int mask,
-			      const struct cred *cred);
+const struct cred *cfs_override_creds(const struct cred *cred);
+const struct cred *cfs_revert_creds(const struct cred *old);
+struct mnt_idmap *cfs_mnt_idmap(const struct vfsmount *mnt);
+bool cfs_sb_has_encoding(const struct super_block *sb);
 const struct cred *cfs_get_current_cred(void);
 void cfs_cache_no_acl(struct inode *inode);
 const unsigned char *cfs_dentry_name(const struct dentry *dentry, u32 *len);
@@ -79,6 +77,9 @@ static_assert(SB_NOATIME == 1 << 10);
 static_assert(SB_POSIXACL == 1 << 16);
 static_assert(ACL_TYPE_DEFAULT == 0x4000);
 static_assert(FILESYSTEM_MAX_STACK_DEPTH == 2);
+static_assert(LOOKUP_NO_SYMLINKS == 1 << 24);
+static_assert(LOOKUP_NO_XDEV == 1 << 26);
+static_assert(LOOKUP_BENEATH == 1 << 27);
 
 void *cfs_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache)
 {
@@ -257,28 +258,24 @@ bool cfs_capable_sys_admin(void)
 }
 
 
-bool cfs_dentry_weird(struct dentry *dentry)
+const struct cred *cfs_override_creds(const struct cred *cred)
 {
-	return dentry->d_flags & (DCACHE_NEED_AUTOMOUNT | DCACHE_MANAGE_TRANSIT |
-				  DCACHE_OP_REVALIDATE | DCACHE_OP_WEAK_REVALIDATE);
+	return override_creds(cred);
 }
 
-int cfs_vfs_path_lookup_creds(const struct path *base, const char *name,
-			      unsigned int flags, struct path *out,
-			      const struct cred *cred)
+const struct cred *cfs_revert_creds(const struct cred *old)
 {
-	scoped_with_creds(cred)
-		return vfs_path_lookup(base->dentry, base->mnt, name,
-				       LOOKUP_BENEATH | LOOKUP_NO_SYMLINKS |
-				       LOOKUP_NO_XDEV | flags, out);
+	return revert_creds(old);
 }
 
-int cfs_path_permission_creds(const struct path *path, int mask,
-			      const struct cred *cred)
+struct mnt_idmap *cfs_mnt_idmap(const struct vfsmount *mnt)
 {
-	scoped_with_creds(cred)
-		return inode_permission(mnt_idmap(path->mnt),
-					d_inode(path->dentry), mask);
+	return mnt_idmap(mnt);
+}
+
+bool cfs_sb_has_encoding(const struct super_block *sb)
+{
+	return sb_has_encoding(sb);
 }
 
 const struct cred *cfs_get_current_cred(void)

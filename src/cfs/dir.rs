@@ -5,7 +5,7 @@
 use super::{image, inode, CInode, Composefs};
 use crate::format::{
     layout,
-    reader::{Found, LookupHint},
+    reader::{Found, Image, LookupHint},
     FormatError,
 };
 use crate::vfs::dir::{self, dtype, DirEmitter};
@@ -42,16 +42,54 @@ fn encode_hint(f: &Found) -> Option<u64> {
     Some((u64::from(block) << 32) | u64::from(index))
 }
 
+/// [`CfsInode::lookup_state`](super::CfsInode) of a directory whose blocks
+/// and names were checked and are in order: hints are used.
+pub(super) const HINTS_SORTED: u64 = u64::MAX - 1;
+/// [`CfsInode::lookup_state`](super::CfsInode) of a directory found out of
+/// order (or unreadable): hints are never used.
+pub(super) const HINTS_OFF: u64 = u64::MAX;
+
+/// The hint the next lookup in `dir` may start from: only in a directory
+/// checked to be well-formed ([`Image::dir_is_sorted`]), where any hint
+/// gives the answer the binary search gives. Counts the lookups made
+/// without one and checks the directory once they reach its block count.
+fn usable_hint(img: &Image<super::image::Source>, dir: &CInode) -> Option<LookupHint> {
+    let data = dir.data();
+    // The state only moves up to one of the two final values, and either
+    // value leads to the same answers: no ordering is needed.
+    let state = data.lookup_state.load(Ordering::Relaxed);
+    match state {
+        HINTS_SORTED => return decode_hint(data.lookup_hint.load(Ordering::Relaxed)),
+        HINTS_OFF => return None,
+        _ => {}
+    }
+    let blocks = img.dir_blocks(&data.raw).unwrap_or(0);
+    if state.saturating_add(1) < blocks {
+        // A lost race only delays the check.
+        let _ = data.lookup_state.compare_exchange(
+            state,
+            state + 1,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        return None;
+    }
+    let sorted = img.dir_is_sorted(&data.raw).unwrap_or(false);
+    data.lookup_state.store(
+        if sorted { HINTS_SORTED } else { HINTS_OFF },
+        Ordering::Relaxed,
+    );
+    None
+}
+
 impl dir::Operations for Composefs {
     fn lookup(dir: &CInode, name: &[u8]) -> Result<Option<ARef<CInode>>> {
         let sb = dir.super_block();
         let img = &sb.data().image;
         let data = dir.data();
         let raw = &data.raw;
-        // The hint is only where the search starts: any value gives the
-        // same answer, so it needs no ordering with anything else.
-        let hint = data.lookup_hint.load(Ordering::Relaxed);
-        let found = match img.lookup_near(raw, name, decode_hint(hint)) {
+        let hint = usable_hint(img, dir);
+        let found = match img.lookup_near(raw, name, hint) {
             Ok(f) => f,
             Err(FormatError::NameTooLong) => return Err(ENAMETOOLONG),
             Err(FormatError::BadName) => return Ok(None),

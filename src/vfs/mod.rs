@@ -8,6 +8,7 @@
 //! model (separate operation tables per object type) rather than hiding it.
 
 pub(crate) mod bindings;
+pub(crate) mod cred;
 pub(crate) mod dir;
 pub(crate) mod export;
 pub(crate) mod file;

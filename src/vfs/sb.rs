@@ -196,6 +196,8 @@ pub(crate) struct StatFs {
     pub(crate) blocks: u64,
     /// Total inodes.
     pub(crate) files: u64,
+    /// Free inodes.
+    pub(crate) ffree: u64,
     /// Longest name.
     pub(crate) namelen: u32,
 }
@@ -225,6 +227,7 @@ struct SuperOps<T: FileSystem>(PhantomData<T>);
 impl<T: FileSystem> SuperOps<T> {
     const TABLE: bindings::super_operations = bindings::super_operations {
         alloc_inode: Some(Self::alloc_inode),
+        destroy_inode: Some(Self::destroy_inode),
         free_inode: Some(Self::free_inode),
         statfs: Some(Self::statfs),
         show_options: Some(Self::show_options),
@@ -248,8 +251,25 @@ impl<T: FileSystem> SuperOps<T> {
         if p.is_null() {
             return core::ptr::null_mut();
         }
-        // SAFETY: `p` is a valid `INodeBox<T>`.
-        unsafe { INodeBox::<T>::inode_ptr(p) }
+        // SAFETY: `p` is a valid `INodeBox<T>`, new and unshared.
+        unsafe {
+            INodeBox::<T>::mark_new(p);
+            INodeBox::<T>::inode_ptr(p)
+        }
+    }
+
+    /// `super_operations::destroy_inode`: drops the per-inode data (which
+    /// may hold references, e.g. to a backing object), in process context
+    /// and before the superblock's data goes away.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS once for an inode that `alloc_inode` allocated,
+    /// being evicted, before `free_inode`.
+    unsafe extern "C" fn destroy_inode(inode: *mut bindings::inode) {
+        // SAFETY: Per the contract the inode is embedded in an `INodeBox<T>`
+        // and being destroyed; RCU walkers read no data with drop glue.
+        unsafe { INodeBox::<T>::drop_data(INodeBox::<T>::from_inode(inode)) };
     }
 
     /// `super_operations::free_inode`.
@@ -265,8 +285,7 @@ impl<T: FileSystem> SuperOps<T> {
             // `rcu_barrier` in `Registration::drop` keeps the registration
             // alive until this callback has run.
             let cache = Registration::<T>::inode_cache();
-            // The per-inode data needs no dropping.
-            const { assert!(!core::mem::needs_drop::<T::INodeData>()) };
+            // The per-inode data was dropped by `destroy_inode`.
             let b = INodeBox::<T>::from_inode(inode);
             bindings::kmem_cache_free(cache, b.cast());
         }
@@ -298,6 +317,7 @@ impl<T: FileSystem> SuperOps<T> {
                 (*buf).f_frsize = st.bsize as isize;
                 (*buf).f_blocks = st.blocks;
                 (*buf).f_files = st.files;
+                (*buf).f_ffree = st.ffree;
                 (*buf).f_namelen = st.namelen as isize;
                 let dev = (*(*dentry).d_sb).s_dev;
                 // `huge_encode_dev`.
