@@ -4,7 +4,8 @@
 //! confined beneath them, and checking its fs-verity digest.
 
 use super::{
-    image, image::Source, options, options::Verity, Backing, CInode, Composefs, OverlayXattrs,
+    image, image::Source, once::OnceBox, options, options::Verity, Backing, CInode, Composefs,
+    OverlayXattrs,
 };
 use crate::format::{
     layout, overlay,
@@ -15,7 +16,6 @@ use crate::vfs::{
     helpers,
     path::Path,
 };
-use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
 
 /// The redirect xattr as a lookup key.
@@ -241,62 +241,7 @@ fn open_xattrs(inode: &CInode, file: &OpeningFile<'_>, x: &OverlayXattrs) -> Res
 /// (`ovl_maybe_lookup_lowerdata`, fs/overlayfs/namei.c). Later opens use
 /// it, so that replacing or deleting an object in the store does not change
 /// what an inode in memory reads, as on the reference stack.
-///
-/// # Invariants
-///
-/// `0` is null or a pointer from `KBox::into_raw` owned by this object, set
-/// at most once and freed only on drop.
-pub(crate) struct FoundObject(AtomicPtr<Path>);
-
-impl FoundObject {
-    /// Nothing found yet.
-    pub(crate) const fn new() -> Self {
-        Self(AtomicPtr::new(core::ptr::null_mut()))
-    }
-
-    /// The object, if it was found.
-    fn get(&self) -> Option<&Path> {
-        // Acquire: pairs with the release of `set`, so the path is seen
-        // initialised.
-        let p = self.0.load(Ordering::Acquire);
-        // SAFETY: By the type invariant a non-null pointer is a live box,
-        // freed only when `self` is dropped.
-        unsafe { p.as_ref() }
-    }
-
-    /// Keeps `obj` unless another open kept one first; returns the kept one.
-    fn set(&self, obj: Path) -> Result<&Path> {
-        let new = KBox::into_raw(KBox::new(obj, GFP_KERNEL)?);
-        match self.0.compare_exchange(
-            core::ptr::null_mut(),
-            new,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            // SAFETY: `new` was stored: by the type invariant it lives as
-            // long as `self`.
-            Ok(_) => Ok(unsafe { &*new }),
-            Err(old) => {
-                // SAFETY: `new` was not stored: it is still owned here.
-                drop(unsafe { KBox::from_raw(new) });
-                // SAFETY: `old` is the non-null pointer stored first, live
-                // as long as `self`.
-                unsafe { old.as_ref() }.ok_or(EIO)
-            }
-        }
-    }
-}
-
-impl Drop for FoundObject {
-    fn drop(&mut self) {
-        let p = *self.0.get_mut();
-        if !p.is_null() {
-            // SAFETY: By the type invariant a non-null pointer is a box
-            // owned by this object.
-            drop(unsafe { KBox::from_raw(p) });
-        }
-    }
-}
+pub(crate) type FoundObject = OnceBox<Path>;
 
 /// Finds the object at `rel` as overlayfs finds a metacopy file's data in
 /// its data-only layers (`ovl_lookup_data_layers` and

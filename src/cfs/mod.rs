@@ -7,6 +7,7 @@ mod backing;
 mod dir;
 mod image;
 mod inode;
+mod once;
 mod options;
 mod xattr;
 
@@ -43,6 +44,9 @@ pub(crate) struct CfsSuper {
     verity: Verity,
     /// The `digest=` the image was checked against.
     digest: Option<Digest>,
+    /// Which inode slots the tree reaches from the root, one bit per nid:
+    /// made by the first file-handle decode, which accepts only those.
+    reachable: once::OnceBox<KVVec<u64>>,
 }
 
 /// Per-inode state: the decoded image inode.
@@ -238,6 +242,7 @@ impl FileSystem for Composefs {
                 cred: crate::vfs::current_cred(),
                 verity,
                 digest: opts.digest,
+                reachable: once::OnceBox::new(),
             },
             GFP_KERNEL,
         )?)
