@@ -49,11 +49,11 @@ void cfs_seq_show_option(struct seq_file *m, const char *name, const char *value
 bool cfs_ratelimit(void);
 void cfs_init_sync_kiocb(struct kiocb *kiocb, struct file *filp);
 bool cfs_capable_sys_admin(void);
+const struct cred *cfs_get_current_cred(void);
 const struct cred *cfs_override_creds(const struct cred *cred);
-const struct cred *cfs_revert_creds(const struct cred *old);
+const struct cred *cfs_revert_creds(const struct cred *cred);
 struct mnt_idmap *cfs_mnt_idmap(const struct vfsmount *mnt);
 bool cfs_sb_has_encoding(const struct super_block *sb);
-const struct cred *cfs_get_current_cred(void);
 void cfs_cache_no_acl(struct inode *inode);
 const unsigned char *cfs_dentry_name(const struct dentry *dentry, u32 *len);
 struct inode *cfs_folio_host(struct folio *folio);
@@ -258,14 +258,19 @@ bool cfs_capable_sys_admin(void)
 }
 
 
+const struct cred *cfs_get_current_cred(void)
+{
+	return get_current_cred();
+}
+
 const struct cred *cfs_override_creds(const struct cred *cred)
 {
 	return override_creds(cred);
 }
 
-const struct cred *cfs_revert_creds(const struct cred *old)
+const struct cred *cfs_revert_creds(const struct cred *cred)
 {
-	return revert_creds(old);
+	return revert_creds(cred);
 }
 
 struct mnt_idmap *cfs_mnt_idmap(const struct vfsmount *mnt)
@@ -276,11 +281,6 @@ struct mnt_idmap *cfs_mnt_idmap(const struct vfsmount *mnt)
 bool cfs_sb_has_encoding(const struct super_block *sb)
 {
 	return sb_has_encoding(sb);
-}
-
-const struct cred *cfs_get_current_cred(void)
-{
-	return get_current_cred();
 }
 
 void cfs_cache_no_acl(struct inode *inode)

@@ -58,11 +58,11 @@ extern "C" {
     pub(crate) fn cfs_ratelimit() -> bool;
     pub(crate) fn cfs_init_sync_kiocb(kiocb: *mut bindings::kiocb, filp: *mut bindings::file);
     pub(crate) fn cfs_capable_sys_admin() -> bool;
+    pub(crate) fn cfs_get_current_cred() -> *const bindings::cred;
     pub(crate) fn cfs_override_creds(cred: *const bindings::cred) -> *const bindings::cred;
-    pub(crate) fn cfs_revert_creds(old: *const bindings::cred) -> *const bindings::cred;
+    pub(crate) fn cfs_revert_creds(cred: *const bindings::cred) -> *const bindings::cred;
     pub(crate) fn cfs_mnt_idmap(mnt: *const bindings::vfsmount) -> *mut bindings::mnt_idmap;
     pub(crate) fn cfs_sb_has_encoding(sb: *const bindings::super_block) -> bool;
-    pub(crate) fn cfs_get_current_cred() -> *const bindings::cred;
     pub(crate) fn cfs_cache_no_acl(inode: *mut bindings::inode);
     pub(crate) fn cfs_mapping_readable(mapping: *const bindings::address_space) -> bool;
     pub(crate) fn cfs_shmem_mapping(mapping: *const bindings::address_space) -> bool;

@@ -6,7 +6,7 @@
 //! C header: [`include/linux/namei.h`](srctree/include/linux/namei.h)
 
 use super::bindings;
-use super::cred::OverrideCreds;
+use super::cred::with_creds;
 use super::helpers;
 use core::ptr::NonNull;
 use kernel::{cred::Credential, error::to_result, prelude::*};
@@ -86,16 +86,15 @@ impl Path {
     /// Checks `mask` (`MAY_*`) access to the path's inode with `cred`
     /// (`inode_permission` through the mount's idmap).
     pub(crate) fn permission(&self, mask: i32, cred: &Credential) -> Result {
-        let _creds = OverrideCreds::new(cred);
         // SAFETY: By the type invariant the mount and the positive dentry are
         // referenced, so the idmap and the inode are valid.
-        to_result(unsafe {
+        to_result(with_creds(cred, || unsafe {
             bindings::inode_permission(
                 helpers::cfs_mnt_idmap(self.0.mnt),
                 helpers::cfs_d_inode(self.0.dentry),
                 mask,
             )
-        })
+        }))
     }
 
     /// Clones the path's mount, private and internal, rooted at the path's
@@ -167,10 +166,9 @@ impl PrivateMount {
         let mnt = self.0.as_ptr();
         let mut p = core::mem::MaybeUninit::<bindings::path>::zeroed();
         let flags = LOOKUP_BENEATH | LOOKUP_NO_SYMLINKS | LOOKUP_NO_XDEV;
-        let _creds = OverrideCreds::new(cred);
         // SAFETY: By the type invariant the mount is live and its root
         // referenced by it; `rel` is NUL-terminated and `p` writable.
-        to_result(unsafe {
+        to_result(with_creds(cred, || unsafe {
             bindings::vfs_path_lookup(
                 (*mnt).mnt_root,
                 mnt,
@@ -178,7 +176,7 @@ impl PrivateMount {
                 flags,
                 p.as_mut_ptr(),
             )
-        })?;
+        }))?;
         // INVARIANT: the lookup succeeded, so `p` is referenced; a negative
         // last component is an error (`ENOENT`), so the dentry is positive.
         // SAFETY: Initialised by the lookup.
