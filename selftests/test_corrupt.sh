@@ -149,6 +149,46 @@ else
 	ktap_result fail "valid base image (dump) mounts"
 fi
 
+# Lookups in a directory whose names are out of order do not depend on the
+# lookups made before: two names of one directory block are swapped in
+# place, then each name is looked up first on a fresh mount, and all of them
+# again in readdir order on one mount (where a hint from the previous
+# lookup could find a name the search alone misses).
+if [ "$fstype" = composefs ]; then
+	{
+		printf '/ 4096 40755 3 0 0 0 0.0 - - -\n/d 4096 40755 2 0 0 0 0.0 - - -\n'
+		i=0
+		while [ $i -lt 20 ]; do printf '/d/n%02d 0 100644 1 0 0 0 0.0 - - -\n' $i; i=$((i + 1)); done
+	} >"$w/order.dump"
+	mkcomposefs --from-file "$w/order.dump" "$w/order.cfs"
+	run=$(strings -t d -n 20 "$w/order.cfs" | grep 'n00n01n02' | head -n 1)
+	at=$(echo "$run" | awk '{ print $1 + index($2, "n05") - 1, $1 + index($2, "n15") - 1 }')
+	set -- $at
+	printf n15 | dd of="$w/order.cfs" bs=1 seek="$1" conv=notrunc 2>/dev/null
+	printf n05 | dd of="$w/order.cfs" bs=1 seek="$2" conv=notrunc 2>/dev/null
+	names=$(i=0; while [ $i -lt 20 ]; do printf 'n%02d ' $i; i=$((i + 1)); done)
+	: >"$w/order.fresh"
+	for n in $names; do
+		cfs-mount -t composefs "$w/order.cfs" "$mnt" 2>/dev/null || break
+		if stat "$mnt/d/$n" >/dev/null 2>&1; then echo "$n found"; else echo "$n absent"; fi >>"$w/order.fresh"
+		cfs-mount -u "$mnt"
+	done
+	if cfs-mount -t composefs "$w/order.cfs" "$mnt"; then
+		# cfs-walk lstats each entry in readdir order, right after readdir.
+		cfs-walk -n "$mnt/d" | awk 'NR > 1 { print substr($1, 2), ($0 ~ /lstat-err/ ? "absent" : "found") }' >"$w/order.walk"
+		cfs-mount -u "$mnt"
+		echo "# in readdir order: $(tr '\n' ' ' <"$w/order.walk")"
+		sort "$w/order.walk" >"$w/order.inorder"
+		sort "$w/order.fresh" >"$w/order.fresh.sorted"
+		echo "# found on a fresh mount: $(grep -c found "$w/order.fresh.sorted") of 20"
+		check "swapped names: the names were swapped in place" sh -c "head -n 6 '$w/order.walk' | grep -q n15"
+		same_output "swapped names: lookups in readdir order find what fresh lookups find" \
+			"$w/order.fresh.sorted" "$w/order.inorder"
+	else
+		ktap_result fail "swapped names: the image mounts"
+	fi
+fi
+
 # The mutants, in batches so that /scratch holds few at a time.
 echo "# $count corrupt images, seed $seed, mounted as $fstype"
 : >"$w/results"
