@@ -81,6 +81,25 @@ if ref_mount "$w/img.cfs" /mnt/ref "$w/store" &&
 		sort -un >"$w/decoded"
 	echo "# $(wc -l <"$w/reached") inodes reached, $(wc -l <"$w/decoded") decoded from forged handles"
 	same_output "forged handles decode exactly the inodes the tree reaches" "$w/reached" "$w/decoded"
+	# An inode that decodes but that no directory entry names any more:
+	# the entry of d/bbbb2 is made to name d/aaaa1's inode (its nid copied
+	# over in place), so bbbb2's inode is unreachable; its handle must not
+	# decode.
+	printf '/ 4096 40755 3 0 0 0 0.0 - - -\n/d 4096 40755 2 0 0 0 0.0 - - -\n/d/aaaa1 1 100644 1 0 0 0 0.0 - a -\n/d/bbbb2 1 100644 1 0 0 0 0.0 - b -\n' >"$w/orphan.dump"
+	mkcomposefs --from-file "$w/orphan.dump" "$w/orphan.cfs"
+	cfs-mount -t composefs "$w/orphan.cfs" /mnt/idx-cfs
+	orphan=$(stat -c %i /mnt/idx-cfs/d/bbbb2)
+	cfs-mount -u /mnt/idx-cfs
+	# The names of d follow its four 12-byte entries (., .., aaaa1, bbbb2).
+	blk=$(($(strings -t d -n 8 "$w/orphan.cfs" | awk '/aaaa1bbbb2/ { print $1; exit }') - 48))
+	dd if="$w/orphan.cfs" of="$w/orphan.cfs" bs=1 skip=$((blk + 24)) seek=$((blk + 36)) count=8 conv=notrunc 2>/dev/null
+	cfs-mount -t composefs "$w/orphan.cfs" /mnt/idx-cfs
+	check "the orphaned image: d/bbbb2 now names aaaa1's inode" \
+		[ "$(stat -c %i /mnt/idx-cfs/d/bbbb2)" = "$(stat -c %i /mnt/idx-cfs/d/aaaa1)" ]
+	res=$(cfs-handle -n /mnt/idx-cfs "$orphan" "$orphan")
+	echo "# handle of the unreachable inode $orphan: $res"
+	check "a handle of an inode no entry reaches does not decode (ESTALE)" [ "$res" = "$orphan 116" ]
+	cfs-mount -u /mnt/idx-cfs
 	# A handle outlives the dentry cache.
 	echo 2 >/proc/sys/vm/drop_caches
 	check "file handles reopen after the caches were dropped" cfs-handle /mnt/cfs /mnt/cfs/shared-29
