@@ -99,11 +99,17 @@ walk_divergences() {
 			a[k] = v
 		}
 	}
-	FNR == NR { ref[$1] = $0; next }
+	# A directory that could not be listed has a line of its own (the
+	# path, empty for the root, and the error): keyed apart from its entry.
+	function key(   k) { k = $0 ~ /^[^ ]* ?(opendir|readdir)-err=[0-9]*$/ ? $1 " (listing)" : $1
+		return k ~ /^(opendir|readdir)-err/ ? "/ (listing)" : k }
+	FNR == NR { ref[key()] = $0; next }
 	{
-		seen[$1] = 1
-		if ($0 ~ /(opendir|readdir)-err/) listerr = 1
-		if (!($1 in ref)) { print "only in composefs: " $0; next }
+		k = key()
+		seen[k] = 1
+		if (k ~ / \(listing\)$/) { listerr = 1; next }
+		if (!(k in ref)) { print "only in composefs: " $0; next }
+		$1 = k
 		if (ref[$1] == $0) next
 		split("", r); split("", c); fields(ref[$1], r); fields($0, c)
 		cerr = 0
@@ -113,7 +119,11 @@ walk_divergences() {
 		for (k in r) if (!(k in c) && !cerr) bad = 1
 		if (bad) print "differs: " ref[$1] " | " $0
 	}
-	END { if (!listerr) for (p in ref) if (!(p in seen)) print "only in the reference: " ref[p] }
+	END {
+		for (p in ref)
+			if (!(p in seen) && (p ~ / \(listing\)$/ || !listerr))
+				print "only in the reference: " ref[p]
+	}
 	' "$1" "$2"
 }
 
