@@ -46,16 +46,12 @@ void cfs_allow_write_access(struct file *file);
 void cfs_seq_show_option(struct seq_file *m, const char *name, const char *value);
 bool cfs_ratelimit(void);
 void cfs_init_sync_kiocb(struct kiocb *kiocb, struct file *filp);
-bool cfs_dentry_weird(struct dentry *dentry);
-int cfs_vfs_path_lookup_creds(const struct path *base, const char *name,
-			      unsigned int flags, struct path *out,
-			      const struct cred *cred);
-int cfs_path_permission_creds(const struct path *path, int mask,
-			      const struct cred *cred);
 const struct cred *cfs_get_current_cred(void);
 const struct cred *cfs_override_creds(const struct cred *cred);
 const struct cred *cfs_revert_creds(const struct cred *cred);
 int cfs_iocb_flags(struct file *file);
+struct mnt_idmap *cfs_mnt_idmap(const struct vfsmount *mnt);
+bool cfs_sb_has_encoding(const struct super_block *sb);
 void cfs_cache_no_acl(struct inode *inode);
 const unsigned char *cfs_dentry_name(const struct dentry *dentry, u32 *len);
 struct inode *cfs_folio_host(struct folio *folio);
@@ -84,6 +80,9 @@ static_assert(LOOKUP_DIRECTORY == 1 << 1);
 static_assert(BLK_OPEN_READ == (__force blk_mode_t)(1 << 0));
 static_assert(BLK_OPEN_RESTRICT_WRITES == (__force blk_mode_t)(1 << 5));
 static_assert(FMODE_CAN_ODIRECT == (__force fmode_t)(1 << 22));
+static_assert(LOOKUP_NO_SYMLINKS == 1 << 24);
+static_assert(LOOKUP_NO_XDEV == 1 << 26);
+static_assert(LOOKUP_BENEATH == 1 << 27);
 
 void *cfs_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache)
 {
@@ -246,30 +245,6 @@ void cfs_init_sync_kiocb(struct kiocb *kiocb, struct file *filp)
 }
 
 
-bool cfs_dentry_weird(struct dentry *dentry)
-{
-	return dentry->d_flags & (DCACHE_NEED_AUTOMOUNT | DCACHE_MANAGE_TRANSIT |
-				  DCACHE_OP_REVALIDATE | DCACHE_OP_WEAK_REVALIDATE);
-}
-
-int cfs_vfs_path_lookup_creds(const struct path *base, const char *name,
-			      unsigned int flags, struct path *out,
-			      const struct cred *cred)
-{
-	scoped_with_creds(cred)
-		return vfs_path_lookup(base->dentry, base->mnt, name,
-				       LOOKUP_BENEATH | LOOKUP_NO_SYMLINKS |
-				       LOOKUP_NO_XDEV | flags, out);
-}
-
-int cfs_path_permission_creds(const struct path *path, int mask,
-			      const struct cred *cred)
-{
-	scoped_with_creds(cred)
-		return inode_permission(mnt_idmap(path->mnt),
-					d_inode(path->dentry), mask);
-}
-
 const struct cred *cfs_get_current_cred(void)
 {
 	return get_current_cred();
@@ -288,6 +263,16 @@ const struct cred *cfs_revert_creds(const struct cred *cred)
 int cfs_iocb_flags(struct file *file)
 {
 	return iocb_flags(file);
+}
+
+struct mnt_idmap *cfs_mnt_idmap(const struct vfsmount *mnt)
+{
+	return mnt_idmap(mnt);
+}
+
+bool cfs_sb_has_encoding(const struct super_block *sb)
+{
+	return sb_has_encoding(sb);
 }
 
 void cfs_cache_no_acl(struct inode *inode)

@@ -185,12 +185,6 @@ impl BackingFile {
         unsafe { helpers::cfs_file_inode(self.0.as_ptr()) }
     }
 
-    /// The size of the backing file's inode.
-    pub(crate) fn size(&self) -> i64 {
-        // SAFETY: The inode of an open file is valid.
-        unsafe { helpers::cfs_i_size_read(self.inode_ptr()) }
-    }
-
     /// The fs-verity digest of the backing file, if it has one: the
     /// `FS_VERITY_HASH_ALG_*` id and the number of bytes written to `out`.
     pub(crate) fn verity_digest(&self, out: &mut [u8; 64]) -> Option<(u8, usize)> {

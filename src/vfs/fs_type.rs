@@ -71,8 +71,10 @@ pub(crate) trait FileSystem:
     type Data: Send + Sync;
 
     /// Per-inode data, set once when the inode is first read (changing
-    /// afterwards only through interior mutability). It is never dropped,
-    /// so it must not need dropping (checked at build time).
+    /// afterwards only through interior mutability), dropped when the inode
+    /// is destroyed (`destroy_inode`, before the superblock's data). RCU
+    /// path walkers may still read it then: what they read must have no
+    /// drop glue.
     type INodeData: Send + Sync;
 
     /// Handles one mount parameter (`fs_context_operations::parse_param`).

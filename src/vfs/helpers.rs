@@ -48,23 +48,12 @@ extern "C" {
     );
     pub(crate) fn cfs_ratelimit() -> bool;
     pub(crate) fn cfs_init_sync_kiocb(kiocb: *mut bindings::kiocb, filp: *mut bindings::file);
-    pub(crate) fn cfs_dentry_weird(dentry: *mut bindings::dentry) -> bool;
-    pub(crate) fn cfs_vfs_path_lookup_creds(
-        base: *const bindings::path,
-        name: *const c_char,
-        flags: c_uint,
-        out: *mut bindings::path,
-        cred: *const bindings::cred,
-    ) -> c_int;
-    pub(crate) fn cfs_path_permission_creds(
-        path: *const bindings::path,
-        mask: c_int,
-        cred: *const bindings::cred,
-    ) -> c_int;
     pub(crate) fn cfs_get_current_cred() -> *const bindings::cred;
     pub(crate) fn cfs_override_creds(cred: *const bindings::cred) -> *const bindings::cred;
     pub(crate) fn cfs_revert_creds(cred: *const bindings::cred) -> *const bindings::cred;
     pub(crate) fn cfs_iocb_flags(file: *mut bindings::file) -> c_int;
+    pub(crate) fn cfs_mnt_idmap(mnt: *const bindings::vfsmount) -> *mut bindings::mnt_idmap;
+    pub(crate) fn cfs_sb_has_encoding(sb: *const bindings::super_block) -> bool;
     pub(crate) fn cfs_cache_no_acl(inode: *mut bindings::inode);
     pub(crate) fn cfs_shmem_read_folio(
         mapping: *mut bindings::address_space,

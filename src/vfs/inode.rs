@@ -23,12 +23,14 @@ use kernel::{
 ///
 /// # Invariants
 ///
-/// `data` is initialised once the inode has been filled by
-/// [`NewINode::init`], that is for every inode that is not `I_NEW`.
+/// `data` is initialised, and `live` true, from when the inode is filled by
+/// [`NewINode::init`] (so for every inode that is not `I_NEW`) until
+/// `destroy_inode` drops it; `live` is false otherwise.
 #[repr(C)]
 pub(crate) struct INodeBox<T: FileSystem> {
     inode: Opaque<bindings::inode>,
     data: MaybeUninit<T::INodeData>,
+    live: bool,
 }
 
 impl<T: FileSystem> INodeBox<T> {
@@ -51,6 +53,35 @@ impl<T: FileSystem> INodeBox<T> {
     pub(crate) unsafe fn inode_ptr(b: *mut Self) -> *mut bindings::inode {
         // SAFETY: Per the contract `b` is valid; `inode` is its first field.
         unsafe { Opaque::cast_into(core::ptr::addr_of!((*b).inode)) }
+    }
+
+    /// Marks the data of a box just allocated as not initialised.
+    ///
+    /// # Safety
+    ///
+    /// `b` must point to an `INodeBox<T>` allocation that nothing else uses.
+    pub(crate) unsafe fn mark_new(b: *mut Self) {
+        // SAFETY: Per the contract `b` is valid and unshared.
+        unsafe { core::ptr::addr_of_mut!((*b).live).write(false) };
+    }
+
+    /// Drops the data of a box whose inode is being destroyed, if it was
+    /// initialised.
+    ///
+    /// # Safety
+    ///
+    /// `b` must point to an `INodeBox<T>` whose inode is being destroyed
+    /// (`destroy_inode`): nothing uses its data any more, except RCU path
+    /// walkers, which must only read data without drop glue.
+    pub(crate) unsafe fn drop_data(b: *mut Self) {
+        // SAFETY: Per the contract `b` is valid and its data unused; by the
+        // type invariant `live` says whether `data` is initialised.
+        unsafe {
+            if (*b).live {
+                (*b).live = false;
+                (*b).data.assume_init_drop();
+            }
+        }
     }
 
     /// Returns the box containing `inode`.
@@ -127,12 +158,6 @@ impl<T: FileSystem> INode<T> {
         // data set and outlives the inode.
         unsafe { SuperBlock::from_raw((*self.as_raw()).i_sb) }
     }
-
-    /// The inode size.
-    pub(crate) fn size(&self) -> i64 {
-        // SAFETY: By the type invariant the inode is live.
-        unsafe { helpers::cfs_i_size_read(self.as_raw()) }
-    }
 }
 
 /// What kind of object an inode is; it selects the operation tables.
@@ -165,6 +190,8 @@ pub(crate) struct Params {
     pub(crate) gid: u32,
     /// Size in bytes.
     pub(crate) size: i64,
+    /// Blocks (`st_blocks`, in 512-byte units).
+    pub(crate) blocks: u64,
     /// Modification time (also used for access and change times), seconds.
     pub(crate) mtime: i64,
     /// Modification time, nanoseconds.
@@ -195,12 +222,14 @@ impl<T: FileSystem> NewINode<T> {
         // task accesses it and its box until `unlock_new_inode` below.
         // INVARIANT: data is set before `I_NEW` is cleared.
         unsafe { (*b).data.write(data) };
+        // SAFETY: As above.
+        unsafe { (*b).live = true };
         {
             // SAFETY: As above, the new inode is this task's alone until
             // `unlock_new_inode`, after this borrow ends.
             let i = unsafe { &mut *inode };
             i.i_mode = p.mode;
-            i.i_blocks = (p.size.max(0) as u64).div_ceil(512);
+            i.i_blocks = p.blocks;
             // The tables are `'static`. The mapping of a new inode is its own
             // `i_data` (`inode_init_always`).
             let (iops, aops): (_, Option<&'static bindings::address_space_operations>) =

@@ -232,6 +232,8 @@ pub(crate) struct StatFs {
     pub(crate) blocks: u64,
     /// Total inodes.
     pub(crate) files: u64,
+    /// Free inodes.
+    pub(crate) ffree: u64,
     /// Longest name.
     pub(crate) namelen: u32,
 }
@@ -261,6 +263,7 @@ struct SuperOps<T: FileSystem>(PhantomData<T>);
 impl<T: FileSystem> SuperOps<T> {
     const TABLE: bindings::super_operations = bindings::super_operations {
         alloc_inode: Some(Self::alloc_inode),
+        destroy_inode: Some(Self::destroy_inode),
         free_inode: Some(Self::free_inode),
         statfs: Some(Self::statfs),
         show_options: Some(Self::show_options),
@@ -284,8 +287,25 @@ impl<T: FileSystem> SuperOps<T> {
         if p.is_null() {
             return core::ptr::null_mut();
         }
-        // SAFETY: `p` is a valid `INodeBox<T>`.
-        unsafe { INodeBox::<T>::inode_ptr(p) }
+        // SAFETY: `p` is a valid `INodeBox<T>`, new and unshared.
+        unsafe {
+            INodeBox::<T>::mark_new(p);
+            INodeBox::<T>::inode_ptr(p)
+        }
+    }
+
+    /// `super_operations::destroy_inode`: drops the per-inode data (which
+    /// may hold references, e.g. to a backing object), in process context
+    /// and before the superblock's data goes away.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS once for an inode that `alloc_inode` allocated,
+    /// being evicted, before `free_inode`.
+    unsafe extern "C" fn destroy_inode(inode: *mut bindings::inode) {
+        // SAFETY: Per the contract the inode is embedded in an `INodeBox<T>`
+        // and being destroyed; RCU walkers read no data with drop glue.
+        unsafe { INodeBox::<T>::drop_data(INodeBox::<T>::from_inode(inode)) };
     }
 
     /// `super_operations::free_inode`.
@@ -298,10 +318,9 @@ impl<T: FileSystem> SuperOps<T> {
         // SAFETY: `rcu_barrier` in `Registration::drop` keeps the
         // registration, and so its cache, alive until this callback has run.
         let cache = unsafe { Registration::<T>::inode_cache() };
-        // The per-inode data needs no dropping.
-        const { assert!(!core::mem::needs_drop::<T::INodeData>()) };
         // SAFETY: The VFS passes an inode `alloc_inode` allocated, embedded
-        // in an `INodeBox<T>`.
+        // in an `INodeBox<T>`; the per-inode data was dropped by
+        // `destroy_inode`.
         let b = unsafe { INodeBox::<T>::from_inode(inode) };
         // SAFETY: `b` came from `cache` (`alloc_inode`) and nothing uses it
         // any more (the function's contract).
@@ -334,6 +353,7 @@ impl<T: FileSystem> SuperOps<T> {
             buf.f_frsize = st.bsize as isize;
             buf.f_blocks = st.blocks;
             buf.f_files = st.files;
+            buf.f_ffree = st.ffree;
             buf.f_namelen = st.namelen as isize;
             // SAFETY: As above, the superblock of `dentry` is live.
             let dev = unsafe { (*(*dentry).d_sb).s_dev };
