@@ -60,7 +60,7 @@ done
 
 log "guest selftests (selftests/vm-run; kernel log in build/guest-console.log)"
 set +e
-selftests/vm-run --attach selftests --attach build/testdata -- sh /attach/selftests/run.sh ${CHECK_TESTS:-} \
+selftests/vm-run --timeout 3600 --attach selftests --attach build/testdata -- sh /attach/selftests/run.sh ${CHECK_TESTS:-} \
 	2>build/guest-console.log | tee build/guest-tests.log
 guest_rc=${PIPESTATUS[0]}
 set -e
