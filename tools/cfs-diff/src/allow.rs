@@ -31,6 +31,32 @@ fn corrupt(r: &str) -> bool {
     r.contains("err EUCLEAN") || r.contains("err EIO")
 }
 
+/// The `key=value` fields of a result.
+fn fields(r: &str) -> Vec<(&str, &str)> {
+    r.split(' ').filter_map(|t| t.split_once('=')).collect()
+}
+
+/// Whether two stat results differ in `blocks` alone.
+fn only_blocks_differ(a: &str, b: &str) -> bool {
+    let (fa, fb) = (fields(a), fields(b));
+    fa.len() == fb.len()
+        && fa
+            .iter()
+            .zip(&fb)
+            .all(|((ka, va), (kb, vb))| ka == kb && (va == vb || *ka == "blocks"))
+}
+
+/// Whether a stat result's `blocks` is `round_up(size, 4096) >> 9`.
+fn blocks_are_the_estimate(r: &str) -> bool {
+    let f = fields(r);
+    let get = |k: &str| {
+        f.iter()
+            .find(|(key, _)| *key == k)
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+    };
+    matches!((get("size"), get("blocks")), (Some(size), Some(blocks)) if size.div_ceil(4096) * 8 == blocks)
+}
+
 /// The intended differences.
 pub const ALLOWED: &[Allowance] = &[
     Allowance {
@@ -46,6 +72,28 @@ pub const ALLOWED: &[Allowance] = &[
         },
     },
     Allowance {
+        // overlayfs without nfs_export only encodes handles (for fanotify); composefs
+        // also decodes them, so that overlayfs index=on/nfs_export=on over a composefs
+        // lower keeps working.
+        name: "decodable file handles",
+        covers: |s| {
+            s.kind == "file-handle"
+                && s.cfs.starts_with("handle; open ok")
+                && (s.reference.starts_with("err EOPNOTSUPP")
+                    || s.reference.starts_with("handle; open err"))
+        },
+    },
+    Allowance {
+        // Once overlayfs has opened a file's data it reports the data file's blocks;
+        // composefs reports the estimate round_up(size, 4096) / 512 every time.
+        name: "st_blocks after an open",
+        covers: |s| {
+            (s.kind.starts_with("lstat") || s.kind.starts_with("stat"))
+                && only_blocks_differ(s.cfs, s.reference)
+                && blocks_are_the_estimate(s.cfs)
+        },
+    },
+    Allowance {
         // A damaged image: composefs validates every structure where it is used and may
         // refuse with EUCLEAN or EIO (and a kernel message) what EROFS reads without
         // checking. Succeeding where the reference refuses is not covered.
@@ -53,3 +101,115 @@ pub const ALLOWED: &[Allowance] = &[
         covers: |s| s.mutated && corrupt(s.cfs) && !s.cfs.starts_with("ok") && s.cfs != s.reference,
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn covered(
+        kind: &str,
+        what: &str,
+        mutated: bool,
+        cfs: &str,
+        reference: &str,
+    ) -> Option<&'static str> {
+        let s = Seen {
+            kind,
+            what,
+            mutated,
+            cfs,
+            reference,
+        };
+        ALLOWED.iter().find(|a| (a.covers)(&s)).map(|a| a.name)
+    }
+
+    #[test]
+    fn blocks_after_open_only_when_composefs_reports_the_estimate() {
+        let cfs = "mode=100644 size=5000 blocks=16 blksize=4096";
+        assert_eq!(
+            covered(
+                "lstat",
+                "",
+                false,
+                cfs,
+                "mode=100644 size=5000 blocks=10 blksize=4096"
+            ),
+            Some("st_blocks after an open")
+        );
+        // Another field differing, or composefs not giving the estimate, is a divergence.
+        assert_eq!(
+            covered(
+                "lstat",
+                "",
+                false,
+                cfs,
+                "mode=100600 size=5000 blocks=10 blksize=4096"
+            ),
+            None
+        );
+        assert_eq!(
+            covered(
+                "stat",
+                "",
+                false,
+                "mode=100644 size=5000 blocks=10 blksize=4096",
+                "mode=100644 size=5000 blocks=16 blksize=4096"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn corruption_is_excused_only_on_damaged_images_and_only_as_a_failure() {
+        assert_eq!(
+            covered("read", "", true, "err EUCLEAN", "len=3 hash=1"),
+            Some("stricter on a damaged image")
+        );
+        assert_eq!(
+            covered("read", "", false, "err EUCLEAN", "len=3 hash=1"),
+            None
+        );
+        assert_eq!(
+            covered("read", "", true, "len=3 hash=1", "err EUCLEAN"),
+            None
+        );
+    }
+
+    #[test]
+    fn remount_changes_and_handles() {
+        assert_eq!(
+            covered("remount", "changing verity", false, "err EINVAL", "ok"),
+            Some("remount refuses changed options")
+        );
+        assert_eq!(
+            covered(
+                "remount",
+                "with /proc/mounts options",
+                false,
+                "err EINVAL",
+                "ok"
+            ),
+            None
+        );
+        assert_eq!(
+            covered(
+                "file-handle",
+                "",
+                false,
+                "handle; open ok mode=100644",
+                "err EOPNOTSUPP"
+            ),
+            Some("decodable file handles")
+        );
+        assert_eq!(
+            covered(
+                "file-handle",
+                "",
+                false,
+                "err EOPNOTSUPP",
+                "handle; open ok mode=100644"
+            ),
+            None
+        );
+    }
+}

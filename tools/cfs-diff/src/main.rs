@@ -110,7 +110,10 @@ struct Stats {
 fn signature(kind: &str, cfs: &str, reference: &str) -> String {
     let fields = |s: &str| -> Vec<(String, String)> {
         s.split(' ')
-            .filter_map(|t| t.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+            .filter_map(|t| {
+                t.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
             .collect()
     };
     let (a, b) = (fields(cfs), fields(reference));
@@ -118,7 +121,10 @@ fn signature(kind: &str, cfs: &str, reference: &str) -> String {
         let mut keys: Vec<&str> = a
             .iter()
             .filter(|(k, v)| !b.iter().any(|(k2, v2)| k2 == k && v2 == v))
-            .chain(b.iter().filter(|(k, v)| !a.iter().any(|(k2, v2)| k2 == k && v2 == v)))
+            .chain(
+                b.iter()
+                    .filter(|(k, v)| !a.iter().any(|(k2, v2)| k2 == k && v2 == v)),
+            )
             .map(|(k, _)| k.as_str())
             .collect();
         keys.sort();
@@ -165,7 +171,10 @@ impl Round {
         }
         e.1 += 1;
         st.divergences += 1;
-        let sig = st.signatures.entry(signature(kind, cfs, reference)).or_insert((0, self.index));
+        let sig = st
+            .signatures
+            .entry(signature(kind, cfs, reference))
+            .or_insert((0, self.index));
         sig.0 += 1;
         if !self.diverged {
             self.diverged = true;

@@ -205,7 +205,10 @@ pub fn random(r: &mut Rng, t: &Tree) -> Op {
             r.below(1 << 21) as i64,
             *r.pick(&[libc::SEEK_DATA, libc::SEEK_HOLE, libc::SEEK_END]),
         ),
-        93..=96 => Op::Handle(target(r, t), *r.pick(&[0, libc::AT_SYMLINK_FOLLOW, AT_HANDLE_FID])),
+        93..=96 => Op::Handle(
+            target(r, t),
+            *r.pick(&[0, libc::AT_SYMLINK_FOLLOW, AT_HANDLE_FID]),
+        ),
         _ => Op::SameInode(target(r, t), target(r, t)),
     }
 }
