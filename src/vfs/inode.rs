@@ -392,6 +392,17 @@ pub(crate) unsafe extern "C" fn getattr_callback(
     let st = unsafe { &mut *stat };
     st.attributes |= attrs;
     st.attributes_mask |= mask;
+    // SAFETY: `inode` is valid (above); `i_mode` does not change after the
+    // inode is filled in.
+    let mode = u32::from(unsafe { (*inode).i_mode });
+    // As EROFS without a block device (fs/erofs/inode.c, erofs_getattr):
+    // regular files answer STATX_DIOALIGN with zero alignments, "no direct
+    // I/O" (overlayfs passes the EROFS inode's answer on).
+    if request_mask & bindings::STATX_DIOALIGN != 0
+        && mode & bindings::S_IFMT == bindings::S_IFREG
+    {
+        st.result_mask |= bindings::STATX_DIOALIGN;
+    }
     // SAFETY: `idmap` is the caller's mount idmap, `inode` valid (above) and
     // `st` writable.
     unsafe { bindings::generic_fillattr(idmap, request_mask, inode, st) };
