@@ -57,9 +57,9 @@ tests=${*:-$(ls test_*.sh)}
 for t in $tests; do
 	out=/tmp/${t%.sh}.out
 	start=$(date +%s)
-	sh "./$t" >"$out" 2>&1
-	rc=$?
-	cat "$out"
+	# Streamed as it comes; the exit status goes through a file.
+	{ sh "./$t" 2>&1; echo $? >"$out.rc"; } | tee "$out"
+	rc=$(cat "$out.rc")
 	p=$(grep -c '^ok ' "$out")
 	s=$(grep -c '^ok .* # SKIP' "$out")
 	f=$(grep -c '^not ok ' "$out")
