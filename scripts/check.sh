@@ -79,7 +79,9 @@ else
 fi
 set +e
 # shellcheck disable=SC2086
-selftests/vm-run "${suite[@]}" ${CHECK_TESTS:-} \
+# Each script has its own timeout (selftests/settings); the guest's is a
+# backstop for the whole suite.
+selftests/vm-run --timeout "${VM_TIMEOUT:-7200}" "${suite[@]}" ${CHECK_TESTS:-} \
 	2>build/guest-console.log | tee build/guest-tests.log
 guest_rc=${PIPESTATUS[0]}
 set -e
