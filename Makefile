@@ -42,9 +42,9 @@ else
 
 SHELL := /bin/bash
 CARGO_TARGET := x86_64-unknown-linux-gnu
-TOOLS := mkcomposefs composefs-info cfs-mutate
+TOOLS := mkcomposefs composefs-info cfs-mutate cfs-diff
 
-.PHONY: all module module-bench tools selftests kernel check demo bench profile fuzz stress clean
+.PHONY: all module module-bench tools selftests kernel check demo bench profile fuzz stress clean difftest
 
 all: module tools selftests
 
@@ -61,7 +61,7 @@ tools:
 	@for t in $(TOOLS); do cp -f tools/target/$(CARGO_TARGET)/release/$$t build/bin/; done
 
 SELFTEST_BINS := build/bin/cfs-mount build/bin/cfs-walk build/bin/cfs-verity build/bin/cfs-resident build/bin/cfs-handle build/bin/cfs-idmap build/bin/cfs-fileops build/bin/cfs-fanotify
-SELFTEST_BINS += build/bin/cfs-bench
+SELFTEST_BINS += build/bin/cfs-bench build/bin/cfs-sound
 
 selftests: $(SELFTEST_BINS)
 
@@ -78,6 +78,9 @@ check: all
 
 demo: all
 	@scripts/demo.sh
+
+difftest: all
+	@scripts/difftest.sh
 
 # scripts/bench.sh builds the bench kernel, module, tools and helpers itself
 # (and falls back to HEAD's module if the work tree's does not build).

@@ -5,6 +5,11 @@
  * through MOUNTPOINT, and check the reopened file is the same inode with the
  * same contents' first bytes. Prints a KTAP comment per PATH;
  * exits non-zero if any failed.
+ *
+ * cfs-handle -n MOUNTPOINT FIRST LAST: for each inode number from FIRST to
+ * LAST, forge a composefs handle of it (type 0x81: the high and the low 32
+ * bits of the number, then a zero generation, as composefs encodes it) and print "NID ok" if
+ * open_by_handle_at(O_PATH) opens it, else "NID ERRNO".
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,12 +49,49 @@ static int check(int mfd, const char *path)
 	return 0;
 }
 
+/* Forge handles of inode numbers FIRST..LAST and print what opening gives. */
+static int forge(int mfd, unsigned long long first, unsigned long long last)
+{
+	struct file_handle *fh = malloc(sizeof(*fh) + 12);
+	unsigned long long n;
+
+	if (!fh)
+		return 1;
+	for (n = first; n <= last; n++) {
+		unsigned int words[3] = { n >> 32, (unsigned int)n, 0 };
+		int fd;
+
+		fh->handle_bytes = sizeof(words);
+		fh->handle_type = 0x81;
+		memcpy(fh->f_handle, words, sizeof(words));
+		fd = open_by_handle_at(mfd, fh, O_RDONLY | O_PATH);
+		if (fd < 0) {
+			printf("%llu %d\n", n, errno);
+		} else {
+			printf("%llu ok\n", n);
+			close(fd);
+		}
+	}
+	free(fh);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int mfd, i, bad = 0;
 
+	if (argc == 5 && !strcmp(argv[1], "-n")) {
+		mfd = open(argv[2], O_RDONLY | O_DIRECTORY);
+		if (mfd < 0) {
+			perror(argv[2]);
+			return 2;
+		}
+		return forge(mfd, strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0));
+	}
+
 	if (argc < 3) {
-		fprintf(stderr, "usage: cfs-handle MOUNTPOINT PATH...\n");
+		fprintf(stderr, "usage: cfs-handle MOUNTPOINT PATH...\n"
+			"       cfs-handle -n MOUNTPOINT FIRST LAST\n");
 		return 2;
 	}
 	mfd = open(argv[1], O_RDONLY | O_DIRECTORY);

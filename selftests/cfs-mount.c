@@ -9,7 +9,16 @@
  *   cfs-mount [-t TYPE] [-o OPTS] SOURCE TARGET    mount(2)
  *   cfs-mount -N [-t TYPE] [-o OPTS] SOURCE TARGET fsopen/fsconfig/fsmount/move_mount
  *   cfs-mount -w ...                               mount(2) without MS_RDONLY
+ *   cfs-mount -C ...                               mount without CAP_DAC_OVERRIDE
+ *       and CAP_DAC_READ_SEARCH (dropped from this process's capabilities
+ *       first), so that the mounter's credentials, which both composefs and
+ *       overlayfs keep for their backing files, honour file modes
  *   cfs-mount -u [-l] TARGET                       umount2(2) (-l: MNT_DETACH)
+ *   cfs-mount -r [-o OPTS] TARGET                  remount as mount(8) of util-linux
+ *       does: the options it knows as mount flags (ro, nosuid, relatime, ...)
+ *       become MS_* flags, the rest the data string of mount(2) MS_REMOUNT
+ *   cfs-mount -r -N [-o OPTS] TARGET               remount through fspick(2),
+ *       fsconfig(2) per option and FSCONFIG_CMD_RECONFIGURE
  *   cfs-mount -b CYCLES -t TYPE -o OPTS SOURCE TARGET [TYPE2 OPTS2 SOURCE2 TARGET2]
  *       mount + unmount CYCLES times in one process and print the mean
  *       microseconds per cycle; with a second mount given, each cycle mounts
@@ -22,6 +31,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +45,12 @@
 #define FSCONFIG_SET_FLAG 0
 #define FSCONFIG_SET_STRING 1
 #define FSCONFIG_CMD_CREATE 6
+#endif
+#ifndef FSCONFIG_CMD_RECONFIGURE
+#define FSCONFIG_CMD_RECONFIGURE 7
+#endif
+#ifndef FSPICK_CLOEXEC
+#define FSPICK_CLOEXEC 0x00000001
 #endif
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
@@ -128,6 +144,102 @@ static int mount_new(const char *type, const char *opts, const char *source,
 	return 0;
 }
 
+/*
+ * The options mount(8) turns into mount flags (util-linux's linux flag map,
+ * the ones /proc/mounts can list); set: flag to add, clear: flag to remove.
+ */
+static const struct { const char *name; unsigned long set, clear; } mnt_flags[] = {
+	{ "ro", MS_RDONLY, 0 }, { "rw", 0, MS_RDONLY },
+	{ "nosuid", MS_NOSUID, 0 }, { "suid", 0, MS_NOSUID },
+	{ "nodev", MS_NODEV, 0 }, { "dev", 0, MS_NODEV },
+	{ "noexec", MS_NOEXEC, 0 }, { "exec", 0, MS_NOEXEC },
+	{ "sync", MS_SYNCHRONOUS, 0 }, { "async", 0, MS_SYNCHRONOUS },
+	{ "noatime", MS_NOATIME, 0 }, { "nodiratime", MS_NODIRATIME, 0 },
+	{ "relatime", MS_RELATIME, 0 }, { "strictatime", MS_STRICTATIME, 0 },
+	{ "lazytime", MS_LAZYTIME, 0 },
+};
+
+/* Remount TARGET with OPTS through mount(2), as mount(8) sends them. */
+static int remount_legacy(const char *opts, const char *target)
+{
+	char *copy = strdup(opts ? opts : ""), *save = NULL, *opt;
+	char data[4096] = "";
+	unsigned long flags = MS_REMOUNT;
+	size_t i;
+
+	for (opt = strtok_r(copy, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < sizeof(mnt_flags) / sizeof(mnt_flags[0]); i++)
+			if (!strcmp(opt, mnt_flags[i].name))
+				break;
+		if (i < sizeof(mnt_flags) / sizeof(mnt_flags[0])) {
+			flags = (flags | mnt_flags[i].set) & ~mnt_flags[i].clear;
+			continue;
+		}
+		if (strlen(data) + strlen(opt) + 2 > sizeof(data))
+			return fail("options", E2BIG);
+		if (data[0])
+			strcat(data, ",");
+		strcat(data, opt);
+	}
+	free(copy);
+	if (mount(NULL, target, NULL, flags, data[0] ? data : NULL) < 0)
+		return fail("remount", errno);
+	return 0;
+}
+
+/* Reconfigure the superblock of TARGET with the new mount API. */
+static int remount_new(const char *opts, const char *target)
+{
+	char *copy = strdup(opts ? opts : ""), *save = NULL, *opt;
+	int fd, err;
+
+	fd = syscall(SYS_fspick, AT_FDCWD, target, FSPICK_CLOEXEC);
+	if (fd < 0)
+		return fail("fspick", errno);
+	for (opt = strtok_r(copy, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(opt, '=');
+		int ret;
+
+		if (eq) {
+			*eq = '\0';
+			ret = sys_fsconfig(fd, FSCONFIG_SET_STRING, opt, eq + 1, 0);
+		} else {
+			ret = sys_fsconfig(fd, FSCONFIG_SET_FLAG, opt, NULL, 0);
+		}
+		if (ret < 0) {
+			err = errno;
+			drain_log(fd);
+			return fail(opt, err);
+		}
+	}
+	if (sys_fsconfig(fd, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) < 0) {
+		err = errno;
+		drain_log(fd);
+		return fail("fsconfig reconfigure", err);
+	}
+	drain_log(fd);
+	close(fd);
+	free(copy);
+	return 0;
+}
+
+/* Drop CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from every set. */
+static int drop_dac_caps(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	__u32 mask = (1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH);
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return fail("capget", errno);
+	d[0].effective &= ~mask;
+	d[0].permitted &= ~mask;
+	d[0].inheritable &= ~mask;
+	if (syscall(SYS_capset, &h, d) < 0)
+		return fail("capset", errno);
+	return 0;
+}
+
 static double now_us(void)
 {
 	struct timespec ts;
@@ -163,8 +275,9 @@ static int bench(long cycles, char **m1, char **m2)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: cfs-mount [-N|-w] [-t TYPE] [-o OPTS] SOURCE TARGET\n"
+		"usage: cfs-mount [-N|-w] [-C] [-t TYPE] [-o OPTS] SOURCE TARGET\n"
 		"       cfs-mount -u [-l] TARGET\n"
+		"       cfs-mount -r [-N] [-o OPTS] TARGET\n"
 		"       cfs-mount -b CYCLES -t TYPE -o OPTS SOURCE TARGET [TYPE2 OPTS2 SOURCE2 TARGET2]\n");
 	return 2;
 }
@@ -172,10 +285,10 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	const char *type = "composefs", *opts = NULL;
-	int new_api = 0, unmount = 0, lazy = 0, writable = 0, c;
+	int new_api = 0, unmount = 0, lazy = 0, writable = 0, remount = 0, nodac = 0, c;
 	long cycles = 0;
 
-	while ((c = getopt(argc, argv, "Nt:o:ulwb:")) != -1) {
+	while ((c = getopt(argc, argv, "Nt:o:ulwrCb:")) != -1) {
 		switch (c) {
 		case 'N': new_api = 1; break;
 		case 't': type = optarg; break;
@@ -183,6 +296,8 @@ int main(int argc, char **argv)
 		case 'u': unmount = 1; break;
 		case 'l': lazy = 1; break;
 		case 'w': writable = 1; break;
+		case 'r': remount = 1; break;
+		case 'C': nodac = 1; break;
 		case 'b': cycles = strtol(optarg, NULL, 10); break;
 		default: return usage();
 		}
@@ -196,6 +311,13 @@ int main(int argc, char **argv)
 		if (umount2(argv[0], lazy ? MNT_DETACH : 0) < 0)
 			return fail("umount", errno);
 		return 0;
+	}
+	if (nodac && drop_dac_caps())
+		return 1;
+	if (remount) {
+		if (argc != 1)
+			return usage();
+		return new_api ? remount_new(opts, argv[0]) : remount_legacy(opts, argv[0]);
 	}
 	if (cycles > 0) {
 		char *m1[4] = { (char *)type, (char *)opts, NULL, NULL };

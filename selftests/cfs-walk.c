@@ -4,7 +4,7 @@
  * line per entry, so that two mounts of the same image (composefs and the
  * EROFS + overlayfs reference stack) can be compared with diff.
  *
- *   cfs-walk [-n] ROOT
+ *   cfs-walk [-n] [-b] ROOT
  *
  * For each entry, in readdir order: the path relative to ROOT, the d_type
  * readdir reported, and from lstat the type, mode, nlink, uid, gid, size,
@@ -13,7 +13,10 @@
  * (also compared with what mmap and splice return), or the errno opening or
  * reading failed with; and which earlier path has the
  * same inode (hard links). Inode and device numbers are left out: they differ
- * between filesystems by design. -n leaves out the contents. Entries are
+ * between filesystems by design. -n leaves out the contents. -b adds
+ * st_blocks (as lstat reports it before the entry is opened; overlayfs
+ * reports the data file's blocks once it has opened a metacopy file, so
+ * compare it only where the two stacks have opened nothing). Entries are
  * printed in readdir order, so the order is compared too.
  */
 #define _GNU_SOURCE
@@ -30,7 +33,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-static int no_data;
+static int no_data, show_blocks;
 static size_t root_len;
 
 struct seen {
@@ -188,10 +191,12 @@ static void print_entry(const char *path, unsigned char dtype)
 		printf(" lstat-err=%d\n", errno);
 		return;
 	}
-	/* st_blocks is left out: overlayfs and EROFS only estimate it. */
+	/* st_blocks only with -b: overlayfs changes it once a file is opened. */
 	printf(" mode=%o nlink=%lu uid=%u gid=%u size=%lld",
 	       st.st_mode, (unsigned long)st.st_nlink, st.st_uid, st.st_gid,
 	       (long long)st.st_size);
+	if (show_blocks)
+		printf(" blocks=%lld", (long long)st.st_blocks);
 	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
 		printf(" rdev=%u:%u", major(st.st_rdev), minor(st.st_rdev));
 	printf(" mtime=%lld.%09ld ctime=%lld.%09ld",
@@ -282,14 +287,16 @@ int main(int argc, char **argv)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "n")) != -1) {
+	while ((c = getopt(argc, argv, "nb")) != -1) {
 		if (c == 'n')
 			no_data = 1;
+		else if (c == 'b')
+			show_blocks = 1;
 		else
 			return 2;
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: cfs-walk [-n] ROOT\n");
+		fprintf(stderr, "usage: cfs-walk [-n] [-b] ROOT\n");
 		return 2;
 	}
 	root_len = strlen(argv[optind]);

@@ -78,6 +78,7 @@ ktap_finish() {
 # basedirs as data-only lower layers, as mount.composefs sets it up.
 # ref_mount IMAGE TARGET BASEDIR[:BASEDIR...] [EXTRA_OVERLAY_OPTS] [EROFS_OPTS]
 # EROFS_OPTS replaces the EROFS options mount.composefs would choose.
+# REF_MOUNT_ARGS (e.g. -C) are passed to cfs-mount for the overlay mount.
 ref_mount() {
 	local img=$1 target=$2 bases=$3 extra=${4:-} opts=${5:-} erofs=$2.erofs
 	mkdir -p "$erofs" "$target"
@@ -87,7 +88,7 @@ ref_mount() {
 		if [ "$(od -An -tu4 -j8 -N4 "$img" | tr -d ' ')" = 0 ]; then opts=ro,noacl; fi
 	fi
 	cfs-mount -t erofs -o "$opts" "$img" "$erofs" || return 1
-	cfs-mount -t overlay -o "ro,metacopy=on,redirect_dir=on,lowerdir=$erofs::$(echo "$bases" | sed 's/:/::/g')$extra" composefs "$target" || {
+	cfs-mount $REF_MOUNT_ARGS -t overlay -o "ro,metacopy=on,redirect_dir=on,lowerdir=$erofs::$(echo "$bases" | sed 's/:/::/g')$extra" composefs "$target" || {
 		cfs-mount -u "$erofs"
 		return 1
 	}
@@ -97,6 +98,16 @@ ref_mount() {
 
 ref_umount() {
 	cfs-mount -u "$1"
+}
+
+# read_result FILE: what reading FILE gives, comparable between stacks:
+# "data <md5sum> <bytes>", or "error <message>" (cat's message without the path).
+read_result() {
+	if cat "$1" >/tmp/read_result.out 2>/tmp/read_result.err; then
+		echo "data $(md5sum </tmp/read_result.out | cut -d' ' -f1) $(wc -c </tmp/read_result.out)"
+	else
+		echo "error $(sed 's/.*: //' /tmp/read_result.err)"
+	fi
 }
 
 load_module() {

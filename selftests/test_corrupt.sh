@@ -7,7 +7,12 @@
 # hard-linked directories; truncation). Each is mounted; a mount may fail with
 # an errno. A mounted image is walked completely (readdir, lookup, stat,
 # readlink, listxattr/getxattr, read, mmap) under a time limit and unmounted.
-# Afterwards the module must unload. vm-run fails the run on any oops, BUG,
+# Where the reference stack (EROFS + overlayfs) mounts the same image too,
+# the two walks are compared: composefs may fail where the reference
+# succeeds (it checks more: EUCLEAN/EIO), but any other difference (another
+# value where both succeed, success where the reference fails, entries only
+# composefs lists) is a divergence (CORRUPT_REF_EVERY=N compares every Nth
+# mounted mutant, default 4). Afterwards the module must unload. vm-run fails the run on any oops, BUG,
 # WARN, lockdep, KFENCE or kmemleak report. Images are reproducible on the
 # host: cfs-mutate gen -s SEED -f INDEX -n 1 with the same base images.
 # CORRUPT_FSTYPE=erofs runs the same images through the kernel's EROFS (the
@@ -25,7 +30,7 @@ w=/scratch/corrupt
 src=$w/src
 mnt=/mnt/corrupt
 rm -rf "$w"
-mkdir -p "$src/dir/sub/deep" "$src/big" "$w/imgs" "$mnt"
+mkdir -p "$src/dir/sub/deep" "$src/big" "$w/imgs" "$mnt" /mnt/corrupt-ref
 
 # Base image 1: a directory tree with a store of fs-verity objects, so that
 # walks of mounted mutants open and read backing files.
@@ -80,6 +85,48 @@ mkcomposefs --from-file "$w/base.dump" "$w/base-dump.cfs" || {
 
 echo "# base images: $(md5sum "$w/base-dir.cfs" "$w/base-dump.cfs" | awk '{ printf "%s %s ", $2, $1 }')"
 
+# walk_divergences REF CFS: the entries of cfs-walk output CFS that differ
+# from REF other than by an error where REF has a value; entries of REF that
+# CFS lacks count only if composefs listed every directory without an error.
+walk_divergences() {
+	awk '
+	function iserr(k, v) { return k ~ /-err$/ || v ~ /^err/ }
+	function fields(line, a,   n, t, i, k, v, p) {
+		n = split(line, t, " ")
+		for (i = 2; i <= n; i++) {
+			k = t[i]; v = ""
+			if ((p = index(k, "=")) > 0) { v = substr(k, p + 1); k = substr(k, 1, p - 1) }
+			a[k] = v
+		}
+	}
+	# A directory that could not be listed has a line of its own (the
+	# path, empty for the root, and the error): keyed apart from its entry.
+	function key(   k) { k = $0 ~ /^[^ ]* ?(opendir|readdir)-err=[0-9]*$/ ? $1 " (listing)" : $1
+		return k ~ /^(opendir|readdir)-err/ ? "/ (listing)" : k }
+	FNR == NR { ref[key()] = $0; next }
+	{
+		k = key()
+		seen[k] = 1
+		if (k ~ / \(listing\)$/) { listerr = 1; next }
+		if (!(k in ref)) { print "only in composefs: " $0; next }
+		$1 = k
+		if (ref[$1] == $0) next
+		split("", r); split("", c); fields(ref[$1], r); fields($0, c)
+		cerr = 0
+		for (k in c) if (iserr(k, c[k])) cerr = 1
+		bad = 0
+		for (k in c) if (!iserr(k, c[k]) && (!(k in r) || r[k] != c[k])) bad = 1
+		for (k in r) if (!(k in c) && !cerr) bad = 1
+		if (bad) print "differs: " ref[$1] " | " $0
+	}
+	END {
+		for (p in ref)
+			if (!(p in seen) && (p ~ / \(listing\)$/ || !listerr))
+				print "only in the reference: " ref[p]
+	}
+	' "$1" "$2"
+}
+
 mount_img() {
 	if [ "$fstype" = composefs ]; then
 		cfs-mount -t composefs -o "basedir=$w/objects" "$1" "$mnt" 2>/dev/null
@@ -113,9 +160,51 @@ else
 	ktap_result fail "valid base image (dump) mounts"
 fi
 
+# Lookups in a directory whose names are out of order do not depend on the
+# lookups made before: two names of one directory block are swapped in
+# place, then each name is looked up first on a fresh mount, and all of them
+# again in readdir order on one mount (where a hint from the previous
+# lookup could find a name the search alone misses).
+if [ "$fstype" = composefs ]; then
+	{
+		printf '/ 4096 40755 3 0 0 0 0.0 - - -\n/d 4096 40755 2 0 0 0 0.0 - - -\n'
+		i=0
+		while [ $i -lt 20 ]; do printf '/d/n%02d 0 100644 1 0 0 0 0.0 - - -\n' $i; i=$((i + 1)); done
+	} >"$w/order.dump"
+	mkcomposefs --from-file "$w/order.dump" "$w/order.cfs"
+	run=$(strings -t d -n 20 "$w/order.cfs" | grep 'n00n01n02' | head -n 1)
+	at=$(echo "$run" | awk '{ print $1 + index($2, "n05") - 1, $1 + index($2, "n15") - 1 }')
+	set -- $at
+	printf n15 | dd of="$w/order.cfs" bs=1 seek="$1" conv=notrunc 2>/dev/null
+	printf n05 | dd of="$w/order.cfs" bs=1 seek="$2" conv=notrunc 2>/dev/null
+	names=$(i=0; while [ $i -lt 20 ]; do printf 'n%02d ' $i; i=$((i + 1)); done)
+	: >"$w/order.fresh"
+	for n in $names; do
+		cfs-mount -t composefs "$w/order.cfs" "$mnt" 2>/dev/null || break
+		if stat "$mnt/d/$n" >/dev/null 2>&1; then echo "$n found"; else echo "$n absent"; fi >>"$w/order.fresh"
+		cfs-mount -u "$mnt"
+	done
+	if cfs-mount -t composefs "$w/order.cfs" "$mnt"; then
+		# cfs-walk lstats each entry in readdir order, right after readdir.
+		cfs-walk -n "$mnt/d" | awk 'NR > 1 { print substr($1, 2), ($0 ~ /lstat-err/ ? "absent" : "found") }' >"$w/order.walk"
+		cfs-mount -u "$mnt"
+		echo "# in readdir order: $(tr '\n' ' ' <"$w/order.walk")"
+		sort "$w/order.walk" >"$w/order.inorder"
+		sort "$w/order.fresh" >"$w/order.fresh.sorted"
+		echo "# found on a fresh mount: $(grep -c found "$w/order.fresh.sorted") of 20"
+		check "swapped names: the names were swapped in place" sh -c "head -n 6 '$w/order.walk' | grep -q n15"
+		same_output "swapped names: lookups in readdir order find what fresh lookups find" \
+			"$w/order.fresh.sorted" "$w/order.inorder"
+	else
+		ktap_result fail "swapped names: the image mounts"
+	fi
+fi
+
 # The mutants, in batches so that /scratch holds few at a time.
 echo "# $count corrupt images, seed $seed, mounted as $fstype"
 : >"$w/results"
+: >"$w/compared"
+nwalked=0
 hangs=0 stuck=0 first=0
 start=$(date +%s)
 while [ $first -lt "$count" ]; do
@@ -153,6 +242,26 @@ while [ $first -lt "$count" ]; do
 			stuck=$((stuck + 1))
 		fi
 		echo "$class mounted $wrc $lines $errs" >>"$w/results"
+		# The reference, where it mounts the image too (every
+		# CORRUPT_REF_EVERY-th mutant that composefs walked, default 4, to
+		# bound the run time: each comparison mounts and walks twice more).
+		nwalked=$((nwalked + 1))
+		if [ "$fstype" = composefs ] && [ "$wrc" = 0 ] &&
+			[ $((nwalked % ${CORRUPT_REF_EVERY:-4})) = 0 ] &&
+			ref_mount "$img" /mnt/corrupt-ref "$w/objects" ",verity=on" 2>/dev/null; then
+			timeout "$walk_limit" cfs-walk /mnt/corrupt-ref >"$w/ref.out" 2>&1
+			if [ $? = 0 ]; then
+				walk_divergences "$w/ref.out" "$w/walk.out" >"$w/div.out"
+				if [ -s "$w/div.out" ]; then
+					echo "# DIVERGENCE: $(basename "$img") ($class: $desc)"
+					head -n 3 "$w/div.out" | cut -c1-400 | sed 's/^/#   /'
+					echo "$class diverged" >>"$w/compared"
+				else
+					echo "$class same" >>"$w/compared"
+				fi
+			fi
+			ref_umount /mnt/corrupt-ref 2>/dev/null || cfs-mount -u -l /mnt/corrupt-ref
+		fi
 	done <"$w/manifest"
 	first=$((first + n))
 done
@@ -170,6 +279,13 @@ total=$(wc -l <"$w/results")
 mounted=$(grep -c ' mounted ' "$w/results")
 echo "# $total images in ${secs}s: $mounted mounted and walked, $((total - mounted)) refused"
 check "all $count corrupt images tried" [ "$total" = "$count" ]
+compared=$(wc -l <"$w/compared")
+diverged=$(grep -c ' diverged$' "$w/compared")
+echo "# $compared mounted images walked on the reference stack too: $diverged diverged"
+if [ "$fstype" = composefs ]; then
+	check "walks of corrupt images equal the reference's where both mount ($diverged of $compared differ)" \
+		[ "$diverged" = 0 ]
+fi
 check "no walk of a corrupt image hung" [ "$hangs" = 0 ]
 check "every mounted corrupt image unmounted" [ "$stuck" = 0 ]
 check "rmmod composefs after the corrupt images" rmmod composefs

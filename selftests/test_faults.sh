@@ -122,18 +122,65 @@ faults=$((faults + 1))
 check "object replaced by a truncated copy without verity: EIO" eio /mnt/f/f300000
 cfs-walk /mnt/f >/dev/null 2>&1
 check "object replaced: umount" cfs-mount -u /mnt/f
-# The same truncated object with verity=off: the object's data, short, or an error; no crash.
-mnt "$w/repl.cfs" "$w/store-repl" /mnt/f ",verity=off" &&
-	{ cat /mnt/f/f300000 >/dev/null 2>&1; dd if=/mnt/f/f300000 bs=4096 skip=60 count=4 of=/dev/null 2>/dev/null
-	check "truncated object with verity=off: umount" cfs-mount -u /mnt/f; }
+# The same truncated object with verity=off: read as the reference reads it
+# (overlayfs checks no size: the object's 1000 bytes), also past its end.
+mnt "$w/repl.cfs" "$w/store-repl" /mnt/f ",verity=off"
+ref_mount "$w/repl.cfs" /mnt/f2 "$w/store-repl" ",verity=off"
+for m in /mnt/f /mnt/f2; do
+	echo "$(read_result $m/f300000) $(dd if=$m/f300000 bs=4096 skip=60 count=4 2>/dev/null | wc -c)"
+done >"$w/trunc-off.txt"
+sed 's/^/# truncated object, verity=off (composefs, reference): /' "$w/trunc-off.txt"
+check "truncated object with verity=off: read as on the reference" \
+	[ "$(sed -n 1p "$w/trunc-off.txt")" = "$(sed -n 2p "$w/trunc-off.txt")" ]
+ref_umount /mnt/f2
+check "truncated object with verity=off: umount" cfs-mount -u /mnt/f
 faults=$((faults + 1))
 
+# Objects replaced or deleted after a first open, the inode still in memory
+# (a second open while the first is open, and one after it was closed):
+# overlayfs looks a metacopy file's data up once per inode and keeps it
+# (ovl_maybe_lookup_lowerdata, fs/overlayfs/namei.c), so it goes on reading
+# the object it found first. Each stack on its own copy of the store.
+for stack in ref cfs; do
+	mk "between-$stack"
+	st=$w/store-between-$stack
+	if [ $stack = ref ]; then
+		ref_mount "$w/between-$stack.cfs" /mnt/f "$st" ",verity=on"
+	else
+		mnt "$w/between-$stack.cfs" "$st" /mnt/f
+	fi
+	cat /mnt/f/f4097 /mnt/f/f70000 >/dev/null
+	exec 4</mnt/f/f4097
+	o=$st/$(obj_of "$w/between-$stack.cfs" /f4097)
+	head -c 4097 /dev/urandom >"$o.new"
+	cfs-verity enable "$o.new" >/dev/null 2>&1
+	mv -f "$o.new" "$o"
+	rm -f "$st/$(obj_of "$w/between-$stack.cfs" /f70000)"
+	{
+		echo "replaced, open again while open: $(read_result /mnt/f/f4097)"
+		echo "deleted, open again after close: $(read_result /mnt/f/f70000)"
+	} >"$w/between.$stack"
+	exec 4<&-
+	cfs-mount -u /mnt/f
+done
+faults=$((faults + 2))
+sed 's/^/# reference: /' "$w/between.ref"
+same_output "objects replaced or deleted after a first open: as on the reference" \
+	"$w/between.ref" "$w/between.cfs"
+
 mk perm && mnt "$w/perm.cfs" "$w/store-perm" /mnt/f
+ref_mount "$w/perm.cfs" /mnt/f2 "$w/store-perm" ",verity=on"
 o=$w/store-perm/$(obj_of "$w/perm.cfs" /f70000)
 chmod 000 "$o"
 faults=$((faults + 1))
-cat /mnt/f/f70000 >/dev/null 2>&1
-su nobody -s /bin/sh -c "cat /mnt/f/f70000" >/dev/null 2>&1
+as_nobody_result() { # FILE: what reading FILE as nobody gives (as read_result)
+	su nobody -s /bin/sh -c "cat '$1' >/dev/null 2>/tmp/nobody.err && echo data || echo \"error \$(sed 's/.*: //' /tmp/nobody.err)\""
+}
+cfs="$(read_result /mnt/f/f70000); $(as_nobody_result /mnt/f/f70000)"
+ref="$(read_result /mnt/f2/f70000); $(as_nobody_result /mnt/f2/f70000)"
+echo "# object made unreadable (root; nobody): reference: $ref; composefs: $cfs"
+check "object made unreadable: root and nobody read it as on the reference" [ "$ref" = "$cfs" ]
+ref_umount /mnt/f2
 check "object made unreadable: umount" cfs-mount -u /mnt/f
 
 mk bind && mount --bind "$w/store-bind" /mnt/store && mnt "$w/bind.cfs" /mnt/store /mnt/f
@@ -171,24 +218,16 @@ else
 	check "image writable again after umount" truncate -s 8192 "$w/trunc.cfs"
 fi
 
+# The mounted image cannot be written in place (composefs denies writes to
+# it while it is mounted), so it cannot change under the mount that way.
 mk over && mnt "$w/over.cfs" "$w/store-over" /mnt/f
+cfs-walk /mnt/f >"$w/over.before" 2>&1
+check "writing the mounted image in place is refused" \
+	sh -c "! dd if=/dev/zero of='$w/over.cfs' bs=1 seek=2000 count=64 conv=notrunc 2>/dev/null"
 echo 3 >/proc/sys/vm/drop_caches
-if dd if=/dev/urandom of="$w/over.cfs" bs=1 seek=2000 count=1 conv=notrunc 2>/dev/null; then
-	i=0
-	while [ $i -lt 20 ]; do
-		# Random bytes over the inode table and directory blocks, in place.
-		dd if=/dev/urandom of="$w/over.cfs" bs=1 seek=$((1152 + RANDOM % 20000)) count=64 conv=notrunc 2>/dev/null
-		i=$((i + 1))
-	done
-	faults=$((faults + 20))
-	cfs-walk /mnt/f >/dev/null 2>&1
-	echo 3 >/proc/sys/vm/drop_caches
-	cfs-walk /mnt/f >/dev/null 2>&1
-	check "image overwritten in place after mount: umount" cfs-mount -u /mnt/f
-else
-	echo "# the mounted image cannot be written in place"
-	cfs-mount -u /mnt/f
-fi
+cfs-walk /mnt/f >"$w/over.after" 2>&1
+same_output "the mount walks as before the refused write" "$w/over.before" "$w/over.after"
+cfs-mount -u /mnt/f
 
 mk renamed && mnt "$w/renamed.cfs" "$w/store-renamed" /mnt/f
 cfs-walk /mnt/f >"$w/renamed.before" 2>&1

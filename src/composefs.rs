@@ -7,6 +7,8 @@
 //! store and is checked against the fs-verity digest the image records. See
 //! `Documentation/filesystems/composefs.rst`.
 
+#![deny(clippy::indexing_slicing)]
+
 use kernel::prelude::*;
 
 mod vfs;

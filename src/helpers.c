@@ -5,6 +5,7 @@
  * The prototypes live in src/vfs/helpers.rs.
  */
 #include <linux/backing-file.h>
+#include <linux/blkdev.h>
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/filelock.h>
@@ -22,18 +23,15 @@
 #include <linux/posix_acl_xattr.h>
 
 void *cfs_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache);
-struct kmem_cache *cfs_kmem_cache_create(const char *name, unsigned int size,
-					 void (*ctor)(void *));
 bool cfs_inode_is_new(struct inode *inode);
 void cfs_i_size_write(struct inode *inode, loff_t size);
 loff_t cfs_i_size_read(const struct inode *inode);
 void cfs_i_uid_write(struct inode *inode, uid_t uid);
 void cfs_i_gid_write(struct inode *inode, gid_t gid);
-void cfs_inode_set_times(struct inode *inode, time64_t sec, long nsec);
+void cfs_inode_set_mtime(struct inode *inode, time64_t sec, long nsec);
+void cfs_inode_set_atime(struct inode *inode, time64_t sec, long nsec);
 bool cfs_dir_emit(struct dir_context *ctx, const char *name, int namelen,
 		  u64 ino, unsigned int type);
-struct folio *cfs_read_mapping_folio(struct address_space *mapping,
-				     pgoff_t index, struct file *file);
 void *cfs_kmap_local_folio(struct folio *folio, size_t offset);
 void cfs_kunmap_local(const void *addr);
 void cfs_folio_put(struct folio *folio);
@@ -48,18 +46,17 @@ void cfs_allow_write_access(struct file *file);
 void cfs_seq_show_option(struct seq_file *m, const char *name, const char *value);
 bool cfs_ratelimit(void);
 void cfs_init_sync_kiocb(struct kiocb *kiocb, struct file *filp);
-bool cfs_capable_sys_admin(void);
-bool cfs_dentry_weird(struct dentry *dentry);
-int cfs_vfs_path_lookup_creds(const struct path *base, const char *name,
-			      unsigned int flags, struct path *out,
-			      const struct cred *cred);
-int cfs_path_permission_creds(const struct path *path, int mask,
-			      const struct cred *cred);
 const struct cred *cfs_get_current_cred(void);
+const struct cred *cfs_override_creds(const struct cred *cred);
+const struct cred *cfs_revert_creds(const struct cred *cred);
+int cfs_iocb_flags(struct file *file);
+struct mnt_idmap *cfs_mnt_idmap(const struct vfsmount *mnt);
+bool cfs_sb_has_encoding(const struct super_block *sb);
 void cfs_cache_no_acl(struct inode *inode);
 const unsigned char *cfs_dentry_name(const struct dentry *dentry, u32 *len);
 struct inode *cfs_folio_host(struct folio *folio);
-bool cfs_mapping_readable(const struct address_space *mapping);
+struct folio *cfs_shmem_read_folio(struct address_space *mapping, pgoff_t index);
+void *cfs_folio_address(const struct folio *folio);
 bool cfs_shmem_mapping(const struct address_space *mapping);
 struct folio *cfs_filemap_get_folio_accessed(struct address_space *mapping,
 					     pgoff_t index);
@@ -68,7 +65,6 @@ unsigned int cfs_file_ra_pages(const struct file *file);
 void cfs_file_sync_readahead(struct file *file, pgoff_t index,
 			     unsigned long req_count);
 void cfs_inode_set_fop(struct inode *inode, const struct file_operations *fop);
-int cfs_kern_path_dir(const char *name, struct path *out);
 struct posix_acl *cfs_posix_acl_from_xattr(const void *value, size_t size);
 int cfs_generic_setlease(struct file *file, int arg, struct file_lease **lease,
 			 void **priv);
@@ -79,17 +75,18 @@ static_assert(SB_NOATIME == 1 << 10);
 static_assert(SB_POSIXACL == 1 << 16);
 static_assert(ACL_TYPE_DEFAULT == 0x4000);
 static_assert(FILESYSTEM_MAX_STACK_DEPTH == 2);
+static_assert(LOOKUP_FOLLOW == 1 << 0);
+static_assert(LOOKUP_DIRECTORY == 1 << 1);
+static_assert(BLK_OPEN_READ == (__force blk_mode_t)(1 << 0));
+static_assert(BLK_OPEN_RESTRICT_WRITES == (__force blk_mode_t)(1 << 5));
+static_assert(FMODE_CAN_ODIRECT == (__force fmode_t)(1 << 22));
+static_assert(LOOKUP_NO_SYMLINKS == 1 << 24);
+static_assert(LOOKUP_NO_XDEV == 1 << 26);
+static_assert(LOOKUP_BENEATH == 1 << 27);
 
 void *cfs_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache)
 {
 	return alloc_inode_sb(sb, cache, GFP_KERNEL);
-}
-
-struct kmem_cache *cfs_kmem_cache_create(const char *name, unsigned int size,
-					 void (*ctor)(void *))
-{
-	return kmem_cache_create(name, size, 0,
-				 SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT, ctor);
 }
 
 bool cfs_inode_is_new(struct inode *inode)
@@ -117,11 +114,14 @@ void cfs_i_gid_write(struct inode *inode, gid_t gid)
 	i_gid_write(inode, gid);
 }
 
-void cfs_inode_set_times(struct inode *inode, time64_t sec, long nsec)
+void cfs_inode_set_mtime(struct inode *inode, time64_t sec, long nsec)
 {
 	inode_set_mtime(inode, sec, nsec);
+}
+
+void cfs_inode_set_atime(struct inode *inode, time64_t sec, long nsec)
+{
 	inode_set_atime(inode, sec, nsec);
-	inode_set_ctime(inode, sec, nsec);
 }
 
 bool cfs_dir_emit(struct dir_context *ctx, const char *name, int namelen,
@@ -130,24 +130,12 @@ bool cfs_dir_emit(struct dir_context *ctx, const char *name, int namelen,
 	return dir_emit(ctx, name, namelen, ino, type);
 }
 
-/*
- * shmem (tmpfs) has no ->read_folio: its folios are read (or swapped in)
- * with shmem_read_folio.
- */
-struct folio *cfs_read_mapping_folio(struct address_space *mapping,
-				     pgoff_t index, struct file *file)
+struct folio *cfs_shmem_read_folio(struct address_space *mapping, pgoff_t index)
 {
-	if (shmem_mapping(mapping))
-		return shmem_read_folio(mapping, index);
-	return read_mapping_folio(mapping, index, file);
+	return shmem_read_folio(mapping, index);
 }
 
-bool cfs_mapping_readable(const struct address_space *mapping)
-{
-	return shmem_mapping(mapping) ||
-	       (mapping->a_ops && mapping->a_ops->read_folio);
-}
-
+/* Inline without CONFIG_SHMEM. */
 bool cfs_shmem_mapping(const struct address_space *mapping)
 {
 	return shmem_mapping(mapping);
@@ -185,6 +173,11 @@ void *cfs_kmap_local_folio(struct folio *folio, size_t offset)
 void cfs_kunmap_local(const void *addr)
 {
 	kunmap_local(addr);
+}
+
+void *cfs_folio_address(const struct folio *folio)
+{
+	return folio_address(folio);
 }
 
 void cfs_folio_put(struct folio *folio)
@@ -251,39 +244,35 @@ void cfs_init_sync_kiocb(struct kiocb *kiocb, struct file *filp)
 	init_sync_kiocb(kiocb, filp);
 }
 
-bool cfs_capable_sys_admin(void)
-{
-	return ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
-}
-
-
-bool cfs_dentry_weird(struct dentry *dentry)
-{
-	return dentry->d_flags & (DCACHE_NEED_AUTOMOUNT | DCACHE_MANAGE_TRANSIT |
-				  DCACHE_OP_REVALIDATE | DCACHE_OP_WEAK_REVALIDATE);
-}
-
-int cfs_vfs_path_lookup_creds(const struct path *base, const char *name,
-			      unsigned int flags, struct path *out,
-			      const struct cred *cred)
-{
-	scoped_with_creds(cred)
-		return vfs_path_lookup(base->dentry, base->mnt, name,
-				       LOOKUP_BENEATH | LOOKUP_NO_SYMLINKS |
-				       LOOKUP_NO_XDEV | flags, out);
-}
-
-int cfs_path_permission_creds(const struct path *path, int mask,
-			      const struct cred *cred)
-{
-	scoped_with_creds(cred)
-		return inode_permission(mnt_idmap(path->mnt),
-					d_inode(path->dentry), mask);
-}
 
 const struct cred *cfs_get_current_cred(void)
 {
 	return get_current_cred();
+}
+
+const struct cred *cfs_override_creds(const struct cred *cred)
+{
+	return override_creds(cred);
+}
+
+const struct cred *cfs_revert_creds(const struct cred *cred)
+{
+	return revert_creds(cred);
+}
+
+int cfs_iocb_flags(struct file *file)
+{
+	return iocb_flags(file);
+}
+
+struct mnt_idmap *cfs_mnt_idmap(const struct vfsmount *mnt)
+{
+	return mnt_idmap(mnt);
+}
+
+bool cfs_sb_has_encoding(const struct super_block *sb)
+{
+	return sb_has_encoding(sb);
 }
 
 void cfs_cache_no_acl(struct inode *inode)
@@ -305,11 +294,6 @@ struct inode *cfs_folio_host(struct folio *folio)
 void cfs_inode_set_fop(struct inode *inode, const struct file_operations *fop)
 {
 	inode->i_fop = fop;
-}
-
-int cfs_kern_path_dir(const char *name, struct path *out)
-{
-	return kern_path(name, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, out);
 }
 
 /* Inline without CONFIG_FS_POSIX_ACL; ACLs are stored with initial ids. */

@@ -4,7 +4,8 @@
 //! confined beneath them, and checking its fs-verity digest.
 
 use super::{
-    image, image::Source, options, options::Verity, Backing, CInode, Composefs, OverlayXattrs,
+    image, image::Source, once::OnceBox, options, options::Verity, Backing, CInode, Composefs,
+    OverlayXattrs,
 };
 use crate::format::{
     layout, overlay,
@@ -35,12 +36,13 @@ fn warn_open(file: &OpeningFile<'_>, nid: u64, msg: &str) {
         return;
     }
     let mut buf = [0u8; 256];
+    let sb = file.sb_id();
     match file
         .path(&mut buf)
         .and_then(|p| core::str::from_utf8(p).ok())
     {
-        Some(p) => pr_warn!("{}: {}\n", p, msg),
-        None => pr_warn!("nid {}: {}\n", nid, msg),
+        Some(p) => pr_warn!("({}): {}: {}\n", sb, p, msg),
+        None => pr_warn!("({}): nid {}: {}\n", sb, nid, msg),
     }
 }
 
@@ -50,15 +52,6 @@ pub(super) const METACOPY_MAX: usize = 4 + 64;
 /// The size of the buffer redirect values are read into when an inode is
 /// read; longer ones (object paths are usually 67 bytes) are read apart.
 pub(super) const REDIRECT_INLINE: usize = 256;
-
-/// The digest the metacopy xattr value `v` of inode `nid` records, if any;
-/// `EIO` if the value is malformed (as overlayfs).
-fn parse_metacopy(nid: u64, v: &[u8]) -> Result<Option<overlay::MetacopyDigest>> {
-    overlay::parse_metacopy(v).map_err(|_| {
-        warn(nid, "malformed metacopy xattr");
-        EIO
-    })
-}
 
 /// Reads the redirect value `(off, len)` of inode `nid` into a new buffer,
 /// followed by a NUL (so that the object path in it can be used as a C
@@ -79,8 +72,8 @@ fn object_path(d: &[u8; 32]) -> [u8; 66] {
     let mut p = [0u8; 66];
     let (first, rest) = d.split_at(1);
     options::write_hex(first, &mut p);
-    p[2] = b'/';
-    if let Some(tail) = p.get_mut(3..) {
+    if let Some((slash, tail)) = p.get_mut(2..).and_then(|t| t.split_first_mut()) {
+        *slash = b'/';
         options::write_hex(rest, tail);
     }
     p
@@ -88,13 +81,16 @@ fn object_path(d: &[u8; 32]) -> [u8; 66] {
 
 /// Checks, when the external file `nid` is read from the image, that its
 /// overlay xattrs `x` can lead to data, with the errors overlayfs gives on
-/// lookup: `EIO` for a malformed metacopy or a missing or relative
-/// redirect, `EINVAL` for a malformed redirect.
+/// lookup: `EIO` for a metacopy value of 1 to 3 bytes
+/// (`ovl_check_metacopy_xattr` without a buffer, fs/overlayfs/util.c: the
+/// size alone is checked there) or a missing or relative redirect,
+/// `EINVAL` for a malformed redirect.
 ///
 /// `meta_buf` and `redirect_buf` hold the values if they fit (as
 /// [`Image::inode_with_xattrs`] copies them); a longer redirect is read
-/// here. Returns the digest if it is a sha256 one and the redirect is its
-/// object path ([`object_path`]), which is all an open then needs.
+/// here. Returns the digest if the metacopy value is the usual sha256 one
+/// and the redirect its object path ([`object_path`]), which is all an
+/// open then needs.
 pub(super) fn check(
     img: &Image<Source>,
     nid: u64,
@@ -102,11 +98,11 @@ pub(super) fn check(
     meta_buf: &[u8; METACOPY_MAX],
     redirect_buf: &[u8; REDIRECT_INLINE],
 ) -> Result<Option<[u8; 32]>> {
-    let Some(meta) = meta_buf.get(..usize::from(x.meta.1)) else {
-        warn(nid, "malformed metacopy xattr");
+    let meta_len = usize::from(x.meta.1);
+    if (1..layout::METACOPY_HEADER_SIZE).contains(&meta_len) {
+        warn(nid, "metacopy xattr too small");
         return Err(EIO);
-    };
-    let digest = parse_metacopy(nid, meta)?;
+    }
     let Some(redirect) = x.redirect? else {
         warn(nid, "metacopy file without a redirect");
         return Err(EIO);
@@ -119,11 +115,16 @@ pub(super) fn check(
             long.get(..long.len() - 1).unwrap_or(&[])
         }
     };
-    // The sha256 digest and its object path, if the digest is one.
-    let canonical = digest.and_then(|m| {
-        let d: [u8; 32] = m.digest().try_into().ok()?;
-        (m.algo == layout::FS_VERITY_HASH_ALG_SHA256).then(|| (d, object_path(&d)))
-    });
+    // The sha256 digest and its object path, if the value is the usual one
+    // (version 0, no flags, sha256): then an open needs nothing more from
+    // the image.
+    let canonical = meta_buf
+        .get(..meta_len)
+        .and_then(|m| overlay::parse_metacopy(m).ok().flatten())
+        .and_then(|m| {
+            let d: [u8; 32] = m.digest().try_into().ok()?;
+            (m.algo == layout::FS_VERITY_HASH_ALG_SHA256).then(|| (d, object_path(&d)))
+        });
     // The usual value, `/` and the object path, is a valid absolute
     // redirect: no need to parse it.
     if let Some((d, path)) = &canonical {
@@ -170,17 +171,25 @@ pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile
 /// Opens the backing object of `inode` for `file` as its overlay xattrs
 /// `x` say.
 fn open_xattrs(inode: &CInode, file: &OpeningFile<'_>, x: &OverlayXattrs) -> Result<BackingFile> {
-    let img = &Composefs::sbi(inode).image;
+    let sbi = Composefs::sbi(inode);
+    let img = &sbi.image;
     let nid = inode.data().raw.nid();
+    // As overlayfs: the metacopy value is only read at open to check the
+    // object's digest (`ovl_validate_verity`), so not with `verity=off`;
+    // it cannot be longer than overlayfs reads (`ERANGE` from its getxattr).
+    let meta_len = usize::from(x.meta.1);
+    let check_meta = sbi.verity != Verity::Off;
+    if check_meta && meta_len > overlay::METACOPY_MAX_SIZE {
+        warn(nid, "metacopy xattr too large");
+        return Err(ERANGE);
+    }
     // Both values are read together (they are usually in one block), the
     // redirect followed by a NUL into a buffer on the stack if it fits.
     let mut meta_buf = [0u8; METACOPY_MAX];
     let mut redirect_buf = [0u8; REDIRECT_INLINE + 1];
-    let meta_len = usize::from(x.meta.1);
-    let Some(meta) = meta_buf.get_mut(..meta_len) else {
-        warn(nid, "malformed metacopy xattr");
-        return Err(EIO);
-    };
+    let meta = meta_buf
+        .get_mut(..if check_meta { meta_len } else { 0 })
+        .ok_or(EIO)?;
     let inline = match x.redirect {
         Ok(Some((off, len))) => redirect_buf.get_mut(..usize::from(len)).map(|b| (off, b)),
         _ => None,
@@ -190,7 +199,14 @@ fn open_xattrs(inode: &CInode, file: &OpeningFile<'_>, x: &OverlayXattrs) -> Res
         None => img.read_exact_at(x.meta.0, meta),
     }
     .map_err(|e| image::to_error(e, "overlay xattrs", nid))?;
-    let digest = parse_metacopy(nid, meta_buf.get(..meta_len).unwrap_or(&[]))?;
+    let want = if check_meta {
+        overlay::metacopy_digest_at_open(meta_buf.get(..meta_len).unwrap_or(&[])).map_err(|_| {
+            warn(nid, "malformed metacopy xattr");
+            EIO
+        })?
+    } else {
+        None
+    };
     // The object path, relative to a basedir, NUL-terminated. The lookup
     // below is confined beneath the basedir whatever the path holds.
     let redirect = x.redirect?.ok_or(EIO)?;
@@ -199,7 +215,7 @@ fn open_xattrs(inode: &CInode, file: &OpeningFile<'_>, x: &OverlayXattrs) -> Res
         Some(v) => v,
         None => {
             long = read_redirect(img, nid, redirect)?;
-            &long[..]
+            long.as_slice()
         }
     };
     let len = value.len() - 1;
@@ -217,17 +233,41 @@ fn open_xattrs(inode: &CInode, file: &OpeningFile<'_>, x: &OverlayXattrs) -> Res
         .get(start..=start + rel.len())
         .and_then(|s| CStr::from_bytes_with_nul(s).ok())
         .ok_or(EIO)?;
-    open_object(
-        inode,
-        file,
-        rel,
-        digest.as_ref().map(|d| (d.algo, d.digest())),
-    )
+    open_object(inode, file, rel, want)
 }
 
-/// Opens the object at `rel` under the first basedir that has it as the
-/// backing file of `inode` for `file`, and checks it against the fs-verity
-/// digest `want` (algorithm and digest) as the mount's policy says.
+/// The backing object of an external file once found: looked up at its
+/// first successful open and kept while the inode lives, as overlayfs
+/// keeps a metacopy file's data dentry once its lazy lookup found it
+/// (`ovl_maybe_lookup_lowerdata`, fs/overlayfs/namei.c). Later opens use
+/// it, so that replacing or deleting an object in the store does not change
+/// what an inode in memory reads, as on the reference stack.
+pub(crate) type FoundObject = OnceBox<Path>;
+
+/// Finds the object at `rel` as overlayfs finds a metacopy file's data in
+/// its data-only layers (`ovl_lookup_data_layers` and
+/// `ovl_lookup_data_layer`, fs/overlayfs/namei.c): each basedir in turn,
+/// the first that has a regular file there wins; any failure in one
+/// basedir (no such path, an unsearchable directory or a symlink on the
+/// way, `ENOENT` for anything but a regular file there, `EREMOTE` for a
+/// weird dentry) moves on to the next, and the last basedir's error is the
+/// result.
+fn lookup_object(sbi: &super::CfsSuper, rel: &CStr) -> Result<Path> {
+    let mut last = ENOENT;
+    for base in sbi.basedirs.iter() {
+        last = match base.lookup_beneath(rel, &sbi.cred) {
+            Ok(p) if p.is_weird() => EREMOTE,
+            Ok(p) if !p.is_reg() => ENOENT,
+            Ok(p) => return Ok(p),
+            Err(e) => e,
+        };
+    }
+    Err(last)
+}
+
+/// Opens the object at `rel` as the backing file of `inode` for `file`,
+/// and checks it against the fs-verity digest `want` (algorithm and
+/// digest) as the mount's policy says.
 fn open_object(
     inode: &CInode,
     file: &OpeningFile<'_>,
@@ -236,26 +276,12 @@ fn open_object(
 ) -> Result<BackingFile> {
     let sbi = Composefs::sbi(inode);
     let nid = inode.data().raw.nid();
-    let mut found = None;
-    let mut last = ENOENT;
-    for base in sbi.basedirs.iter() {
-        match base.lookup_beneath(rel, &sbi.cred) {
-            Ok(p) => {
-                found = Some(p);
-                break;
-            }
-            Err(e) if e == ENOENT => {}
-            Err(e) => {
-                last = e;
-                break;
-            }
-        }
-    }
-    let Some(obj) = found else {
-        if last != ENOENT {
+    let found = &inode.data().object;
+    let obj = match found.get() {
+        Some(obj) => obj,
+        None => found.set(lookup_object(sbi, rel).inspect_err(|_| {
             warn_open(file, nid, "backing object lookup failed");
-        }
-        return Err(last);
+        })?)?,
     };
     // As overlayfs: the object is found first, then its digest checked.
     if want.is_none() && sbi.verity == Verity::Require {
@@ -266,23 +292,14 @@ fn open_object(
         );
         return Err(EIO);
     }
-
-    if obj.is_weird() {
-        return Err(EREMOTE);
-    }
-    if !obj.is_reg() {
-        return Err(ENOENT);
-    }
-    obj.permission(Path::MAY_OPEN_READ, &sbi.cred)?;
-    let real = BackingFile::open(file, &obj, &sbi.cred)?;
-
-    // An object of another size than the image records is the wrong object
-    // (overlayfs only notices through the digest; this also catches it with
-    // `verity=off` or without a digest).
-    if real.size() != inode.size() {
-        warn_open(file, nid, "backing object size differs from the image");
-        return Err(EIO);
-    }
+    // As overlayfs: the digest is checked (`ovl_validate_verity`, which
+    // loads the object's fs-verity state by opening it without a permission
+    // check) before the mounter's access to the object is
+    // (`ovl_open_realfile`), so the backing file is opened first and only
+    // returned once both passed. The object's size is not checked: overlayfs
+    // does not (with a digest the wrong object fails its check; without one
+    // it is read as it is).
+    let real = BackingFile::open(file, obj, &sbi.cred)?;
     if let (Some((algo, digest)), true) = (want, sbi.verity != Verity::Off) {
         let mut got = [0u8; 64];
         match real.verity_digest(&mut got) {
@@ -297,5 +314,6 @@ fn open_object(
             Some(_) => {}
         }
     }
+    obj.permission(Path::MAY_OPEN_READ, &sbi.cred)?;
     Ok(real)
 }

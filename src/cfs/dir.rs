@@ -5,7 +5,7 @@
 use super::{image, inode, CInode, Composefs};
 use crate::format::{
     layout,
-    reader::{Found, LookupHint},
+    reader::{Found, Image, LookupHint},
     FormatError,
 };
 use crate::vfs::dir::{self, dtype, DirEmitter};
@@ -42,16 +42,54 @@ fn encode_hint(f: &Found) -> Option<u64> {
     Some((u64::from(block) << 32) | u64::from(index))
 }
 
+/// [`CfsInode::lookup_state`](super::CfsInode) of a directory whose blocks
+/// and names were checked and are in order: hints are used.
+pub(super) const HINTS_SORTED: u64 = u64::MAX - 1;
+/// [`CfsInode::lookup_state`](super::CfsInode) of a directory found out of
+/// order (or unreadable): hints are never used.
+pub(super) const HINTS_OFF: u64 = u64::MAX;
+
+/// The hint the next lookup in `dir` may start from: only in a directory
+/// checked to be well-formed ([`Image::dir_is_sorted`]), where any hint
+/// gives the answer the binary search gives. Counts the lookups made
+/// without one and checks the directory once they reach its block count.
+fn usable_hint(img: &Image<super::image::Source>, dir: &CInode) -> Option<LookupHint> {
+    let data = dir.data();
+    // The state only moves up to one of the two final values, and either
+    // value leads to the same answers: no ordering is needed.
+    let state = data.lookup_state.load(Ordering::Relaxed);
+    match state {
+        HINTS_SORTED => return decode_hint(data.lookup_hint.load(Ordering::Relaxed)),
+        HINTS_OFF => return None,
+        _ => {}
+    }
+    let blocks = img.dir_blocks(&data.raw).unwrap_or(0);
+    if state.saturating_add(1) < blocks {
+        // A lost race only delays the check.
+        let _ = data.lookup_state.compare_exchange(
+            state,
+            state + 1,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        return None;
+    }
+    let sorted = img.dir_is_sorted(&data.raw).unwrap_or(false);
+    data.lookup_state.store(
+        if sorted { HINTS_SORTED } else { HINTS_OFF },
+        Ordering::Relaxed,
+    );
+    None
+}
+
 impl dir::Operations for Composefs {
     fn lookup(dir: &CInode, name: &[u8]) -> Result<Option<ARef<CInode>>> {
         let sb = dir.super_block();
         let img = &sb.data().image;
         let data = dir.data();
         let raw = &data.raw;
-        // The hint is only where the search starts: any value gives the
-        // same answer, so it needs no ordering with anything else.
-        let hint = data.lookup_hint.load(Ordering::Relaxed);
-        let found = match img.lookup_near(raw, name, decode_hint(hint)) {
+        let hint = usable_hint(img, dir);
+        let found = match img.lookup_near(raw, name, hint) {
             Ok(f) => f,
             Err(FormatError::NameTooLong) => return Err(ENAMETOOLONG),
             Err(FormatError::BadName) => return Ok(None),
@@ -105,11 +143,67 @@ impl dir::Operations for Composefs {
     }
 }
 
+/// The inode slots (nids) the tree of `img` reaches from its root, one bit
+/// each: every entry of every directory reached, the directories found
+/// by the inodes' own types (whatever the entries' types say). Unreadable
+/// directories and entries past an error are not followed, as readdir would
+/// not show them. Each directory is read once, so loops end.
+fn reachable_nids(img: &Image<super::image::Source>) -> Result<KVVec<u64>> {
+    let slots = img.size() >> layout::ISLOT_BITS;
+    let words = usize::try_from(slots.div_ceil(64)).map_err(|_| ENOMEM)?;
+    let mut bits = KVVec::from_elem(0u64, words, GFP_KERNEL)?;
+    let mark = |bits: &mut KVVec<u64>, nid: u64| -> bool {
+        let Some(w) = usize::try_from(nid / 64).ok().and_then(|i| bits.get_mut(i)) else {
+            return false;
+        };
+        let bit = 1u64 << (nid % 64);
+        let new = *w & bit == 0;
+        *w |= bit;
+        new
+    };
+    let root = img.root_nid();
+    mark(&mut bits, root);
+    let mut stack = KVVec::new();
+    stack.push(root, GFP_KERNEL)?;
+    while let Some(nid) = stack.pop() {
+        let Ok(dir) = img.inode(nid) else { continue };
+        if !dir.is_dir() {
+            continue;
+        }
+        let mut res = Ok(());
+        let _ = img.readdir(&dir, 0, |e, _| {
+            if e.name == b"." || e.name == b".." || !mark(&mut bits, e.nid) {
+                return true;
+            }
+            res = stack.push(e.nid, GFP_KERNEL);
+            res.is_ok()
+        });
+        res?;
+    }
+    Ok(bits)
+}
+
+/// Whether the tree of `sb` reaches inode `nid` (computing the set on first
+/// use).
+fn is_reachable(sb: &crate::vfs::sb::SuperBlock<Composefs>, nid: u64) -> Result<bool> {
+    let d = sb.data();
+    let bits = match d.reachable.get() {
+        Some(b) => b,
+        None => d.reachable.set(reachable_nids(&d.image)?)?,
+    };
+    let word = usize::try_from(nid / 64).ok().and_then(|i| bits.get(i));
+    Ok(word.is_some_and(|w| w & (1u64 << (nid % 64)) != 0))
+}
+
 impl crate::vfs::export::Operations for Composefs {
     fn iget_handle(sb: &crate::vfs::sb::SuperBlock<Self>, ino: u64) -> Result<ARef<CInode>> {
         let img = &sb.data().image;
-        // A handle is user input: only an inode that decodes and is not a
-        // whiteout (which users never see) is accepted.
+        // A handle is user input: only an inode that the tree reaches from
+        // its root (so no other slot that happens to decode), that decodes
+        // and is not a whiteout (which users never see) is accepted.
+        if !is_reachable(sb, ino)? {
+            return Err(ESTALE);
+        }
         match img.inode(ino) {
             Ok(raw) if !inode::is_whiteout(&raw) => {}
             _ => return Err(ESTALE),
@@ -122,7 +216,8 @@ impl crate::vfs::export::Operations for Composefs {
         let img = &sb.data().image;
         let raw = &dir.data().raw;
         match img.lookup(raw, b"..") {
-            Ok(Some((nid, _))) => inode::iget(sb, nid),
+            Ok(Some((nid, _))) if is_reachable(sb, nid)? => inode::iget(sb, nid),
+            Ok(Some(_)) => Err(ESTALE),
             Ok(None) => Err(ENOENT),
             Err(e) => Err(image::to_error(e, "directory", raw.nid())),
         }

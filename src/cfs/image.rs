@@ -4,16 +4,21 @@
 //! read on demand through its page cache.
 
 use crate::format::{reader::BlockSource, FormatError};
-use crate::vfs::file::{MappedPage, SourceFile};
+use crate::vfs::file::{SourceFile, SourcePage};
 use kernel::prelude::*;
+
+// Image blocks are 4096 bytes and block `n` is read as page `n` of the
+// source (`read_page`): that holds with 4 KiB pages only (`Kconfig`
+// depends on `PAGE_SIZE_4KB`).
+const _: () = assert!(kernel::page::PAGE_SIZE == crate::format::layout::BLOCK_SIZE);
 
 /// The opened image source as a [`BlockSource`].
 pub(crate) struct Source(pub(crate) SourceFile);
 
 impl BlockSource for Source {
-    type Block<'a> = MappedPage<'a>;
+    type Block<'a> = SourcePage<'a>;
 
-    fn block(&self, blkaddr: u32) -> Result<MappedPage<'_>, FormatError> {
+    fn block(&self, blkaddr: u32) -> Result<SourcePage<'_>, FormatError> {
         let start = u64::from(blkaddr) << 12;
         if start >= self.0.size() {
             return Err(FormatError::OutOfRange);

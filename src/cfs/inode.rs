@@ -84,6 +84,13 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
         uid: raw.uid(),
         gid: raw.gid(),
         size: raw.size() as i64,
+        // As the reference stack reports them, whatever the file: EROFS
+        // gives every uncompressed inode `round_up(size, blocksize) >> 9`
+        // (`erofs_read_inode`, fs/erofs/inode.c), and overlayfs the same
+        // guess for a metacopy file whose data it has not looked up yet
+        // (`ovl_getattr`, fs/overlayfs/inode.c; afterwards it reports the
+        // data file's own, which composefs does not).
+        blocks: raw.size().div_ceil(4096).saturating_mul(8),
         mtime: raw.mtime(),
         mtime_nsec: raw.mtime_nsec(),
         no_acl,
@@ -94,7 +101,9 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
             raw,
             lookup_err,
             overlay,
+            object: backing::FoundObject::new(),
             lookup_hint: AtomicU64::new(u64::MAX),
+            lookup_state: AtomicU64::new(0),
         },
     ))
 }

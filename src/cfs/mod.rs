@@ -7,15 +7,17 @@ mod backing;
 mod dir;
 mod image;
 mod inode;
+mod once;
 mod options;
 mod xattr;
 
-use crate::format::{layout, overlay, reader::Image};
+use crate::format::{layout, reader::Image};
 use crate::vfs::{
+    file::{SourceError, SourceFile},
     fs_context::{FsContext, FsParam},
     fs_type::FileSystem,
     inode::INode,
-    path::Path,
+    path::{Path, PrivateMount},
     sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock, SuperParams, MAX_STACK_DEPTH},
 };
 use core::sync::atomic::AtomicU64;
@@ -30,8 +32,11 @@ pub(crate) struct Composefs;
 pub(crate) struct CfsSuper {
     /// The image, read through the page cache of its source.
     image: Image<Source>,
-    /// The object directories, searched in order.
-    basedirs: KVec<Path>,
+    /// The object directories, searched in order: private clones of the
+    /// mounts they were given on, rooted at them (as overlayfs clones its
+    /// layers), so that they pin no user mount and see no mount made on or
+    /// beneath them later.
+    basedirs: KVec<PrivateMount>,
     /// The `basedir=` option as given (for `show_options`).
     basedir_opt: Option<CString>,
     /// The mounter's credentials: backing objects are opened with them.
@@ -40,8 +45,9 @@ pub(crate) struct CfsSuper {
     verity: Verity,
     /// The `digest=` the image was checked against.
     digest: Option<Digest>,
-    /// Inodes visible to users (all but the root's whiteout stubs).
-    files: u64,
+    /// Which inode slots the tree reaches from the root, one bit per nid:
+    /// made by the first file-handle decode, which accepts only those.
+    reachable: once::OnceBox<KVVec<u64>>,
 }
 
 /// Per-inode state: the decoded image inode.
@@ -55,12 +61,24 @@ pub(crate) struct CfsInode {
     /// out when the inode is read so that opens need not search for its
     /// overlay xattrs again; `None` for other inodes.
     overlay: Option<Backing>,
+    /// Of an external file: its backing object once an open found it.
+    object: backing::FoundObject,
     /// Of a directory: where its last successful lookup found its entry
     /// (block << 32 | index in the block; `u64::MAX`: none yet), where the
-    /// next one starts looking. Lookups in readdir order, as `ls -l` or
-    /// `find` make them, then mostly compare one name in one block instead
-    /// of a binary search's several blocks and names.
+    /// next one starts looking once the directory is known to be
+    /// well-formed ([`CfsInode::lookup_state`]). Lookups in readdir order,
+    /// as `ls -l` or `find` make them, then mostly compare one name in one
+    /// block instead of a binary search's several blocks and names.
     lookup_hint: AtomicU64,
+    /// Of a directory: whether [`CfsInode::lookup_hint`] may be used. Below
+    /// [`dir::HINTS_SORTED`], the number of lookups made without it; once
+    /// that reaches the directory's block count (so that checking every
+    /// block costs no more than the lookups made), the directory is checked
+    /// and the state becomes [`dir::HINTS_SORTED`] or, if its names are out
+    /// of order (a corrupt image), [`dir::HINTS_OFF`] for good: there only
+    /// the plain binary search is used, whose answers do not depend on
+    /// earlier lookups.
+    lookup_state: AtomicU64,
 }
 
 /// How an external file finds and checks its backing object.
@@ -96,8 +114,10 @@ impl Composefs {
     }
 }
 
-/// Resolves the `basedir=` list to referenced directories.
-fn resolve_basedirs(fc: &FsContext, list: Option<&CString>) -> Result<KVec<Path>> {
+/// Resolves the `basedir=` list to private clones of the directories
+/// mounts, rooted at the directories (`clone_private_mount`, as overlayfs
+/// sets up its layers in `ovl_get_layers`, fs/overlayfs/super.c).
+fn resolve_basedirs(fc: &FsContext, list: Option<&CString>) -> Result<KVec<PrivateMount>> {
     let mut dirs = KVec::new();
     let Some(list) = list else { return Ok(dirs) };
     for d in list.to_bytes().split(|&c| c == b':') {
@@ -105,19 +125,19 @@ fn resolve_basedirs(fc: &FsContext, list: Option<&CString>) -> Result<KVec<Path>
         buf.extend_from_slice(d, GFP_KERNEL)?;
         buf.push(0, GFP_KERNEL)?;
         let name = CStr::from_bytes_with_nul(&buf).map_err(|_| EINVAL)?;
-        match Path::lookup_dir(name) {
-            Ok(p) => dirs.push(p, GFP_KERNEL)?,
-            Err(e) => {
-                fc.error_arg(c"cannot resolve basedir", name);
-                return Err(e);
-            }
-        }
+        let path = Path::lookup_dir(name).inspect_err(|_| {
+            fc.error_arg(c"cannot resolve basedir", name);
+        })?;
+        let clone = path.clone_private().inspect_err(|_| {
+            fc.error_arg(c"cannot clone the mount of basedir", name);
+        })?;
+        dirs.push(clone, GFP_KERNEL)?;
     }
     Ok(dirs)
 }
 
 /// Checks the image's fs-verity digest against `digest=`.
-fn check_image_digest(fc: &FsContext, src: &crate::vfs::file::SourceFile, want: &Digest) -> Result {
+fn check_image_digest(fc: &FsContext, src: &SourceFile, want: &Digest) -> Result {
     if src.is_bdev() {
         fc.error(c"digest= needs an image file, not a block device");
         return Err(EINVAL);
@@ -132,21 +152,6 @@ fn check_image_digest(fc: &FsContext, src: &crate::vfs::file::SourceFile, want: 
         return Err(EIO);
     }
     Ok(())
-}
-
-/// Counts the root's whiteout stubs (`00`..`ff`), which users never see.
-fn count_stubs(image: &Image<Source>) -> u64 {
-    let Ok(root) = image.inode(image.root_nid()) else {
-        return 0;
-    };
-    let mut n = 0u64;
-    let _ = image.readdir(&root, 0, |e, _| {
-        if e.file_type == layout::EROFS_FT_CHRDEV && overlay::is_whiteout_stub_name(e.name) {
-            n += 1;
-        }
-        true
-    });
-    n
 }
 
 impl FileSystem for Composefs {
@@ -179,18 +184,19 @@ impl FileSystem for Composefs {
             fc.error(c"no image given (source)");
             return Err(EINVAL);
         };
-        let src = match crate::vfs::file::SourceFile::open(source) {
+        let src = match SourceFile::open(source) {
             Ok(s) => s,
             Err(e) => {
-                if e == EOPNOTSUPP {
-                    fc.error_arg(
-                        c"the image's filesystem cannot read it through the page cache",
-                        source,
-                    );
-                } else {
-                    fc.error_arg(c"cannot open image", source);
-                }
-                return Err(e);
+                let msg = match e {
+                    SourceError::Open(_) => c"cannot open image",
+                    SourceError::NotFileOrBdev => c"image is neither a file nor a block device",
+                    SourceError::Stacked => c"image files on stacked filesystems are refused",
+                    SourceError::NoPageCache => {
+                        c"the image's filesystem cannot read it through the page cache"
+                    }
+                };
+                fc.error_arg(msg, source);
+                return Err(e.errno());
             }
         };
         if let Some(d) = &opts.digest {
@@ -199,7 +205,7 @@ impl FileSystem for Composefs {
         let image = match Image::open(Source(src)) {
             Ok(i) => i,
             Err(e) => {
-                pr_err!("invalid image: {}\n", e.message());
+                pr_err!("{}: invalid image: {}\n", source, e.message());
                 fc.error(c"invalid image (see the kernel log)");
                 return Err(if e.is_corruption() {
                     EINVAL
@@ -225,8 +231,6 @@ impl FileSystem for Composefs {
             posix_acl: opts.acl.unwrap_or(has_acl),
             stack_depth,
         });
-        let stubs = count_stubs(&image);
-        let files = image.superblock().inos.saturating_sub(stubs);
         let verity = match (opts.verity, opts.digest.is_some()) {
             (Some(v), _) => v,
             (None, true) => Verity::Require,
@@ -240,7 +244,7 @@ impl FileSystem for Composefs {
                 cred: crate::vfs::current_cred(),
                 verity,
                 digest: opts.digest,
-                files,
+                reachable: once::OnceBox::new(),
             },
             GFP_KERNEL,
         )?)
@@ -251,29 +255,56 @@ impl FileSystem for Composefs {
         inode::iget(sb, root)
     }
 
-    fn reconfigure(fc: &mut FsContext, opts: &mut Options, _sb: &SuperBlock<Self>) -> Result {
+    /// A remount keeps every option: options equal to the mount's own are
+    /// accepted, so that what `/proc/mounts` lists can be sent back (as
+    /// mount(8) and systemd-shutdown do on `mount -o remount,...`); a
+    /// change is refused, naming the option, through `mount(2)` and
+    /// `fsconfig` alike.
+    fn reconfigure(fc: &mut FsContext, opts: &mut Options, sb: &SuperBlock<Self>) -> Result {
         if fc.wants_rw() {
             fc.error(c"read-only filesystem, rw is not supported");
             return Err(EINVAL);
         }
-        if opts.basedir.is_some()
-            || opts.digest.is_some()
-            || opts.verity.is_some()
-            || opts.acl.is_some()
+        let d = sb.data();
+        let changed = if opts
+            .basedir
+            .as_ref()
+            .is_some_and(|b| d.basedir_opt.as_ref().map(|c| c.to_bytes()) != Some(b.to_bytes()))
         {
-            fc.error(c"options cannot be changed by a remount");
+            Some(c"basedir")
+        } else if opts.digest.as_ref().is_some_and(|g| {
+            d.digest
+                .as_ref()
+                .is_none_or(|c| c.algo != g.algo || c.as_bytes() != g.as_bytes())
+        }) {
+            Some(c"digest")
+        } else if opts.verity.is_some_and(|v| v != d.verity) {
+            Some(c"verity")
+        } else if opts.acl.is_some_and(|a| a != sb.posix_acl()) {
+            Some(c"acl")
+        } else {
+            None
+        };
+        if let Some(name) = changed {
+            fc.error_arg(c"a remount cannot change an option", name);
             return Err(EINVAL);
         }
         fc.set_sb_flags(crate::vfs::sb::SB_RDONLY);
         Ok(())
     }
 
+    /// As EROFS answers `statfs` (`erofs_statfs`, fs/erofs/super.c), which
+    /// overlayfs passes on for a stack without an upper layer
+    /// (`ovl_statfs`): the image's block count from its superblock, no free
+    /// blocks, `f_files` the largest count and `f_ffree` that less the
+    /// superblock's inode count.
     fn statfs(sb: &SuperBlock<Self>, buf: &mut StatFs) -> Result {
         let d = sb.data();
         buf.magic = u64::from(layout::COMPOSEFS_MAGIC);
         buf.bsize = 4096;
-        buf.blocks = d.image.size().div_ceil(4096);
-        buf.files = d.files;
+        buf.blocks = u64::from(d.image.superblock().blocks);
+        buf.files = u64::MAX;
+        buf.ffree = u64::MAX - d.image.superblock().inos;
         buf.namelen = 255;
         Ok(())
     }

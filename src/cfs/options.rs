@@ -42,9 +42,8 @@ impl Digest {
         };
         let mut bytes = [0u8; 64];
         for (i, pair) in hex.chunks_exact(2).enumerate() {
-            let hi = hex_val(pair[0])?;
-            let lo = hex_val(pair[1])?;
-            *bytes.get_mut(i)? = (hi << 4) | lo;
+            let &[hi, lo] = pair else { return None };
+            *bytes.get_mut(i)? = (hex_val(hi)? << 4) | hex_val(lo)?;
         }
         Some(Self { algo, len, bytes })
     }
@@ -60,16 +59,23 @@ fn hex_val(c: u8) -> Option<u8> {
     }
 }
 
+/// The lower-case hex digit of the low four bits of `n`.
+fn hex_digit(n: u8) -> u8 {
+    match n & 15 {
+        d @ 0..=9 => b'0' + d,
+        d => b'a' + (d - 10),
+    }
+}
+
 /// Writes `bytes` as lower-case hex digits, two per byte, to the start of
 /// `out` (as far as it has room).
 pub(super) fn write_hex(bytes: &[u8], out: &mut [u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     // Indexed rather than zipped chunks: objtool cannot follow the zip
     // adapter's inlined assertions in a module.
     for (i, b) in bytes.iter().enumerate() {
         if let Some([hi, lo]) = out.get_mut(2 * i..2 * i + 2) {
-            *hi = DIGITS[usize::from(b >> 4)];
-            *lo = DIGITS[usize::from(b & 15)];
+            *hi = hex_digit(b >> 4);
+            *lo = hex_digit(*b);
         }
     }
 }

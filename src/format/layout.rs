@@ -711,8 +711,8 @@ impl XattrEntry {
 
     /// Encodes the entry header.
     pub fn to_bytes(&self) -> [u8; XATTR_ENTRY_SIZE] {
-        let s = self.e_value_size.to_le_bytes();
-        [self.e_name_len, self.e_name_index, s[0], s[1]]
+        let [lo, hi] = self.e_value_size.to_le_bytes();
+        [self.e_name_len, self.e_name_index, lo, hi]
     }
 }
 

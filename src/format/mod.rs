@@ -47,6 +47,9 @@
 //! caller's job (the kernel's dcache does it for the filesystem, `composefs-info fsck` for
 //! the tools).
 
+// Hostile images are parsed here, in the kernel too: no indexing that can panic.
+#![deny(clippy::indexing_slicing)]
+
 pub mod error;
 pub mod layout;
 pub mod overlay;

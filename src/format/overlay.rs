@@ -60,6 +60,34 @@ pub fn parse_metacopy(value: &[u8]) -> Result<Option<MetacopyDigest>> {
     }))
 }
 
+/// What overlayfs checks of a `trusted.overlay.metacopy` value when a file is opened with
+/// fs-verity checks on (`ovl_validate_verity` through `ovl_check_metacopy_xattr`,
+/// fs/overlayfs/util.c), given a value of at most [`METACOPY_MAX_SIZE`] bytes: an empty value,
+/// or one whose algorithm is 0, asks for no digest (`Ok(None)`); otherwise the version must be
+/// 0 and the length field equal the value's length (else `BadMetacopy`), and the algorithm and
+/// the bytes after the header (of any number, the flags unchecked) are what the object's
+/// fs-verity digest must be. At lookup overlayfs only refuses values of 1 to 3 bytes.
+pub fn metacopy_digest_at_open(value: &[u8]) -> Result<Option<(u8, &[u8])>> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let h = MetacopyHeader::parse(value).map_err(|_| FormatError::BadMetacopy)?;
+    if h.version != 0 || usize::from(h.len) != value.len() {
+        return Err(FormatError::BadMetacopy);
+    }
+    if h.digest_algo == 0 {
+        return Ok(None);
+    }
+    let digest = value
+        .get(METACOPY_HEADER_SIZE..)
+        .ok_or(FormatError::BadMetacopy)?;
+    Ok(Some((h.digest_algo, digest)))
+}
+
+/// The largest metacopy value overlayfs reads (`OVL_METACOPY_MAX_SIZE`: the header and a
+/// 64-byte digest); it fails the read of a longer one with `ERANGE`.
+pub const METACOPY_MAX_SIZE: usize = METACOPY_HEADER_SIZE + MAX_DIGEST_SIZE;
+
 /// Validates a `trusted.overlay.redirect` value of a regular file and returns the object
 /// path relative to a basedir (the value without its leading `/`).
 ///

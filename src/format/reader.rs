@@ -1181,6 +1181,37 @@ impl<S: BlockSource> Image<S> {
         Ok(dir.size.max(pos))
     }
 
+    /// Whether `dir` is well-formed for lookups: every block validates ([`DirBlock::parse`]:
+    /// entries, names and targets valid, names strictly ascending) and each block's last name
+    /// sorts before the next block's first. In such a directory every lookup gives the same
+    /// answer whatever block and entry it starts from, so a [`LookupHint`] may be used; in
+    /// any other, only the plain binary search of [`Image::lookup`] gives answers that do not
+    /// depend on earlier lookups. Reads every block of the directory.
+    pub fn dir_is_sorted(&self, dir: &Inode) -> Result<bool> {
+        let nblocks = self.dir_blocks(dir)?;
+        let mut prev = [0u8; 255];
+        let mut prev_len = 0usize;
+        for blk in 0..nblocks {
+            let bytes = self.dir_block_bytes(dir, blk)?;
+            let Ok(b) = DirBlock::parse(&bytes, self.size) else {
+                return Ok(false);
+            };
+            let (Some(first), Some(last)) = (b.get(0), b.len().checked_sub(1).and_then(|i| b.get(i)))
+            else {
+                return Ok(false);
+            };
+            if blk > 0 && prev.get(..prev_len).is_none_or(|p| p >= first.name) {
+                return Ok(false);
+            }
+            let Some(dst) = prev.get_mut(..last.name.len()) else {
+                return Ok(false);
+            };
+            dst.copy_from_slice(last.name);
+            prev_len = last.name.len();
+        }
+        Ok(true)
+    }
+
     /// Looks `name` up in `dir` by binary search over the directory blocks (ordered by their
     /// first name) and then within the block.
     ///
@@ -1197,8 +1228,9 @@ impl<S: BlockSource> Image<S> {
     /// [`Image::lookup`], starting where `hint` (the entry the previous lookup in `dir` found)
     /// points: lookups of names in directory order, as `ls -l` or `find` make them, then
     /// mostly compare one name, the entry after the hint's, and read one block. In a
-    /// well-formed directory (names sorted and unique) the answer is the same whatever the
-    /// hint.
+    /// well-formed directory ([`Image::dir_is_sorted`]) the answer is the same whatever the
+    /// hint; in another it may not be, so callers pass a hint only for a directory checked
+    /// to be well-formed.
     pub fn lookup_near(
         &self,
         dir: &Inode,

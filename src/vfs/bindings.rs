@@ -23,7 +23,8 @@
     clippy::ptr_as_ptr,
     clippy::ref_as_ptr,
     clippy::as_underscore,
-    clippy::cast_lossless
+    clippy::cast_lossless,
+    clippy::indexing_slicing
 )]
 
 use kernel::ffi;

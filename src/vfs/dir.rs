@@ -112,10 +112,9 @@ unsafe extern "C" fn lookup_callback<T: FileSystem>(
     let mut len = 0u32;
     // SAFETY: Per the contract the name is stable during `->lookup()` up to
     // `d_splice_alias`, which comes after the last use of `name`.
-    let name = unsafe {
-        let p = helpers::cfs_dentry_name(dentry, &mut len);
-        core::slice::from_raw_parts(p, len as usize)
-    };
+    let p = unsafe { helpers::cfs_dentry_name(dentry, &mut len) };
+    // SAFETY: `d_name` points at `len` bytes, stable as said above.
+    let name = unsafe { core::slice::from_raw_parts(p, len as usize) };
     let inode = match T::lookup(dir, name) {
         Ok(Some(i)) => ARef::into_raw(i).as_ptr().cast::<bindings::inode>(),
         Ok(None) => core::ptr::null_mut(),
@@ -136,9 +135,11 @@ unsafe extern "C" fn iterate_callback<T: FileSystem>(
     file: *mut bindings::file,
     ctx: *mut bindings::dir_context,
 ) -> c_int {
-    // SAFETY: Per the contract the file's inode is a filled-in directory of
-    // type `T`.
-    let dir = unsafe { INode::<T>::from_raw(helpers::cfs_file_inode(file)) };
+    // SAFETY: Per the function's contract the file is open.
+    let dir = unsafe { helpers::cfs_file_inode(file) };
+    // SAFETY: Per the function's contract the open file's inode is a
+    // filled-in directory of type `T`, pinned by the file.
+    let dir = unsafe { INode::<T>::from_raw(dir) };
     // INVARIANT: `ctx` is valid for this call.
     let mut emitter = DirEmitter {
         ctx,

@@ -105,6 +105,16 @@ impl OpeningFile<'_> {
         unsafe { (*self.file).f_flags }
     }
 
+    /// The name of the file's superblock in kernel messages (`s_id`).
+    pub(crate) fn sb_id(&self) -> &CStr {
+        // SAFETY: By the type invariant the file is valid, so its inode is.
+        let inode = unsafe { helpers::cfs_file_inode(self.file) };
+        // SAFETY: The inode's superblock is live while the file is; `s_id`
+        // is a NUL-terminated array set up before the superblock could
+        // open files, and not changed afterwards.
+        unsafe { CStr::from_char_ptr((*(*inode).i_sb).s_id.as_ptr()) }
+    }
+
     /// Whether the file is being opened for reading only (`O_RDONLY`).
     pub(crate) fn is_read_only(&self) -> bool {
         self.flags() & bindings::O_ACCMODE == bindings::O_RDONLY
@@ -138,17 +148,32 @@ pub(crate) struct BackingFile(NonNull<bindings::file>);
 
 impl BackingFile {
     /// Opens the object at `path` as the backing file of `user` with `cred`
-    /// (`backing_file_open`), read-only with `user`'s other flags.
+    /// (`backing_file_open`), read-only with `user`'s other flags, as
+    /// overlayfs opens a real file (`ovl_open_realfile`): with `cred` in
+    /// force, so that the object's filesystem and the LSM hooks see the
+    /// mounter.
+    ///
+    /// The backing file is always `O_NOATIME`: overlayfs reads data-layer
+    /// objects through private clones of the layers' mounts made
+    /// `MNT_NOATIME` (`ovl_get_layers`), so reading a file never changes its
+    /// object's atime there, whoever reads it and with whatever flags
+    /// (`ovl_open_realfile`'s owner check for `O_NOATIME` matters only for
+    /// its upper layer). The user's own `O_NOATIME` was checked against the
+    /// composefs inode by `open(2)`.
     pub(crate) fn open(user: &OpeningFile<'_>, path: &Path, cred: &Credential) -> Result<Self> {
-        let flags = (user.flags() & !(bindings::O_ACCMODE | bindings::O_CREAT | bindings::O_TRUNC))
+        let flags = (user.flags()
+            & !(bindings::O_ACCMODE | bindings::O_CREAT | bindings::O_TRUNC))
             | bindings::O_RDONLY
-            | bindings::O_LARGEFILE;
-        // SAFETY: `user.file` is the file being opened, `path` a valid
-        // referenced path and `cred` a valid credential; the result is a new
-        // reference or an error pointer.
-        let f = unsafe {
-            bindings::backing_file_open(user.file, flags as c_int, path.as_raw(), cred.as_ptr())
-        };
+            | bindings::O_LARGEFILE
+            | bindings::O_NOATIME;
+        let raw = path.as_raw();
+        let f = super::cred::with_creds(cred, || {
+            // SAFETY: `user.file` is the file being opened (the
+            // `OpeningFile` invariant), `raw` a referenced path (`path` is
+            // borrowed) and `cred` a valid credential; the result is a new
+            // reference or an error pointer.
+            unsafe { bindings::backing_file_open(user.file, flags as c_int, raw, cred.as_ptr()) }
+        });
         let f = kernel::error::from_err_ptr(f)?;
         // INVARIANT: a new backing file and its reference.
         NonNull::new(f).map(Self).ok_or(ENOMEM)
@@ -160,16 +185,12 @@ impl BackingFile {
         unsafe { helpers::cfs_file_inode(self.0.as_ptr()) }
     }
 
-    /// The size of the backing file's inode.
-    pub(crate) fn size(&self) -> i64 {
-        // SAFETY: The inode of an open file is valid.
-        unsafe { helpers::cfs_i_size_read(self.inode_ptr()) }
-    }
-
     /// The fs-verity digest of the backing file, if it has one: the
     /// `FS_VERITY_HASH_ALG_*` id and the number of bytes written to `out`.
     pub(crate) fn verity_digest(&self, out: &mut [u8; 64]) -> Option<(u8, usize)> {
-        super::verity::digest(self.inode_ptr(), out)
+        // SAFETY: By the type invariant the backing file is open while
+        // `self` is borrowed.
+        unsafe { super::verity::digest(self.inode_ptr(), out) }
     }
 }
 
@@ -213,8 +234,8 @@ impl<T: FileSystem> Tables<T> {
         read_iter: Some(backed_read_iter::<T>),
         splice_read: Some(backed_splice_read::<T>),
         mmap: Some(backed_mmap::<T>),
-        llseek: Some(backed_llseek),
-        fadvise: Some(backed_fadvise),
+        llseek: Some(backed_llseek::<T>),
+        fadvise: Some(backed_fadvise::<T>),
         fsync: Some(bindings::noop_fsync),
         setlease: Some(helpers::cfs_generic_setlease),
         // SAFETY: All-zeroes is valid for the remaining optional callbacks.
@@ -245,9 +266,12 @@ unsafe extern "C" fn read_folio_callback<T: FileSystem>(
     _file: *mut bindings::file,
     folio: *mut bindings::folio,
 ) -> c_int {
-    // SAFETY: Per the contract the folio belongs to a mapping whose host is
-    // a filled-in inode of type `T`.
-    let inode = unsafe { INode::<T>::from_raw(helpers::cfs_folio_host(folio)) };
+    // SAFETY: The page cache passes a locked folio of a mapping, which stays
+    // attached while locked.
+    let host = unsafe { helpers::cfs_folio_host(folio) };
+    // SAFETY: Per the function's contract the mapping's host is a filled-in
+    // inode of type `T`, live while its folio is being read.
+    let inode = unsafe { INode::<T>::from_raw(host) };
     // INVARIANT: the folio is locked and ours until `folio_end_read`.
     let mut f = LockedFolio {
         folio,
@@ -268,20 +292,106 @@ unsafe extern "C" fn read_folio_callback<T: FileSystem>(
 ///
 /// `file` must be an open file of `BACKED_FOPS` (after a successful open).
 unsafe fn real(file: *mut bindings::file) -> *mut bindings::file {
-    // SAFETY: Per the contract `private_data` is the backing file set by
-    // `backed_open`, released only in `backed_release`.
+    // SAFETY: Per the function's contract the file is open, so
+    // `private_data` is the backing file `backed_open` stored, released only
+    // in `backed_release`.
     unsafe { (*file).private_data.cast() }
 }
 
-/// The backing-file context of stacked file I/O: the mounter's credentials.
+/// `FMODE_CAN_ODIRECT` (checked against the C value in `helpers.c`).
+const FMODE_CAN_ODIRECT: u32 = 1 << 22;
+
+/// The `fcntl(F_SETFL)` flags carried from a stacked file to its backing
+/// file, as overlayfs carries them (`OVL_SETFL_MASK`).
+const SETFL_MASK: u32 = bindings::O_APPEND | bindings::O_NONBLOCK | bindings::O_DIRECT;
+
+/// Returns the backing file of the open stacked file `file`, with the
+/// `fcntl(F_SETFL)` changes made to `file` since it was opened carried over
+/// (as overlayfs's `ovl_real_file`), so that e.g. reads after
+/// `F_SETFL O_DIRECT` are direct on the backing file too.
 ///
 /// # Safety
 ///
-/// `file` must be an open stacked file of a filesystem of type `T`.
-unsafe fn ctx<T: FileSystem>(file: *mut bindings::file) -> bindings::backing_file_ctx {
-    // SAFETY: Per the contract `file` is open, so its inode is a filled-in
-    // inode of type `T` that outlives the call.
-    let inode = unsafe { INode::<T>::from_raw(helpers::cfs_file_inode(file)) };
+/// `file` must be an open file of `BACKED_FOPS` (after a successful open).
+unsafe fn real_synced(file: *mut bindings::file) -> Result<*mut bindings::file> {
+    // SAFETY: Per the function's contract.
+    let r = unsafe { real(file) };
+    // SAFETY: `file` is open; `f_flags` changes under `f_lock` (`setfl`), so
+    // it is read once, as `READ_ONCE` would.
+    let flags = unsafe { core::ptr::read_volatile(&raw const (*file).f_flags) };
+    // SAFETY: `r` is the open backing file of `file`; its `f_flags` change
+    // only below, under its `f_lock`: read once.
+    let rflags = unsafe { core::ptr::read_volatile(&raw const (*r).f_flags) };
+    // `O_NOATIME` is not carried (the backing file always has it).
+    if (flags ^ rflags) & SETFL_MASK != 0 {
+        // SAFETY: `r` is an open backing file.
+        unsafe { change_flags(r, flags) }?;
+    }
+    Ok(r)
+}
+
+/// Sets the `SETFL_MASK` flags of the open backing file `r` to those of
+/// `flags`, with the checks `fcntl(F_SETFL)` makes (`ovl_change_flags`).
+///
+/// # Safety
+///
+/// `r` must be an open file.
+unsafe fn change_flags(r: *mut bindings::file, flags: u32) -> Result {
+    let flags = flags & SETFL_MASK;
+    // SAFETY: `r` is open, so its inode is valid.
+    let inode = unsafe { helpers::cfs_file_inode(r) };
+    // SAFETY: `r` is open; `f_flags` is read once (it changes under
+    // `f_lock`), `i_flags` of a valid inode likewise.
+    let (rflags, iflags) = unsafe {
+        (
+            core::ptr::read_volatile(&raw const (*r).f_flags),
+            core::ptr::read_volatile(&raw const (*inode).i_flags),
+        )
+    };
+    if (flags ^ rflags) & bindings::O_APPEND != 0 && iflags & bindings::S_APPEND != 0 {
+        return Err(EPERM);
+    }
+    // SAFETY: `r` is open; `f_mode` is set at open.
+    let mode = unsafe { (*r).f_mode };
+    if flags & bindings::O_DIRECT != 0 && mode & FMODE_CAN_ODIRECT == 0 {
+        return Err(EINVAL);
+    }
+    // SAFETY: `r` is open, so `f_op` is its valid, `'static` table.
+    if let Some(check) = unsafe { (*(*r).f_op).check_flags } {
+        // SAFETY: `check_flags` takes any flag value.
+        to_result(unsafe { check(flags as c_int) })?;
+    }
+    // SAFETY: `r` is open, so its `f_lock` is initialised.
+    unsafe { bindings::spin_lock(&raw mut (*r).f_lock) };
+    // SAFETY: `r` is open and `f_lock` held, which serialises `f_flags` and
+    // `f_iocb_flags` updates with `fcntl` (no user has a descriptor of this
+    // backing file) and with other readers of the stacked file.
+    unsafe { (*r).f_flags = ((*r).f_flags & !SETFL_MASK) | flags };
+    // SAFETY: As above; `iocb_flags` reads `f_flags` of the open file.
+    let iocb = unsafe { helpers::cfs_iocb_flags(r) } as c_uint;
+    // SAFETY: As above, `f_lock` is held.
+    unsafe { (*r).f_iocb_flags = iocb };
+    // SAFETY: Taken above.
+    unsafe { bindings::spin_unlock(&raw mut (*r).f_lock) };
+    Ok(())
+}
+
+/// The inode of the open stacked file `file` of a filesystem of type `T`.
+///
+/// # Safety
+///
+/// `file` must be an open stacked file of a filesystem of type `T`, and
+/// stay open for `'a`.
+unsafe fn file_inode<'a, T: FileSystem>(file: *mut bindings::file) -> &'a INode<T> {
+    // SAFETY: Per the function's contract `file` is open.
+    let inode = unsafe { helpers::cfs_file_inode(file) };
+    // SAFETY: The inode of an open stacked file of type `T` is a filled-in
+    // inode of type `T`, pinned by the open file for `'a`.
+    unsafe { INode::<T>::from_raw(inode) }
+}
+
+/// The backing-file context of stacked file I/O: the mounter's credentials.
+fn ctx<T: FileSystem>(inode: &INode<T>) -> bindings::backing_file_ctx {
     bindings::backing_file_ctx {
         cred: T::backing_cred(inode).as_ptr(),
         accessed: None,
@@ -300,7 +410,9 @@ unsafe extern "C" fn backed_open<T: FileSystem>(
     file: *mut bindings::file,
 ) -> c_int {
     from_result(|| {
-        // SAFETY: Per the contract.
+        // SAFETY: The VFS passes the filled-in inode of type `T` being
+        // opened (only `NewINode::init` installs this table on such
+        // inodes), live for the call.
         let inode = unsafe { INode::<T>::from_raw(inode) };
         // INVARIANT: `file` is being opened by this call.
         let opening = OpeningFile {
@@ -326,14 +438,15 @@ unsafe extern "C" fn backed_release(
     _inode: *mut bindings::inode,
     file: *mut bindings::file,
 ) -> c_int {
-    // SAFETY: Per the contract the file was opened by `backed_open`, so
-    // `private_data` holds our backing file reference, dropped here.
-    unsafe {
-        let r = real(file);
-        (*file).private_data = core::ptr::null_mut();
-        if !r.is_null() {
-            bindings::fput(r);
-        }
+    // SAFETY: The file was opened by `backed_open` (the VFS only releases
+    // files whose open succeeded).
+    let r = unsafe { real(file) };
+    // SAFETY: The file is being released: nothing else uses it.
+    unsafe { (*file).private_data = core::ptr::null_mut() };
+    if !r.is_null() {
+        // SAFETY: `private_data` held the reference `backed_open` stored,
+        // dropped here once.
+        unsafe { bindings::fput(r) };
     }
     0
 }
@@ -342,25 +455,35 @@ unsafe extern "C" fn backed_release(
 ///
 /// # Safety
 ///
-/// Called by the VFS with a kiocb of an open stacked file and an iterator.
+/// Called by the VFS with a kiocb of an open stacked file of a filesystem
+/// of type `T` and an iterator.
 unsafe extern "C" fn backed_read_iter<T: FileSystem>(
     iocb: *mut bindings::kiocb,
     iter: *mut bindings::iov_iter,
 ) -> isize {
-    // SAFETY: Per the contract the kiocb and its file are valid and the file
-    // is an open stacked file.
-    unsafe {
-        let file = (*iocb).ki_filp;
-        let mut c = ctx::<T>(file);
-        bindings::backing_file_read_iter(real(file), iter, iocb, (*iocb).ki_flags, &mut c)
-    }
+    // SAFETY: The VFS passes a valid kiocb for the call.
+    let file = unsafe { (*iocb).ki_filp };
+    // SAFETY: `file` is an open stacked file of type `T`, open for the call.
+    let inode = unsafe { file_inode::<T>(file) };
+    // SAFETY: `file` is an open stacked file.
+    let r = match unsafe { real_synced(file) } {
+        Ok(r) => r,
+        Err(e) => return e.to_errno() as isize,
+    };
+    let mut c = ctx(inode);
+    // SAFETY: The VFS passes a valid kiocb for the call.
+    let flags = unsafe { (*iocb).ki_flags };
+    // SAFETY: `r` is the open backing file, `iter` and `iocb` are valid for
+    // the call, `c` lives across it.
+    unsafe { bindings::backing_file_read_iter(r, iter, iocb, flags, &mut c) }
 }
 
 /// `file_operations::splice_read` of stacked files.
 ///
 /// # Safety
 ///
-/// Called by the VFS with an open stacked file, its position and a pipe.
+/// Called by the VFS with an open stacked file of a filesystem of type `T`,
+/// its valid position and a pipe.
 unsafe extern "C" fn backed_splice_read<T: FileSystem>(
     file: *mut bindings::file,
     ppos: *mut bindings::loff_t,
@@ -368,69 +491,156 @@ unsafe extern "C" fn backed_splice_read<T: FileSystem>(
     len: usize,
     flags: c_uint,
 ) -> isize {
-    // SAFETY: Per the contract the file is an open stacked file and `ppos`
-    // valid; the kiocb is a local initialised by `init_sync_kiocb`.
-    unsafe {
-        let mut c = ctx::<T>(file);
-        let mut iocb = core::mem::MaybeUninit::<bindings::kiocb>::zeroed();
-        helpers::cfs_init_sync_kiocb(iocb.as_mut_ptr(), file);
-        let iocb = iocb.assume_init_mut();
-        iocb.ki_pos = *ppos;
-        let r = bindings::backing_file_splice_read(real(file), iocb, pipe, len, flags, &mut c);
-        *ppos = iocb.ki_pos;
-        r
-    }
+    // SAFETY: `file` is an open stacked file of type `T`, open for the call.
+    let inode = unsafe { file_inode::<T>(file) };
+    // SAFETY: `file` is an open stacked file.
+    let r = match unsafe { real_synced(file) } {
+        Ok(r) => r,
+        Err(e) => return e.to_errno() as isize,
+    };
+    let mut c = ctx(inode);
+    let mut iocb = core::mem::MaybeUninit::<bindings::kiocb>::zeroed();
+    // SAFETY: `iocb` is writable local memory; `file` is open.
+    unsafe { helpers::cfs_init_sync_kiocb(iocb.as_mut_ptr(), file) };
+    // SAFETY: Initialised by `init_sync_kiocb` (and zeroed before).
+    let iocb = unsafe { iocb.assume_init_mut() };
+    // SAFETY: The VFS passes a valid position for the call.
+    iocb.ki_pos = unsafe { *ppos };
+    // SAFETY: `r` is the open backing file, `pipe` valid for the call,
+    // `iocb` and `c` live across it.
+    let ret = unsafe { bindings::backing_file_splice_read(r, iocb, pipe, len, flags, &mut c) };
+    // SAFETY: As above, `ppos` is valid.
+    unsafe { *ppos = iocb.ki_pos };
+    ret
 }
 
 /// `file_operations::mmap` of stacked files: maps the backing file.
 ///
 /// # Safety
 ///
-/// Called by the VFS with an open stacked file and a VMA being set up.
+/// Called by the VFS with an open stacked file of a filesystem of type `T`
+/// and a VMA being set up.
 unsafe extern "C" fn backed_mmap<T: FileSystem>(
     file: *mut bindings::file,
     vma: *mut bindings::vm_area_struct,
 ) -> c_int {
-    // SAFETY: Per the contract; `backing_file_mmap` moves the VMA to the
-    // backing file.
-    unsafe {
-        let mut c = ctx::<T>(file);
-        bindings::backing_file_mmap(real(file), vma, &mut c)
-    }
+    // SAFETY: `file` is an open stacked file of type `T`, open for the call.
+    let inode = unsafe { file_inode::<T>(file) };
+    // SAFETY: `file` is an open stacked file.
+    let r = match unsafe { real_synced(file) } {
+        Ok(r) => r,
+        Err(e) => return e.to_errno(),
+    };
+    let mut c = ctx(inode);
+    // SAFETY: `r` is the open backing file and `vma` the VMA being set up
+    // for `file`; `backing_file_mmap` moves it to `r`.
+    unsafe { bindings::backing_file_mmap(r, vma, &mut c) }
 }
 
 /// `file_operations::llseek` of stacked files: seeks the backing file
-/// (which knows its holes) from the stacked file's position.
+/// (which knows its holes) from the stacked file's position, with the
+/// mounter's credentials (as `ovl_llseek`).
 ///
 /// # Safety
 ///
-/// Called by the VFS with an open stacked file; the caller serialises
-/// position updates of the file description (`f_pos_lock`).
-unsafe extern "C" fn backed_llseek(file: *mut bindings::file, offset: i64, whence: c_int) -> i64 {
-    // SAFETY: Per the contract; the backing file is private to this open
-    // file, so its position is only touched under the same serialisation.
-    unsafe {
-        let r = real(file);
-        (*r).f_pos = (*file).f_pos;
-        let ret = bindings::vfs_llseek(r, offset, whence);
-        (*file).f_pos = (*r).f_pos;
+/// Called by the VFS with an open stacked file of a filesystem of type
+/// `T`; the caller serialises position updates of the file description
+/// (`f_pos_lock`).
+unsafe extern "C" fn backed_llseek<T: FileSystem>(
+    file: *mut bindings::file,
+    offset: i64,
+    whence: c_int,
+) -> i64 {
+    // SAFETY: `file` is an open stacked file of type `T`, open for the call.
+    let inode = unsafe { file_inode::<T>(file) };
+    // SAFETY: `file` is an open stacked file.
+    let r = match unsafe { real_synced(file) } {
+        Ok(r) => r,
+        Err(e) => return e.to_errno().into(),
+    };
+    // SAFETY: The backing file is private to this open file, so its position
+    // is only touched under the caller's serialisation of `file`'s.
+    unsafe { (*r).f_pos = (*file).f_pos };
+    super::cred::with_creds(T::backing_cred(inode), || {
+        // SAFETY: `r` is the open backing file.
+        let ret = unsafe { bindings::vfs_llseek(r, offset, whence) };
+        // SAFETY: As above, serialised by the caller.
+        unsafe { (*file).f_pos = (*r).f_pos };
         ret
-    }
+    })
 }
 
-/// `file_operations::fadvise` of stacked files.
+/// `file_operations::fadvise` of stacked files, with the mounter's
+/// credentials (as `ovl_fadvise`).
 ///
 /// # Safety
 ///
-/// Called by the VFS with an open stacked file.
-unsafe extern "C" fn backed_fadvise(
+/// Called by the VFS with an open stacked file of a filesystem of type `T`.
+unsafe extern "C" fn backed_fadvise<T: FileSystem>(
     file: *mut bindings::file,
     off: i64,
     len: i64,
     advice: c_int,
 ) -> c_int {
-    // SAFETY: Per the contract the backing file is valid.
-    unsafe { bindings::vfs_fadvise(real(file), off, len, advice) }
+    // SAFETY: `file` is an open stacked file of type `T`, open for the call.
+    let inode = unsafe { file_inode::<T>(file) };
+    // SAFETY: `file` is an open stacked file.
+    let r = match unsafe { real_synced(file) } {
+        Ok(r) => r,
+        Err(e) => return e.to_errno(),
+    };
+    super::cred::with_creds(T::backing_cred(inode), || {
+        // SAFETY: `r` is the open backing file.
+        unsafe { bindings::vfs_fadvise(r, off, len, advice) }
+    })
+}
+
+// Image pages are read at their direct-map address (`folio_address`), which
+// highmem folios lack (`Kconfig` depends on `!HIGHMEM`; this catches
+// out-of-tree builds).
+#[cfg(CONFIG_HIGHMEM)]
+compile_error!("composefs reads the image through the direct map: no HIGHMEM");
+
+/// `BLK_OPEN_READ` (checked against the C value in `helpers.c`).
+const BLK_OPEN_READ: u32 = 1 << 0;
+/// `BLK_OPEN_RESTRICT_WRITES`: no writer may open the device while it is
+/// claimed so (checked against the C value in `helpers.c`).
+const BLK_OPEN_RESTRICT_WRITES: u32 = 1 << 5;
+
+/// The holder of the block devices composefs mounts read: one for all
+/// mounts, so that a device can back several mounts (each with its own
+/// superblock and options) while other exclusive openers (block
+/// filesystems, device mappers) are kept off it.
+static BDEV_HOLDER: u8 = 0;
+
+/// Why the image source could not be opened.
+pub(crate) enum SourceError {
+    /// Opening it failed with this error.
+    Open(Error),
+    /// It is neither a regular file nor a block device (`ENOTBLK`).
+    NotFileOrBdev,
+    /// It is a file on a stacked filesystem (`ENOTBLK`, as EROFS refuses a
+    /// file-backed mount there).
+    Stacked,
+    /// Its filesystem cannot read it into the page cache (`EOPNOTSUPP`).
+    NoPageCache,
+}
+
+impl SourceError {
+    /// The error a mount fails with.
+    pub(crate) fn errno(&self) -> Error {
+        match self {
+            Self::Open(e) => *e,
+            Self::NotFileOrBdev | Self::Stacked => ENOTBLK,
+            Self::NoPageCache => EOPNOTSUPP,
+        }
+    }
+}
+
+impl From<Error> for SourceError {
+    fn from(e: Error) -> Self {
+        Self::Open(e)
+    }
 }
 
 /// The opened image source: a regular file or a block device, read through
@@ -438,12 +648,16 @@ unsafe extern "C" fn backed_fadvise(
 ///
 /// # Invariants
 ///
-/// `file` is open for reading; if `deny_write`, write access to its inode
-/// is denied by this object until drop.
+/// `file` is an open file with a reference owned by this object. If
+/// `is_bdev`, it was opened by `bdev_file_open_by_path` with `BDEV_HOLDER`
+/// and is released with `bdev_fput`; otherwise it is a regular file whose
+/// write access this object denies until drop. If `stable`, the bytes of
+/// its uptodate page-cache folios do not change while they are referenced
+/// and the file is open (see [`SourceFile::open`]).
 pub(crate) struct SourceFile {
-    file: ARef<File>,
-    deny_write: bool,
+    file: NonNull<bindings::file>,
     is_bdev: bool,
+    stable: bool,
     /// How many pages a page-cache miss reads ahead (the source file's
     /// readahead window as opened; 0 for tmpfs, whose folios are not read
     /// but allocated or swapped in by `shmem_read_folio`).
@@ -457,46 +671,153 @@ pub(crate) struct SourceFile {
     recent: Pin<KBox<SpinLock<RecentFolios>>>,
 }
 
+// SAFETY: The file reference may be used and dropped on any task; the
+// recently used folios are behind a spinlock.
+unsafe impl Send for SourceFile {}
+// SAFETY: `&SourceFile` only reads the file (the page cache and readahead
+// state serialise themselves) and locks the recently used folios.
+unsafe impl Sync for SourceFile {}
+
 impl SourceFile {
-    /// Opens `path` read-only with the current credentials; refuses what is
-    /// neither a regular file nor a block device (`ENOTBLK`) and files whose
-    /// filesystem cannot read them into the page cache (`EOPNOTSUPP`), and
-    /// denies writes to a regular file while it is open.
-    pub(crate) fn open(path: &CStr) -> Result<Self> {
+    /// Opens `path` read-only with the current credentials.
+    ///
+    /// A block device is claimed with `BLK_OPEN_RESTRICT_WRITES`, as block
+    /// filesystems claim theirs: nobody may open it for writing while it is
+    /// mounted (unless the kernel allows writes to mounted devices,
+    /// `CONFIG_BLK_DEV_WRITE_MOUNTED` without `bdev_allow_write_mounted=0`).
+    /// A regular file has its writes denied while it is open; it is refused
+    /// on a stacked filesystem (nonzero `s_stack_depth`, or a file-backed
+    /// EROFS mount), as EROFS refuses file-backed mounts there: reading the
+    /// image nests the page-cache reads of each filesystem below. Anything
+    /// else, and files whose filesystem cannot read them into the page
+    /// cache, are refused.
+    pub(crate) fn open(path: &CStr) -> Result<Self, SourceError> {
+        let holder = core::ptr::from_ref(&BDEV_HOLDER).cast_mut().cast();
+        // SAFETY: `path` is NUL-terminated; `holder` is a unique static
+        // address, used only as a claim token (no holder ops); the result is
+        // a referenced file or an error pointer.
+        let bdev = unsafe {
+            bindings::bdev_file_open_by_path(
+                path.as_char_ptr(),
+                BLK_OPEN_READ | BLK_OPEN_RESTRICT_WRITES,
+                holder,
+                core::ptr::null(),
+            )
+        };
+        match kernel::error::from_err_ptr(bdev) {
+            Ok(f) => Self::new_bdev(NonNull::new(f).ok_or(EIO)?),
+            Err(e) if e == ENOTBLK => Self::open_file(path),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Takes over `f`, a block device file claimed by [`Self::open`].
+    fn new_bdev(f: NonNull<bindings::file>) -> Result<Self, SourceError> {
+        let raw = f.as_ptr();
+        // SAFETY: `raw` is an open block device file.
+        let bdev = unsafe { bindings::file_bdev(raw) };
+        // Writes are blocked (`bd_writers` negative) while any restricting
+        // claim, ours included, is held, unless the kernel allows writes to
+        // mounted devices. Nothing then changes the bytes of the device's
+        // uptodate page-cache folios: writers reach them only through a
+        // write open of the device, and dropping the cache (invalidation,
+        // `BLKFLSBUF`) removes folios from it without touching their bytes.
+        // SAFETY: `bdev` is the valid device of the open file; `bd_writers`
+        // changes under the device's lock: read once.
+        let stable = unsafe { core::ptr::read_volatile(&raw const (*bdev).bd_writers) } < 0;
+        // INVARIANT: `f` was opened by `bdev_file_open_by_path` with the
+        // holder; `stable` as said above.
+        Self::new(f, true, stable).inspect_err(|_| {
+            // SAFETY: `new` failed before owning `f`: release our claim.
+            unsafe { bindings::bdev_fput(raw) };
+        })
+    }
+
+    /// Opens `path` as a regular file for [`Self::open`].
+    fn open_file(path: &CStr) -> Result<Self, SourceError> {
         let flags = (bindings::O_RDONLY | bindings::O_LARGEFILE) as c_int;
         // SAFETY: `path` is NUL-terminated; `filp_open` returns a referenced
         // file or an error pointer.
         let f = kernel::error::from_err_ptr(unsafe {
             bindings::filp_open(path.as_char_ptr(), flags, 0)
         })?;
-        // SAFETY: `f` is a new reference to a valid file.
+        // SAFETY: `f` is a new reference to a valid file; `ARef` drops it
+        // on the error paths below.
         let file: ARef<File> = unsafe { ARef::from_raw(NonNull::new_unchecked(f.cast())) };
         // SAFETY: The file is open, so its inode is valid.
-        let mode = u32::from(unsafe { (*helpers::cfs_file_inode(f)).i_mode });
-        let is_bdev = mode & bindings::S_IFMT == bindings::S_IFBLK;
-        if mode & bindings::S_IFMT != bindings::S_IFREG && !is_bdev {
-            return Err(ENOTBLK);
+        let inode = unsafe { helpers::cfs_file_inode(f) };
+        // SAFETY: As above; `i_mode` is fixed for a live inode.
+        let mode = u32::from(unsafe { (*inode).i_mode });
+        if mode & bindings::S_IFMT != bindings::S_IFREG {
+            return Err(SourceError::NotFileOrBdev);
+        }
+        // SAFETY: The inode of an open file is valid, and so is its
+        // superblock while the file is open.
+        let sb = unsafe { (*inode).i_sb };
+        // SAFETY: As above; `s_stack_depth` and `s_bdev` are set when the
+        // superblock is set up, `s_type` is its `'static` type.
+        let (depth, has_bdev, fstype, magic) = unsafe {
+            (
+                (*sb).s_stack_depth,
+                !(*sb).s_bdev.is_null(),
+                CStr::from_char_ptr((*(*sb).s_type).name),
+                (*sb).s_magic,
+            )
+        };
+        // EROFS counts no stacking depth for its own file-backed mounts but
+        // refuses them as a source all the same.
+        if depth != 0 || (!has_bdev && fstype.to_bytes() == b"erofs") {
+            return Err(SourceError::Stacked);
         }
         // The image is read with `read_mapping_folio` (`shmem_read_folio` on
-        // tmpfs), which needs the mapping to read folios (not so for e.g. a
-        // file on overlayfs).
+        // tmpfs), which needs the mapping to read folios.
         // SAFETY: The file is open, so its mapping is valid.
-        if !unsafe { helpers::cfs_mapping_readable((*f).f_mapping) } {
-            return Err(EOPNOTSUPP);
+        let mapping = unsafe { (*f).f_mapping };
+        // SAFETY: The mapping of an open file is valid.
+        let shmem = unsafe { helpers::cfs_shmem_mapping(mapping) };
+        // SAFETY: As above; `a_ops` is the mapping's `'static` table.
+        let read_folio = unsafe { (*(*mapping).a_ops).read_folio };
+        if !shmem && read_folio.is_none() {
+            return Err(SourceError::NoPageCache);
         }
+        // SAFETY: The file is open.
+        to_result(unsafe { helpers::cfs_deny_write_access(f) })?;
+        // With writes denied nobody can write, truncate or punch the file
+        // (each needs write access), so its uptodate folios keep their
+        // bytes, on tmpfs and on filesystems on a block device. FUSE (also
+        // `fuseblk`, on a block device) lets the server store into the page
+        // cache (`FUSE_NOTIFY_STORE`), other filesystems without a device
+        // may refresh their cache as they like: copy from those.
+        let stable = shmem || (has_bdev && magic != bindings::FUSE_SUPER_MAGIC as usize);
+        let f: NonNull<bindings::file> = ARef::into_raw(file).cast();
+        // INVARIANT: a regular file with writes denied; `stable` as said.
+        Self::new(f, false, stable).inspect_err(|_| {
+            // SAFETY: `new` failed before owning `f`: undo our denial.
+            unsafe { helpers::cfs_allow_write_access(f.as_ptr()) };
+            // SAFETY: As above, drop our reference.
+            unsafe { bindings::fput(f.as_ptr()) };
+        })
+    }
+
+    /// Wraps the open source `f` (see the type invariants).
+    fn new(f: NonNull<bindings::file>, is_bdev: bool, stable: bool) -> Result<Self, SourceError> {
+        let raw = f.as_ptr();
         // SAFETY: The file is open, so its mapping is valid; its readahead
         // window was set up by the open and only changes through `fadvise`
         // on a file descriptor, which this kernel-internal file has none of.
         let ra_pages = unsafe {
-            if helpers::cfs_shmem_mapping((*f).f_mapping) {
+            if helpers::cfs_shmem_mapping((*raw).f_mapping) {
                 0
             } else {
-                helpers::cfs_file_ra_pages(f) as usize
+                helpers::cfs_file_ra_pages(raw) as usize
             }
         };
-        // SAFETY: The file is open; its mapping's host is the inode whose
-        // page cache holds the data (the bdev inode for a block device).
-        let size = unsafe { helpers::cfs_i_size_read((*(*f).f_mapping).host) };
+        // SAFETY: The file is open, so its mapping is valid; the mapping's
+        // host is the inode whose page cache holds the data (the bdev inode
+        // for a block device), live while the file is open.
+        let host = unsafe { (*(*raw).f_mapping).host };
+        // SAFETY: `host` is a live inode (above).
+        let size = unsafe { helpers::cfs_i_size_read(host) };
         let recent = KBox::pin_init(
             new_spinlock!(RecentFolios {
                 slots: [const { None }; RECENT_FOLIOS],
@@ -504,21 +825,14 @@ impl SourceFile {
             }),
             GFP_KERNEL,
         )?;
-        let mut s = Self {
-            file,
-            deny_write: false,
+        Ok(Self {
+            file: f,
             is_bdev,
+            stable,
             ra_pages,
             size: size.max(0) as u64,
             recent,
-        };
-        if !is_bdev {
-            // SAFETY: The file is open.
-            to_result(unsafe { helpers::cfs_deny_write_access(f) })?;
-            // INVARIANT: write access is denied until drop.
-            s.deny_write = true;
-        }
-        Ok(s)
+        })
     }
 
     /// Whether the source is a block device.
@@ -533,18 +847,20 @@ impl SourceFile {
 
     /// The fs-verity digest of the source file, if it has one.
     pub(crate) fn verity_digest(&self, out: &mut [u8; 64]) -> Option<(u8, usize)> {
-        // SAFETY: The file is open.
-        super::verity::digest(unsafe { helpers::cfs_file_inode(self.file.as_ptr()) }, out)
+        // SAFETY: By the type invariant the file is open.
+        let inode = unsafe { helpers::cfs_file_inode(self.file.as_ptr()) };
+        // SAFETY: `inode` is the inode of the open file, which keeps it.
+        unsafe { super::verity::digest(inode, out) }
     }
 
-    /// Reads page `index` of the source through its page cache and keeps it
-    /// mapped until the returned guard is dropped.
+    /// Reads page `index` of the source through its page cache and returns
+    /// its bytes (those within the source's size).
     ///
     /// The folio holding the page is looked up among the mount's recently
     /// used folios first: a walk in readdir order fetches the same
     /// directory, inode-table and xattr blocks over and over, and a hit
     /// there costs a lock and a reference instead of a page-cache lookup.
-    pub(crate) fn read_page(&self, index: u32) -> Result<MappedPage<'_>> {
+    pub(crate) fn read_page(&self, index: u32) -> Result<SourcePage<'_>> {
         let index = index as usize;
         let (folio, first) = match self.recent_folio(index) {
             Some(hit) => hit,
@@ -559,15 +875,28 @@ impl SourceFile {
         };
         // `first <= index`: the folio holds the page.
         let off = index.checked_sub(first).ok_or(EIO)? << kernel::page::PAGE_SHIFT;
-        // SAFETY: The folio is referenced and contains page `index` at `off`.
-        let addr = unsafe { helpers::cfs_kmap_local_folio(folio.as_ptr(), off) }.cast::<u8>();
+        // SAFETY: The folio is referenced. Without `CONFIG_HIGHMEM` (see
+        // `Kconfig`) its memory is in the kernel's direct map, where
+        // `folio_address` gives its permanent address: no mapping to undo.
+        let base = unsafe { helpers::cfs_folio_address(folio.as_ptr()) }.cast::<u8>();
+        // SAFETY: The folio holds the page at `off` (above), so the page is
+        // within the folio's memory.
+        let addr = unsafe { base.add(off) }.cast_const();
         let pos = (index as u64) << kernel::page::PAGE_SHIFT;
         let len = (self.size.saturating_sub(pos)).min(PAGE_SIZE as u64) as usize;
-        // INVARIANT: the folio is referenced and mapped at `addr` for `len`
-        // bytes.
-        Ok(MappedPage {
-            _folio: folio,
-            addr,
+        let data = if self.stable {
+            // INVARIANT: the folio is referenced, `addr` is its page's
+            // address for `len <= PAGE_SIZE` bytes, and by the `SourceFile`
+            // invariant those do not change while referenced.
+            PageData::Stable {
+                _folio: folio,
+                addr,
+            }
+        } else {
+            PageData::Copied(copy_page(addr, len)?)
+        };
+        Ok(SourcePage {
+            data,
             len,
             _p: PhantomData,
         })
@@ -677,11 +1006,21 @@ impl SourceFile {
         } else {
             self.readahead(index);
         }
-        // SAFETY: The file is open; `read_mapping_folio` returns a referenced
-        // uptodate folio or an error pointer.
-        let folio = kernel::error::from_err_ptr(unsafe {
-            helpers::cfs_read_mapping_folio(mapping, index, f)
-        })?;
+        // shmem (tmpfs) has no `read_folio`: its folios are read (or swapped
+        // in) with `shmem_read_folio`.
+        // SAFETY: The mapping of the open file is valid.
+        let folio = if unsafe { helpers::cfs_shmem_mapping(mapping) } {
+            // SAFETY: A valid shmem mapping; the result is a referenced
+            // uptodate folio or an error pointer.
+            unsafe { helpers::cfs_shmem_read_folio(mapping, index) }
+        } else {
+            // SAFETY: The file is open and its mapping can read folios
+            // (checked at open), so the default filler (NULL: the mapping's
+            // `read_folio`) applies; the result is a referenced uptodate
+            // folio or an error pointer (`read_mapping_folio`).
+            unsafe { bindings::read_cache_folio(mapping, index as c_ulong, None, f) }
+        };
+        let folio = kernel::error::from_err_ptr(folio)?;
         // INVARIANT: `read_mapping_folio` took a reference for us.
         Ok(FolioRef(NonNull::new(folio).ok_or(EIO)?))
     }
@@ -707,54 +1046,78 @@ impl SourceFile {
 
 impl Drop for SourceFile {
     fn drop(&mut self) {
-        if self.deny_write {
-            // SAFETY: By the type invariant we denied write access.
-            unsafe { helpers::cfs_allow_write_access(self.file.as_ptr()) };
+        let f = self.file.as_ptr();
+        if self.is_bdev {
+            // SAFETY: By the type invariant we own the reference and the
+            // claim of a file opened by `bdev_file_open_by_path`.
+            unsafe { bindings::bdev_fput(f) };
+        } else {
+            // SAFETY: By the type invariant we denied write access to the
+            // open file.
+            unsafe { helpers::cfs_allow_write_access(f) };
+            // SAFETY: By the type invariant we own a reference.
+            unsafe { bindings::fput(f) };
         }
     }
 }
 
-/// One page of the image source, referenced and mapped.
-///
-/// The mapping is a `kmap_local` one: pages mapped together must be
-/// unmapped in the reverse order, which scoped guards give (the format
-/// reader only nests block accesses), and the guard must stay on the task
-/// that created it (it is neither `Send` nor `Sync`).
-///
-/// # Invariants
-///
-/// The page is one of `_folio` and mapped at `addr` (`kmap_local_folio`) for
-/// `len` readable bytes.
-pub(crate) struct MappedPage<'a> {
-    /// Keeps the folio while its page is mapped.
-    _folio: FolioRef,
-    addr: *mut u8,
+/// Copies `len` bytes (at most a page) from `addr`, the address of a
+/// referenced page-cache page that others may write meanwhile, with one
+/// volatile (`READ_ONCE`-like) load per word: what is read may be torn
+/// between old and new bytes, which the format reader's validation
+/// copes with, but it is not a data race.
+fn copy_page(addr: *const u8, len: usize) -> Result<KVec<u8>> {
+    const W: usize = core::mem::size_of::<u64>();
+    let mut v = KVec::with_capacity(len, GFP_KERNEL)?;
+    let mut off = 0;
+    while off < len {
+        // SAFETY: `addr` is page-aligned and `off` a multiple of 8 below
+        // `len <= PAGE_SIZE`, so the word at `off` is aligned and within
+        // the referenced page.
+        let word = unsafe { core::ptr::read_volatile(addr.add(off).cast::<u64>()) };
+        let n = W.min(len - off);
+        v.extend_from_slice(word.to_ne_bytes().get(..n).unwrap_or(&[]), GFP_KERNEL)?;
+        off += W;
+    }
+    Ok(v)
+}
+
+/// The bytes of one page of the image source.
+pub(crate) struct SourcePage<'a> {
+    data: PageData,
     len: usize,
     _p: PhantomData<&'a SourceFile>,
 }
 
-impl core::ops::Deref for MappedPage<'_> {
+/// Where the bytes of a [`SourcePage`] are.
+enum PageData {
+    /// In the page cache, at `addr`.
+    ///
+    /// # Invariants
+    ///
+    /// `_folio` holds the page at `addr`, in the direct map, whose first
+    /// `len` bytes (of the containing `SourcePage`) do not change while the
+    /// folio is referenced.
+    Stable {
+        /// Keeps the folio, and so the page, while it is read.
+        _folio: FolioRef,
+        addr: *const u8,
+    },
+    /// Copied out of a page that others may change.
+    Copied(KVec<u8>),
+}
+
+impl core::ops::Deref for SourcePage<'_> {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        // SAFETY: By the type invariant `addr` is mapped for `len` bytes.
-        // The folio was uptodate when it was got from the page cache (maybe
-        // earlier, by another read that added it to the recently used
-        // folios): its bytes are the source's, and the folio reference keeps
-        // it from being freed or reused. A regular-file source cannot be
-        // written while mounted, and every structure read from it is
-        // validated on use, so a block device changing underneath (or a
-        // folio of it kept after its cache was invalidated) gives bad or
-        // stale values, not bad accesses.
-        unsafe { core::slice::from_raw_parts(self.addr, self.len) }
-    }
-}
-
-impl Drop for MappedPage<'_> {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant we mapped the page; the folio's
-        // reference is dropped after this, with the field.
-        unsafe { helpers::cfs_kunmap_local(self.addr.cast()) };
+        match &self.data {
+            // SAFETY: By the `PageData::Stable` invariant `addr` is valid
+            // for `len` bytes that nobody writes while the folio reference
+            // held here lives, which outlives the returned borrow of `self`.
+            PageData::Stable { addr, .. } => unsafe { core::slice::from_raw_parts(*addr, self.len) },
+            PageData::Copied(v) => v,
+        }
     }
 }
 

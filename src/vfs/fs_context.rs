@@ -47,10 +47,11 @@ impl FsContext {
 
     /// Logs an error message with a string argument: `"<msg>: <arg>"`.
     pub(crate) fn error_arg(&self, msg: &CStr, arg: &CStr) {
-        // SAFETY: By the type invariant the context is valid; `logfc` copies
-        // the formatted message, and "%s: %s" consumes two C strings.
+        // SAFETY: By the type invariant the context is valid.
+        let log = unsafe { &(*self.as_raw()).log };
+        // SAFETY: `log` is the context's log; `logfc` copies the formatted
+        // message, and "%s: %s" consumes two C strings.
         unsafe {
-            let log = &(*self.as_raw()).log;
             bindings::logfc(
                 log.log,
                 log.prefix,
@@ -58,38 +59,36 @@ impl FsContext {
                 c"%s: %s".as_char_ptr(),
                 msg.as_char_ptr(),
                 arg.as_char_ptr(),
-            );
-        }
+            )
+        };
     }
 
     fn log_str(&self, level: u8, msg: &CStr) {
-        // SAFETY: By the type invariant the context is valid; `logfc` copies
-        // the formatted message, and "%s" consumes exactly one C string.
+        // SAFETY: By the type invariant the context is valid.
+        let log = unsafe { &(*self.as_raw()).log };
+        // SAFETY: `log` is the context's log; `logfc` copies the formatted
+        // message, and "%s" consumes exactly one C string.
         unsafe {
-            let log = &(*self.as_raw()).log;
             bindings::logfc(
                 log.log,
                 log.prefix,
                 level as c_char,
                 c"%s".as_char_ptr(),
                 msg.as_char_ptr(),
-            );
-        }
+            )
+        };
     }
 
     /// The mount source (`fc->source`), if one was given.
     pub(crate) fn source(&self) -> Option<&CStr> {
-        // SAFETY: By the type invariant the context is valid; `source` is
-        // either NULL or a NUL-terminated string owned by the context, which
-        // is not changed while a callback runs.
-        unsafe {
-            let s = (*self.as_raw()).source;
-            if s.is_null() {
-                None
-            } else {
-                Some(CStr::from_char_ptr(s))
-            }
+        // SAFETY: By the type invariant the context is valid.
+        let s = unsafe { (*self.as_raw()).source };
+        if s.is_null() {
+            return None;
         }
+        // SAFETY: A non-NULL `source` is a NUL-terminated string owned by the
+        // context, which is not changed while a callback runs.
+        Some(unsafe { CStr::from_char_ptr(s) })
     }
 
     /// The superblock flags requested (`fc->sb_flags`).
@@ -145,22 +144,28 @@ impl<'a> FsParam<'a> {
     ///
     /// `param` must be valid for `'a`, with a non-NULL `key`.
     unsafe fn from_raw(param: *const bindings::fs_parameter) -> Self {
-        // SAFETY: Per the contract `param` is valid and `key` non-NULL and
-        // NUL-terminated; a string parameter has a NUL-terminated `string`.
-        unsafe {
-            let p = &*param;
-            let key = CStr::from_char_ptr(p.key);
-            let value = match p.type_() {
-                bindings::fs_value_type_fs_value_is_flag => ParamValue::Flag,
-                bindings::fs_value_type_fs_value_is_string
-                    if !p.__bindgen_anon_1.string.is_null() =>
-                {
-                    ParamValue::String(CStr::from_char_ptr(p.__bindgen_anon_1.string))
+        // SAFETY: Per the function's contract `param` is valid for `'a`.
+        let p = unsafe { &*param };
+        // SAFETY: Per the function's contract `key` is non-NULL; the VFS
+        // NUL-terminates it and keeps it for `'a`.
+        let key = unsafe { CStr::from_char_ptr(p.key) };
+        let value = match p.type_() {
+            bindings::fs_value_type_fs_value_is_flag => ParamValue::Flag,
+            bindings::fs_value_type_fs_value_is_string => {
+                // SAFETY: `string` is the union member of a string
+                // parameter (its type says so).
+                let sp = unsafe { p.__bindgen_anon_1.string };
+                if sp.is_null() {
+                    ParamValue::Other
+                } else {
+                    // SAFETY: A string parameter's value is NUL-terminated and
+                    // lives as long as the parameter.
+                    ParamValue::String(unsafe { CStr::from_char_ptr(sp) })
                 }
-                _ => ParamValue::Other,
-            };
-            Self { key, value }
-        }
+            }
+            _ => ParamValue::Other,
+        };
+        Self { key, value }
     }
 }
 
@@ -182,12 +187,11 @@ impl<T: FileSystem> ContextOps<T> {
     pub(crate) fn init(fc: &mut FsContext) -> Result {
         let opts = KBox::new(T::Options::default(), GFP_KERNEL)?;
         // SAFETY: The context is valid (type invariant) and being set up by
-        // `init_fs_context`, so nothing else uses `fs_private` or `ops`.
+        // `init_fs_context`, so nothing else uses it meanwhile.
+        let raw = unsafe { &mut *fc.as_raw() };
         // INVARIANT: `fs_private` holds a `KBox<T::Options>` until `free`.
-        unsafe {
-            (*fc.as_raw()).fs_private = KBox::into_raw(opts).cast();
-            (*fc.as_raw()).ops = &Self::TABLE;
-        }
+        raw.fs_private = KBox::into_raw(opts).cast();
+        raw.ops = &Self::TABLE;
         Ok(())
     }
 
@@ -209,14 +213,15 @@ impl<T: FileSystem> ContextOps<T> {
     ///
     /// Called by the VFS once, last, for a context set up by [`Self::init`].
     unsafe extern "C" fn free_callback(fc: *mut bindings::fs_context) {
-        // SAFETY: `free` is only installed by `init`, which set `fs_private`
-        // to a leaked `KBox<T::Options>`; the VFS calls `free` once, last.
-        unsafe {
-            let p = (*fc).fs_private.cast::<T::Options>();
-            if !p.is_null() {
-                drop(KBox::from_raw(p));
-                (*fc).fs_private = core::ptr::null_mut();
-            }
+        // SAFETY: The VFS calls `free` once, last, with the valid context:
+        // nothing else uses it.
+        let fc = unsafe { &mut *fc };
+        let p = fc.fs_private.cast::<T::Options>();
+        if !p.is_null() {
+            fc.fs_private = core::ptr::null_mut();
+            // SAFETY: `free` is only installed by `init`, which set
+            // `fs_private` to a leaked `KBox<T::Options>`, freed only here.
+            drop(unsafe { KBox::from_raw(p) });
         }
     }
 

@@ -6,7 +6,6 @@
 
 use super::bindings;
 use super::fs_context::{ContextOps, FsContext, FsParam};
-use super::helpers;
 use super::inode::{INode, INodeBox};
 use super::sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock};
 use super::{dir, export, file, xattr};
@@ -22,6 +21,18 @@ use kernel::{
     ThisModule,
 };
 
+
+/// `SLAB_RECLAIM_ACCOUNT` (a flag only with `CONFIG_SLUB_TINY` off).
+#[cfg(not(CONFIG_SLUB_TINY))]
+const SLAB_RECLAIM_ACCOUNT: bindings::slab_flags_t =
+    1 << bindings::_slab_flag_bits__SLAB_RECLAIM_ACCOUNT;
+#[cfg(CONFIG_SLUB_TINY)]
+const SLAB_RECLAIM_ACCOUNT: bindings::slab_flags_t = 0;
+/// `SLAB_ACCOUNT` (a flag only with `CONFIG_MEMCG`).
+#[cfg(CONFIG_MEMCG)]
+const SLAB_ACCOUNT: bindings::slab_flags_t = 1 << bindings::_slab_flag_bits__SLAB_ACCOUNT;
+#[cfg(not(CONFIG_MEMCG))]
+const SLAB_ACCOUNT: bindings::slab_flags_t = 0;
 /// Filesystem type flags (`FS_*` of `file_system_type::fs_flags`).
 pub(crate) mod flags {
     use super::bindings;
@@ -60,8 +71,10 @@ pub(crate) trait FileSystem:
     type Data: Send + Sync;
 
     /// Per-inode data, set once when the inode is first read (changing
-    /// afterwards only through interior mutability). It is never dropped,
-    /// so it must not need dropping (checked at build time).
+    /// afterwards only through interior mutability), dropped when the inode
+    /// is destroyed (`destroy_inode`, before the superblock's data). RCU
+    /// path walkers may still read it then: what they read must have no
+    /// drop glue.
     type INodeData: Send + Sync;
 
     /// Handles one mount parameter (`fs_context_operations::parse_param`).
@@ -184,13 +197,23 @@ impl<T: FileSystem> Registration<T> {
     /// did.
     fn create_cache() -> Result<InodeCache> {
         let size = u32::try_from(core::mem::size_of::<INodeBox<T>>()).map_err(|_| EINVAL)?;
-        // SAFETY: The name is a static C string; the constructor initialises
+        let mut args = bindings::kmem_cache_args {
+            ctor: Some(INodeBox::<T>::ctor),
+            ..Zeroable::zeroed()
+        };
+        // As other filesystems' inode caches: reclaimable (the inode
+        // shrinker frees them) and charged to the allocating task's memory
+        // cgroup.
+        let flags = SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT;
+        // SAFETY: The name is a static C string; `args` is valid for the
+        // call (the cache copies what it needs); the constructor initialises
         // the embedded inode of each new object, as `inode_init_once` needs.
         let cache = unsafe {
-            helpers::cfs_kmem_cache_create(
+            bindings::__kmem_cache_create_args(
                 T::INODE_CACHE_NAME.as_char_ptr(),
                 size,
-                Some(INodeBox::<T>::ctor),
+                &mut args,
+                flags,
             )
         };
         if cache.is_null() {
@@ -245,13 +268,11 @@ impl<T: FileSystem> Registration<T> {
     ///
     /// Called by the VFS with a superblock of this type that is going away.
     unsafe extern "C" fn kill_sb_callback(sb: *mut bindings::super_block) {
-        // SAFETY: `sb` is a dying superblock of this type: all its inodes
-        // and dentries go away in `kill_anon_super`, after which nothing uses
-        // its data.
-        unsafe {
-            bindings::kill_anon_super(sb);
-            SuperBlock::<T>::drop_data(sb);
-        }
+        // SAFETY: The VFS passes a dying anonymous superblock of this type.
+        unsafe { bindings::kill_anon_super(sb) };
+        // SAFETY: All its inodes and dentries went away in `kill_anon_super`,
+        // after which nothing uses its data.
+        unsafe { SuperBlock::<T>::drop_data(sb) };
     }
 }
 
@@ -260,11 +281,11 @@ impl<T: FileSystem> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: By the type invariant `fs` is registered. The module's
         // reference count keeps this from running while a superblock of the
-        // type exists. Inodes are freed through RCU, so wait for those
-        // callbacks before the cache (a later field) is dropped.
-        unsafe {
-            bindings::unregister_filesystem(self.fs.get());
-            bindings::rcu_barrier();
-        }
+        // type exists.
+        unsafe { bindings::unregister_filesystem(self.fs.get()) };
+        // Inodes are freed through RCU, so wait for those callbacks before
+        // the cache (a later field) is dropped.
+        // SAFETY: `rcu_barrier` may be called from process context, as here.
+        unsafe { bindings::rcu_barrier() };
     }
 }

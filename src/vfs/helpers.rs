@@ -16,17 +16,13 @@ extern "C" {
         sb: *mut bindings::super_block,
         cache: *mut bindings::kmem_cache,
     ) -> *mut c_void;
-    pub(crate) fn cfs_kmem_cache_create(
-        name: *const c_char,
-        size: c_uint,
-        ctor: Option<unsafe extern "C" fn(*mut c_void)>,
-    ) -> *mut bindings::kmem_cache;
     pub(crate) fn cfs_inode_is_new(inode: *mut bindings::inode) -> bool;
     pub(crate) fn cfs_i_size_write(inode: *mut bindings::inode, size: i64);
     pub(crate) fn cfs_i_size_read(inode: *const bindings::inode) -> i64;
     pub(crate) fn cfs_i_uid_write(inode: *mut bindings::inode, uid: u32);
     pub(crate) fn cfs_i_gid_write(inode: *mut bindings::inode, gid: u32);
-    pub(crate) fn cfs_inode_set_times(inode: *mut bindings::inode, sec: i64, nsec: c_long);
+    pub(crate) fn cfs_inode_set_mtime(inode: *mut bindings::inode, sec: i64, nsec: c_long);
+    pub(crate) fn cfs_inode_set_atime(inode: *mut bindings::inode, sec: i64, nsec: c_long);
     pub(crate) fn cfs_dir_emit(
         ctx: *mut bindings::dir_context,
         name: *const c_char,
@@ -34,11 +30,6 @@ extern "C" {
         ino: u64,
         typ: c_uint,
     ) -> bool;
-    pub(crate) fn cfs_read_mapping_folio(
-        mapping: *mut bindings::address_space,
-        index: usize,
-        file: *mut bindings::file,
-    ) -> *mut bindings::folio;
     pub(crate) fn cfs_kmap_local_folio(folio: *mut bindings::folio, offset: usize) -> *mut c_void;
     pub(crate) fn cfs_kunmap_local(addr: *const c_void);
     pub(crate) fn cfs_folio_put(folio: *mut bindings::folio);
@@ -57,23 +48,18 @@ extern "C" {
     );
     pub(crate) fn cfs_ratelimit() -> bool;
     pub(crate) fn cfs_init_sync_kiocb(kiocb: *mut bindings::kiocb, filp: *mut bindings::file);
-    pub(crate) fn cfs_capable_sys_admin() -> bool;
-    pub(crate) fn cfs_dentry_weird(dentry: *mut bindings::dentry) -> bool;
-    pub(crate) fn cfs_vfs_path_lookup_creds(
-        base: *const bindings::path,
-        name: *const c_char,
-        flags: c_uint,
-        out: *mut bindings::path,
-        cred: *const bindings::cred,
-    ) -> c_int;
-    pub(crate) fn cfs_path_permission_creds(
-        path: *const bindings::path,
-        mask: c_int,
-        cred: *const bindings::cred,
-    ) -> c_int;
     pub(crate) fn cfs_get_current_cred() -> *const bindings::cred;
+    pub(crate) fn cfs_override_creds(cred: *const bindings::cred) -> *const bindings::cred;
+    pub(crate) fn cfs_revert_creds(cred: *const bindings::cred) -> *const bindings::cred;
+    pub(crate) fn cfs_iocb_flags(file: *mut bindings::file) -> c_int;
+    pub(crate) fn cfs_mnt_idmap(mnt: *const bindings::vfsmount) -> *mut bindings::mnt_idmap;
+    pub(crate) fn cfs_sb_has_encoding(sb: *const bindings::super_block) -> bool;
     pub(crate) fn cfs_cache_no_acl(inode: *mut bindings::inode);
-    pub(crate) fn cfs_mapping_readable(mapping: *const bindings::address_space) -> bool;
+    pub(crate) fn cfs_shmem_read_folio(
+        mapping: *mut bindings::address_space,
+        index: usize,
+    ) -> *mut bindings::folio;
+    pub(crate) fn cfs_folio_address(folio: *const bindings::folio) -> *mut c_void;
     pub(crate) fn cfs_shmem_mapping(mapping: *const bindings::address_space) -> bool;
     pub(crate) fn cfs_filemap_get_folio_accessed(
         mapping: *mut bindings::address_space,
@@ -101,7 +87,6 @@ extern "C" {
         value: *const c_void,
         size: usize,
     ) -> *mut bindings::posix_acl;
-    pub(crate) fn cfs_kern_path_dir(name: *const c_char, out: *mut bindings::path) -> c_int;
     pub(crate) fn cfs_dentry_name(dentry: *const bindings::dentry, len: *mut u32) -> *const u8;
 }
 
@@ -115,6 +100,9 @@ pub(crate) fn ratelimit() -> bool {
 /// Whether the current task has `CAP_SYS_ADMIN` in the initial user
 /// namespace (checked without auditing, as listing `trusted.*` does).
 pub(crate) fn capable_sys_admin() -> bool {
-    // SAFETY: Reads the current task's credentials only.
-    unsafe { cfs_capable_sys_admin() }
+    // SAFETY: `init_user_ns` is a static that lives forever;
+    // `ns_capable_noaudit` only reads it and the current credentials.
+    unsafe {
+        bindings::ns_capable_noaudit(&raw mut bindings::init_user_ns, bindings::CAP_SYS_ADMIN as c_int)
+    }
 }

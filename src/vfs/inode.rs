@@ -23,12 +23,14 @@ use kernel::{
 ///
 /// # Invariants
 ///
-/// `data` is initialised once the inode has been filled by
-/// [`NewINode::init`], that is for every inode that is not `I_NEW`.
+/// `data` is initialised, and `live` true, from when the inode is filled by
+/// [`NewINode::init`] (so for every inode that is not `I_NEW`) until
+/// `destroy_inode` drops it; `live` is false otherwise.
 #[repr(C)]
 pub(crate) struct INodeBox<T: FileSystem> {
     inode: Opaque<bindings::inode>,
     data: MaybeUninit<T::INodeData>,
+    live: bool,
 }
 
 impl<T: FileSystem> INodeBox<T> {
@@ -51,6 +53,35 @@ impl<T: FileSystem> INodeBox<T> {
     pub(crate) unsafe fn inode_ptr(b: *mut Self) -> *mut bindings::inode {
         // SAFETY: Per the contract `b` is valid; `inode` is its first field.
         unsafe { Opaque::cast_into(core::ptr::addr_of!((*b).inode)) }
+    }
+
+    /// Marks the data of a box just allocated as not initialised.
+    ///
+    /// # Safety
+    ///
+    /// `b` must point to an `INodeBox<T>` allocation that nothing else uses.
+    pub(crate) unsafe fn mark_new(b: *mut Self) {
+        // SAFETY: Per the contract `b` is valid and unshared.
+        unsafe { core::ptr::addr_of_mut!((*b).live).write(false) };
+    }
+
+    /// Drops the data of a box whose inode is being destroyed, if it was
+    /// initialised.
+    ///
+    /// # Safety
+    ///
+    /// `b` must point to an `INodeBox<T>` whose inode is being destroyed
+    /// (`destroy_inode`): nothing uses its data any more, except RCU path
+    /// walkers, which must only read data without drop glue.
+    pub(crate) unsafe fn drop_data(b: *mut Self) {
+        // SAFETY: Per the contract `b` is valid and its data unused; by the
+        // type invariant `live` says whether `data` is initialised.
+        unsafe {
+            if (*b).live {
+                (*b).live = false;
+                (*b).data.assume_init_drop();
+            }
+        }
     }
 
     /// Returns the box containing `inode`.
@@ -127,12 +158,6 @@ impl<T: FileSystem> INode<T> {
         // data set and outlives the inode.
         unsafe { SuperBlock::from_raw((*self.as_raw()).i_sb) }
     }
-
-    /// The inode size.
-    pub(crate) fn size(&self) -> i64 {
-        // SAFETY: By the type invariant the inode is live.
-        unsafe { helpers::cfs_i_size_read(self.as_raw()) }
-    }
 }
 
 /// What kind of object an inode is; it selects the operation tables.
@@ -165,6 +190,8 @@ pub(crate) struct Params {
     pub(crate) gid: u32,
     /// Size in bytes.
     pub(crate) size: i64,
+    /// Blocks (`st_blocks`, in 512-byte units).
+    pub(crate) blocks: u64,
     /// Modification time (also used for access and change times), seconds.
     pub(crate) mtime: i64,
     /// Modification time, nanoseconds.
@@ -184,55 +211,103 @@ pub(crate) struct NewINode<T: FileSystem>(NonNull<bindings::inode>, PhantomData<
 impl<T: FileSystem> NewINode<T> {
     /// Fills in the inode and unlocks it.
     pub(crate) fn init(self, p: &Params, data: T::INodeData) -> ARef<INode<T>> {
-        let inode = self.0.as_ptr();
+        let nn = self.0;
+        let inode = nn.as_ptr();
         core::mem::forget(self);
         let dev = p.kind_rdev();
-        // SAFETY: By the type invariant the inode is new and only this thread
-        // fills it; the tables are `'static`.
-        unsafe {
-            let b = INodeBox::<T>::from_inode(inode);
-            // INVARIANT: data is set before `I_NEW` is cleared.
-            (*b).data.write(data);
-            (*inode).i_mode = p.mode;
-            bindings::set_nlink(inode, p.nlink);
-            helpers::cfs_i_uid_write(inode, p.uid);
-            helpers::cfs_i_gid_write(inode, p.gid);
-            helpers::cfs_i_size_write(inode, p.size);
-            (*inode).i_blocks = (p.size.max(0) as u64).div_ceil(512);
-            helpers::cfs_inode_set_times(inode, p.mtime, p.mtime_nsec as c_long);
-            (*inode).i_op = &xattr::Tables::<T>::SPECIAL_IOPS;
-            match p.kind {
-                Kind::Dir => {
-                    (*inode).i_op = &dir::Tables::<T>::DIR_IOPS;
-                    helpers::cfs_inode_set_fop(inode, &dir::Tables::<T>::DIR_FOPS);
-                }
-                Kind::RegCached => {
-                    (*inode).i_op = &xattr::Tables::<T>::REG_IOPS;
-                    helpers::cfs_inode_set_fop(inode, &file::Tables::<T>::CACHED_FOPS);
-                    (*(*inode).i_mapping).a_ops = &file::Tables::<T>::AOPS;
-                }
-                Kind::RegBacked => {
-                    (*inode).i_op = &xattr::Tables::<T>::REG_IOPS;
-                    helpers::cfs_inode_set_fop(inode, &file::Tables::<T>::BACKED_FOPS);
-                    (*(*inode).i_mapping).a_ops = &file::Tables::<T>::BACKED_AOPS;
-                }
-                Kind::Symlink => {
-                    (*inode).i_op = &xattr::Tables::<T>::SYMLINK_IOPS;
-                    (*(*inode).i_mapping).a_ops = &file::Tables::<T>::AOPS;
-                    bindings::inode_nohighmem(inode);
-                }
-                Kind::Special(_) => {
-                    bindings::init_special_inode(inode, p.mode, dev);
-                }
+        // SAFETY: By the type invariant the inode is embedded in an
+        // `INodeBox<T>`.
+        let b = unsafe { INodeBox::<T>::from_inode(inode) };
+        // SAFETY: By the type invariant the inode is new (`I_NEW`): only this
+        // task accesses it and its box until `unlock_new_inode` below.
+        // INVARIANT: data is set before `I_NEW` is cleared.
+        unsafe { (*b).data.write(data) };
+        // SAFETY: As above.
+        unsafe { (*b).live = true };
+        {
+            // SAFETY: As above, the new inode is this task's alone until
+            // `unlock_new_inode`, after this borrow ends.
+            let i = unsafe { &mut *inode };
+            i.i_mode = p.mode;
+            i.i_blocks = p.blocks;
+            // The tables are `'static`. The mapping of a new inode is its own
+            // `i_data` (`inode_init_always`).
+            let (iops, aops): (_, Option<&'static bindings::address_space_operations>) =
+                match p.kind {
+                    Kind::Dir => (&dir::Tables::<T>::DIR_IOPS, None),
+                    Kind::RegCached => {
+                        (&xattr::Tables::<T>::REG_IOPS, Some(&file::Tables::<T>::AOPS))
+                    }
+                    Kind::RegBacked => (
+                        &xattr::Tables::<T>::REG_IOPS,
+                        Some(&file::Tables::<T>::BACKED_AOPS),
+                    ),
+                    Kind::Symlink => (
+                        &xattr::Tables::<T>::SYMLINK_IOPS,
+                        Some(&file::Tables::<T>::AOPS),
+                    ),
+                    Kind::Special(_) => (&xattr::Tables::<T>::SPECIAL_IOPS, None),
+                };
+            i.i_op = iops;
+            if let Some(aops) = aops {
+                i.i_data.a_ops = aops;
             }
-            if p.no_acl {
-                helpers::cfs_cache_no_acl(inode);
-            }
-            bindings::unlock_new_inode(inode);
-            // INVARIANT: The inode is filled in and no longer `I_NEW`; the
-            // reference taken by `iget_locked` moves into the `ARef`.
-            ARef::from_raw(NonNull::new_unchecked(inode.cast::<INode<T>>()))
         }
+        let fops: Option<&'static bindings::file_operations> = match p.kind {
+            Kind::Dir => Some(&dir::Tables::<T>::DIR_FOPS),
+            Kind::RegCached => Some(&file::Tables::<T>::CACHED_FOPS),
+            Kind::RegBacked => Some(&file::Tables::<T>::BACKED_FOPS),
+            Kind::Symlink | Kind::Special(_) => None,
+        };
+        if let Some(fops) = fops {
+            // SAFETY: The new inode is this task's alone; the table is
+            // `'static`.
+            unsafe { helpers::cfs_inode_set_fop(inode, fops) };
+        }
+        // SAFETY: The new inode is this task's alone (`set_nlink` writes
+        // `i_nlink` without locking).
+        unsafe { bindings::set_nlink(inode, p.nlink) };
+        // SAFETY: As above, for `i_uid`.
+        unsafe { helpers::cfs_i_uid_write(inode, p.uid) };
+        // SAFETY: As above, for `i_gid`.
+        unsafe { helpers::cfs_i_gid_write(inode, p.gid) };
+        // SAFETY: As above, for `i_size` (`i_size_write` needs its writers
+        // serialised).
+        unsafe { helpers::cfs_i_size_write(inode, p.size) };
+        // All three times are the image's mtime.
+        let nsec = p.mtime_nsec as c_long;
+        // SAFETY: As above, for `i_mtime`.
+        unsafe { helpers::cfs_inode_set_mtime(inode, p.mtime, nsec) };
+        // SAFETY: As above, for `i_atime`.
+        unsafe { helpers::cfs_inode_set_atime(inode, p.mtime, nsec) };
+        let ts = bindings::timespec64 {
+            tv_sec: p.mtime,
+            tv_nsec: nsec,
+        };
+        // SAFETY: As above, for `i_ctime` (`inode_set_ctime` is
+        // `inode_set_ctime_to_ts`).
+        unsafe { bindings::inode_set_ctime_to_ts(inode, ts) };
+        match p.kind {
+            // SAFETY: The new inode is this task's alone; `inode_nohighmem`
+            // sets its mapping's gfp mask.
+            Kind::Symlink => unsafe { bindings::inode_nohighmem(inode) },
+            // SAFETY: The new inode is this task's alone;
+            // `init_special_inode` sets its mode, device and operations.
+            Kind::Special(_) => unsafe { bindings::init_special_inode(inode, p.mode, dev) },
+            _ => {}
+        }
+        if p.no_acl {
+            // SAFETY: The new inode is this task's alone (`cache_no_acl`
+            // sets its cached ACL pointers).
+            unsafe { helpers::cfs_cache_no_acl(inode) };
+        }
+        // SAFETY: The inode is `I_NEW` and filled in: unlocking it publishes
+        // it to other lookups.
+        unsafe { bindings::unlock_new_inode(inode) };
+        // INVARIANT: The inode is filled in and no longer `I_NEW`; the
+        // reference taken by `iget_locked` moves into the `ARef`.
+        // SAFETY: By the type invariant we own that reference.
+        unsafe { ARef::from_raw(nn.cast::<INode<T>>()) }
     }
 }
 
@@ -311,12 +386,14 @@ pub(crate) unsafe extern "C" fn getattr_callback(
             | bindings::STATX_ATTR_COMPRESSED
             | bindings::STATX_ATTR_APPEND,
     );
-    // SAFETY: Per the contract the path is positive and `stat` writable.
-    unsafe {
-        let inode = helpers::cfs_d_inode((*path).dentry);
-        (*stat).attributes |= attrs;
-        (*stat).attributes_mask |= mask;
-        bindings::generic_fillattr(idmap, request_mask, inode, stat);
-    }
+    // SAFETY: The VFS passes a valid path with a positive dentry.
+    let inode = unsafe { helpers::cfs_d_inode((*path).dentry) };
+    // SAFETY: The VFS passes a `kstat` writable for the call.
+    let st = unsafe { &mut *stat };
+    st.attributes |= attrs;
+    st.attributes_mask |= mask;
+    // SAFETY: `idmap` is the caller's mount idmap, `inode` valid (above) and
+    // `st` writable.
+    unsafe { bindings::generic_fillattr(idmap, request_mask, inode, st) };
     0
 }

@@ -8,6 +8,7 @@
 //! model (separate operation tables per object type) rather than hiding it.
 
 pub(crate) mod bindings;
+pub(crate) mod cred;
 pub(crate) mod dir;
 pub(crate) mod export;
 pub(crate) mod file;
@@ -28,8 +29,10 @@ use kernel::{cred::Credential, sync::aref::ARef};
 pub(crate) fn current_cred() -> ARef<Credential> {
     // SAFETY: `get_current_cred` returns a new reference to the valid,
     // non-NULL credentials of the current task.
-    unsafe {
-        let c = helpers::cfs_get_current_cred();
-        ARef::from_raw(NonNull::new_unchecked(c.cast_mut().cast::<Credential>()))
-    }
+    let c = unsafe { helpers::cfs_get_current_cred() };
+    // SAFETY: `c` is non-NULL (above).
+    let c = unsafe { NonNull::new_unchecked(c.cast_mut().cast::<Credential>()) };
+    // SAFETY: `Credential` is a transparent wrapper of `struct cred`; the
+    // reference taken above moves into the `ARef`.
+    unsafe { ARef::from_raw(c) }
 }

@@ -9,8 +9,8 @@ use super::fs_type::{FileSystem, Registration};
 use super::helpers;
 use super::inode::{INode, INodeBox};
 use super::{export, xattr};
-use core::marker::PhantomData;
-use kernel::{error::from_result, prelude::*, sync::aref::ARef, types::Opaque};
+use core::{fmt::Write, marker::PhantomData};
+use kernel::{error::from_result, ffi::c_char, prelude::*, sync::aref::ARef, types::Opaque};
 
 /// `SB_RDONLY` (checked against the C value in `helpers.c`).
 pub(crate) const SB_RDONLY: u32 = 1 << 0;
@@ -38,6 +38,27 @@ pub(crate) struct SuperBlock<T: FileSystem>(Opaque<bindings::super_block>, Phant
 /// call that got it accesses it.
 #[repr(transparent)]
 pub(crate) struct NewSuperBlock<T: FileSystem>(Opaque<bindings::super_block>, PhantomData<T>);
+
+/// Writes formatted text into `s_id`, truncated to leave room for a NUL.
+struct IdWriter<'a> {
+    buf: &'a mut [c_char; 32],
+    len: usize,
+}
+
+impl core::fmt::Write for IdWriter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for &c in s.as_bytes() {
+            if self.len + 1 >= self.buf.len() {
+                break;
+            }
+            if let Some(slot) = self.buf.get_mut(self.len) {
+                *slot = c as c_char;
+                self.len += 1;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// Parameters of a new superblock.
 pub(crate) struct SuperParams {
@@ -79,26 +100,38 @@ impl<T: FileSystem> NewSuperBlock<T> {
     /// Sets the superblock's parameters and operation tables. Always
     /// read-only.
     pub(crate) fn init(&self, p: &SuperParams) {
-        let sb = self.as_raw();
         // SAFETY: By the type invariant the superblock is new and only this
-        // caller accesses it; the tables are `'static`.
-        unsafe {
-            (*sb).s_magic = p.magic as usize;
-            (*sb).s_blocksize_bits = p.blocksize_bits;
-            (*sb).s_blocksize = 1 << p.blocksize_bits;
-            (*sb).s_maxbytes = p.maxbytes;
-            (*sb).s_time_gran = p.time_gran;
-            (*sb).s_stack_depth = p.stack_depth;
-            (*sb).s_op = &SuperOps::<T>::TABLE;
-            (*sb).s_xattr = core::ptr::from_ref(&xattr::Handlers::<T>::TABLE).cast();
-            // The kernel's bindings only declare `export_operations`.
-            (*sb).s_export_op = core::ptr::from_ref(&export::Tables::<T>::EXPORT_OPS).cast();
-            (*sb).s_flags |= (SB_RDONLY | SB_NOATIME) as usize;
-            if p.posix_acl {
-                (*sb).s_flags |= SB_POSIXACL as usize;
-            } else {
-                (*sb).s_flags &= !(SB_POSIXACL as usize);
-            }
+        // caller accesses it, for as long as `self` is borrowed.
+        let sb = unsafe { &mut *self.as_raw() };
+        sb.s_magic = p.magic as usize;
+        sb.s_blocksize_bits = p.blocksize_bits;
+        sb.s_blocksize = 1 << p.blocksize_bits;
+        sb.s_maxbytes = p.maxbytes;
+        sb.s_time_gran = p.time_gran;
+        sb.s_stack_depth = p.stack_depth;
+        // The tables are `'static`.
+        sb.s_op = &SuperOps::<T>::TABLE;
+        sb.s_xattr = core::ptr::from_ref(&xattr::Handlers::<T>::TABLE).cast();
+        // The kernel's bindings only declare `export_operations`.
+        sb.s_export_op = core::ptr::from_ref(&export::Tables::<T>::EXPORT_OPS).cast();
+        sb.s_flags |= (SB_RDONLY | SB_NOATIME) as usize;
+        if p.posix_acl {
+            sb.s_flags |= SB_POSIXACL as usize;
+        } else {
+            sb.s_flags &= !(SB_POSIXACL as usize);
+        }
+        // Kernel messages name the superblock by its device number, as
+        // EROFS names its file-backed ones and `/proc/self/mountinfo` shows
+        // it: "MAJOR:MINOR" (the anonymous device `get_tree_nodev` set).
+        let dev = sb.s_dev;
+        let mut id = IdWriter {
+            buf: &mut sb.s_id,
+            len: 0,
+        };
+        let _ = write!(id, "{}:{}", dev >> 20, dev & 0xfffff);
+        let len = id.len;
+        if let Some(nul) = sb.s_id.get_mut(len) {
+            *nul = 0;
         }
     }
 
@@ -111,10 +144,10 @@ impl<T: FileSystem> NewSuperBlock<T> {
         // SAFETY: By the type invariant only this caller accesses the new
         // superblock; `kill_sb` frees the data with `drop_data`.
         // INVARIANT: `s_fs_info` now holds a `KBox<T::Data>`.
-        unsafe {
-            (*self.as_raw()).s_fs_info = KBox::into_raw(data).cast();
-            &*self.as_raw().cast::<SuperBlock<T>>()
-        }
+        unsafe { (*self.as_raw()).s_fs_info = KBox::into_raw(data).cast() };
+        // SAFETY: Transparent wrappers of the same superblock, whose data is
+        // now set; it lives as long as `self` is borrowed.
+        unsafe { &*self.as_raw().cast::<SuperBlock<T>>() }
     }
 }
 
@@ -145,24 +178,25 @@ impl<T: FileSystem> SuperBlock<T> {
 
     /// Whether POSIX ACLs are enforced on this superblock.
     pub(crate) fn posix_acl(&self) -> bool {
-        // SAFETY: By the type invariant the superblock is live; `s_flags` is
-        // read once.
-        unsafe { (*self.as_raw()).s_flags & SB_POSIXACL as usize != 0 }
+        // SAFETY: By the type invariant the superblock is live. `s_flags`
+        // may change concurrently (a remount, under `s_umount`, which
+        // readers here do not hold): read once, as `READ_ONCE`.
+        let flags = unsafe { core::ptr::read_volatile(&raw const (*self.as_raw()).s_flags) };
+        flags & SB_POSIXACL as usize != 0
     }
 
     /// Makes `root` the root of the superblock (`d_make_root`).
     pub(crate) fn set_root(&self, root: ARef<INode<T>>) -> Result {
         let inode = ARef::into_raw(root).as_ptr().cast::<bindings::inode>();
-        // SAFETY: `d_make_root` consumes the inode reference (it drops it
-        // on failure); `s_root` is set while `fill_super` owns the
-        // superblock.
-        unsafe {
-            let dentry = bindings::d_make_root(inode);
-            if dentry.is_null() {
-                return Err(ENOMEM);
-            }
-            (*self.as_raw()).s_root = dentry;
+        // SAFETY: `inode` is a filled-in inode whose reference
+        // `d_make_root` consumes (it drops it on failure).
+        let dentry = unsafe { bindings::d_make_root(inode) };
+        if dentry.is_null() {
+            return Err(ENOMEM);
         }
+        // SAFETY: By the type invariant the superblock is live; `s_root` is
+        // set while `fill_super` owns the superblock (its only caller).
+        unsafe { (*self.as_raw()).s_root = dentry };
         Ok(())
     }
 
@@ -174,13 +208,15 @@ impl<T: FileSystem> SuperBlock<T> {
     /// all gone (after `kill_anon_super`); `s_fs_info` must be either NULL
     /// (fill_super failed before `set_data`) or the data set by `set_data`.
     pub(crate) unsafe fn drop_data(sb: *mut bindings::super_block) {
-        // SAFETY: Per the contract nothing uses the data any more.
-        unsafe {
-            let p = (*sb).s_fs_info.cast::<T::Data>();
-            if !p.is_null() {
-                (*sb).s_fs_info = core::ptr::null_mut();
-                drop(KBox::from_raw(p));
-            }
+        // SAFETY: Per the function's contract `sb` is a valid dying
+        // superblock that nothing else uses.
+        let sb = unsafe { &mut *sb };
+        let p = sb.s_fs_info.cast::<T::Data>();
+        if !p.is_null() {
+            sb.s_fs_info = core::ptr::null_mut();
+            // SAFETY: Per the function's contract a non-NULL `s_fs_info` is
+            // the `KBox<T::Data>` `set_data` installed, no longer used.
+            drop(unsafe { KBox::from_raw(p) });
         }
     }
 }
@@ -196,6 +232,8 @@ pub(crate) struct StatFs {
     pub(crate) blocks: u64,
     /// Total inodes.
     pub(crate) files: u64,
+    /// Free inodes.
+    pub(crate) ffree: u64,
     /// Longest name.
     pub(crate) namelen: u32,
 }
@@ -225,6 +263,7 @@ struct SuperOps<T: FileSystem>(PhantomData<T>);
 impl<T: FileSystem> SuperOps<T> {
     const TABLE: bindings::super_operations = bindings::super_operations {
         alloc_inode: Some(Self::alloc_inode),
+        destroy_inode: Some(Self::destroy_inode),
         free_inode: Some(Self::free_inode),
         statfs: Some(Self::statfs),
         show_options: Some(Self::show_options),
@@ -248,8 +287,25 @@ impl<T: FileSystem> SuperOps<T> {
         if p.is_null() {
             return core::ptr::null_mut();
         }
-        // SAFETY: `p` is a valid `INodeBox<T>`.
-        unsafe { INodeBox::<T>::inode_ptr(p) }
+        // SAFETY: `p` is a valid `INodeBox<T>`, new and unshared.
+        unsafe {
+            INodeBox::<T>::mark_new(p);
+            INodeBox::<T>::inode_ptr(p)
+        }
+    }
+
+    /// `super_operations::destroy_inode`: drops the per-inode data (which
+    /// may hold references, e.g. to a backing object), in process context
+    /// and before the superblock's data goes away.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS once for an inode that `alloc_inode` allocated,
+    /// being evicted, before `free_inode`.
+    unsafe extern "C" fn destroy_inode(inode: *mut bindings::inode) {
+        // SAFETY: Per the contract the inode is embedded in an `INodeBox<T>`
+        // and being destroyed; RCU walkers read no data with drop glue.
+        unsafe { INodeBox::<T>::drop_data(INodeBox::<T>::from_inode(inode)) };
     }
 
     /// `super_operations::free_inode`.
@@ -259,17 +315,16 @@ impl<T: FileSystem> SuperOps<T> {
     /// Called by the VFS (after an RCU grace period) with an inode that
     /// `alloc_inode` allocated and nothing uses any more.
     unsafe extern "C" fn free_inode(inode: *mut bindings::inode) {
-        // SAFETY: Per the contract the inode is embedded in an `INodeBox<T>`
-        // from the cache of the inode's superblock type.
-        unsafe {
-            // `rcu_barrier` in `Registration::drop` keeps the registration
-            // alive until this callback has run.
-            let cache = Registration::<T>::inode_cache();
-            // The per-inode data needs no dropping.
-            const { assert!(!core::mem::needs_drop::<T::INodeData>()) };
-            let b = INodeBox::<T>::from_inode(inode);
-            bindings::kmem_cache_free(cache, b.cast());
-        }
+        // SAFETY: `rcu_barrier` in `Registration::drop` keeps the
+        // registration, and so its cache, alive until this callback has run.
+        let cache = unsafe { Registration::<T>::inode_cache() };
+        // SAFETY: The VFS passes an inode `alloc_inode` allocated, embedded
+        // in an `INodeBox<T>`; the per-inode data was dropped by
+        // `destroy_inode`.
+        let b = unsafe { INodeBox::<T>::from_inode(inode) };
+        // SAFETY: `b` came from `cache` (`alloc_inode`) and nothing uses it
+        // any more (the function's contract).
+        unsafe { bindings::kmem_cache_free(cache, b.cast()) };
     }
 
     /// `super_operations::statfs`.
@@ -290,21 +345,22 @@ impl<T: FileSystem> SuperOps<T> {
             let sb = unsafe { SuperBlock::<T>::from_raw((*dentry).d_sb) };
             let mut st = StatFs::default();
             T::statfs(sb, &mut st)?;
-            // SAFETY: Per the contract `buf` is valid for writes; the VFS
-            // zeroed it.
-            unsafe {
-                (*buf).f_type = st.magic as isize;
-                (*buf).f_bsize = st.bsize as isize;
-                (*buf).f_frsize = st.bsize as isize;
-                (*buf).f_blocks = st.blocks;
-                (*buf).f_files = st.files;
-                (*buf).f_namelen = st.namelen as isize;
-                let dev = (*(*dentry).d_sb).s_dev;
-                // `huge_encode_dev`.
-                let (major, minor) = (u64::from(dev >> 20), u64::from(dev & 0xfffff));
-                let id = (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12);
-                (*buf).f_fsid.val = [id as i32, (id >> 32) as i32];
-            }
+            // SAFETY: The VFS passes a `kstatfs` writable for the call (and
+            // zeroed it).
+            let buf = unsafe { &mut *buf };
+            buf.f_type = st.magic as isize;
+            buf.f_bsize = st.bsize as isize;
+            buf.f_frsize = st.bsize as isize;
+            buf.f_blocks = st.blocks;
+            buf.f_files = st.files;
+            buf.f_ffree = st.ffree;
+            buf.f_namelen = st.namelen as isize;
+            // SAFETY: As above, the superblock of `dentry` is live.
+            let dev = unsafe { (*(*dentry).d_sb).s_dev };
+            // `huge_encode_dev`.
+            let (major, minor) = (u64::from(dev >> 20), u64::from(dev & 0xfffff));
+            let id = (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12);
+            buf.f_fsid.val = [id as i32, (id >> 32) as i32];
             Ok(0)
         })
     }
@@ -320,13 +376,12 @@ impl<T: FileSystem> SuperOps<T> {
         root: *mut bindings::dentry,
     ) -> c_int {
         from_result(|| {
-            // SAFETY: Per the contract; `SeqFile` is a transparent wrapper.
-            let (sb, seq) = unsafe {
-                (
-                    SuperBlock::<T>::from_raw((*root).d_sb),
-                    &*seq.cast::<SeqFile>(),
-                )
-            };
+            // SAFETY: The VFS passes the root dentry of a live superblock of
+            // type `T`, whose data is set (it is mounted).
+            let sb = unsafe { SuperBlock::<T>::from_raw((*root).d_sb) };
+            // SAFETY: The VFS passes a valid `seq_file` for the call;
+            // `SeqFile` is a transparent wrapper of it.
+            let seq = unsafe { &*seq.cast::<SeqFile>() };
             T::show_options(sb, seq)?;
             Ok(0)
         })
@@ -358,9 +413,11 @@ impl<T: FileSystem> SuperOps<T> {
         sb: *mut bindings::super_block,
         sc: *mut bindings::shrink_control,
     ) -> c_long {
-        // SAFETY: Per the contract the superblock is live with data set and
-        // `sc` valid.
-        let (sb, nr) = unsafe { (SuperBlock::<T>::from_raw(sb), (*sc).nr_to_scan) };
+        // SAFETY: The shrinker passes a live superblock of type `T` with
+        // data set (this function's contract).
+        let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+        // SAFETY: The shrinker passes a valid shrink control.
+        let nr = unsafe { (*sc).nr_to_scan };
         c_long::try_from(T::free_cached_objects(sb, nr)).unwrap_or(c_long::MAX)
     }
 }

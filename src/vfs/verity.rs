@@ -10,13 +10,20 @@ use super::bindings;
 /// digest in `out`, or `None` if the inode has no fs-verity (or its verity
 /// info is not loaded).
 ///
-/// `inode` must be the inode of an open file (opening loads the verity
+/// # Safety
+///
+/// `inode` must be the inode of a file that is open for the duration of
+/// the call (so that the inode is live and opening it loaded its verity
 /// info).
-pub(crate) fn digest(inode: *mut bindings::inode, out: &mut [u8; 64]) -> Option<(u8, usize)> {
+pub(crate) unsafe fn digest(
+    inode: *mut bindings::inode,
+    out: &mut [u8; 64],
+) -> Option<(u8, usize)> {
     const _: () = assert!(bindings::FS_VERITY_MAX_DIGEST_SIZE as usize == 64);
     let mut alg = 0u8;
-    // SAFETY: The caller passes the inode of an open file, which stays valid
-    // for the call; `out` has room for `FS_VERITY_MAX_DIGEST_SIZE` bytes.
+    // SAFETY: Per the function's contract `inode` is live for the call;
+    // `out` has room for `FS_VERITY_MAX_DIGEST_SIZE` bytes and `alg` for
+    // the algorithm id; the hash algorithm is not asked for (NULL).
     let n = unsafe {
         bindings::fsverity_get_digest(inode, out.as_mut_ptr(), &mut alg, core::ptr::null_mut())
     };

@@ -110,9 +110,11 @@ pub(crate) unsafe extern "C" fn listxattr_callback<T: FileSystem>(
     size: usize,
 ) -> isize {
     from_result(|| {
-        // SAFETY: Per the contract the dentry is positive and its inode is a
-        // filled-in inode of type `T`.
-        let inode = unsafe { INode::<T>::from_raw(helpers::cfs_d_inode(dentry)) };
+        // SAFETY: Per the function's contract the dentry is positive.
+        let inode = unsafe { helpers::cfs_d_inode(dentry) };
+        // SAFETY: Per the function's contract the dentry's inode is a
+        // filled-in inode of type `T`, live for the call.
+        let inode = unsafe { INode::<T>::from_raw(inode) };
         let buf = if buffer.is_null() || size == 0 {
             None
         } else {
@@ -169,13 +171,12 @@ unsafe extern "C" fn get_callback<T: FileSystem>(
     size: usize,
 ) -> c_int {
     from_result(|| {
-        // SAFETY: Per the contract.
-        let (inode, name) = unsafe {
-            (
-                INode::<T>::from_raw(inode),
-                CStr::from_char_ptr(name).to_bytes(),
-            )
-        };
+        // SAFETY: The VFS passes a filled-in inode of type `T` (the handler
+        // is only installed on superblocks of type `T`), live for the call.
+        let inode = unsafe { INode::<T>::from_raw(inode) };
+        // SAFETY: The VFS passes a NUL-terminated name that outlives the
+        // call.
+        let name = unsafe { CStr::from_char_ptr(name) }.to_bytes();
         let buf: &mut [u8] = if buffer.is_null() || size == 0 {
             &mut []
         } else {

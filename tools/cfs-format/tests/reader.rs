@@ -332,6 +332,17 @@ fn primitives() {
     v[1] = 36;
     assert_eq!(parse_metacopy(&v), Err(FormatError::BadMetacopy));
 
+    // What overlayfs checks at open (ovl_check_metacopy_xattr, ovl_validate_verity): the
+    // version and the length field; flags and unknown algorithms are left to the digest
+    // comparison; algorithm 0 asks for no digest.
+    assert_eq!(metacopy_digest_at_open(b""), Ok(None));
+    assert_eq!(metacopy_digest_at_open(&[0, 4, 0, 0]), Ok(None));
+    assert_eq!(metacopy_digest_at_open(&[0, 4, 0, 9]), Ok(Some((9, &[][..]))));
+    assert_eq!(metacopy_digest_at_open(&[0, 5, 7, 1, 3]), Ok(Some((1, &[3u8][..]))));
+    assert_eq!(metacopy_digest_at_open(&[1, 4, 0, 0]), Err(FormatError::BadMetacopy));
+    assert_eq!(metacopy_digest_at_open(&[0, 5, 0, 0]), Err(FormatError::BadMetacopy));
+    assert_eq!(metacopy_digest_at_open(&[0, 3, 0]), Err(FormatError::BadMetacopy));
+
     assert_eq!(redirect_object_path(b"/ab/cd"), Ok(&b"ab/cd"[..]));
     for bad in [
         &b"ab/cd"[..],
@@ -454,6 +465,46 @@ fn lookup_hints() {
             hint = Some(LookupHint { block: f.block, index: f.index });
         }
     }
+}
+
+/// Hints are only for well-formed directories: a valid image's directories are sorted, and
+/// swapping two names of one block (as a corrupt image may) makes the directory unsorted.
+#[test]
+fn dir_is_sorted_detects_disorder() {
+    let data = image("sorted", &sample_dump(), &[]);
+    let img = Image::open(SliceSource::new(&data)).expect("open");
+    let root = img.inode(img.root_nid()).expect("root");
+    let (dnid, _) = img.lookup(&root, b"d").expect("lookup").expect("d");
+    let d = img.inode(dnid).expect("d");
+    assert!(img.dir_is_sorted(&root).expect("root"));
+    assert!(img.dir_is_sorted(&d).expect("d"));
+    // The names of two entries of the first block of "d", swapped in place.
+    let mut names = vec![];
+    img.readdir(&d, 0, |e, _| {
+        names.push(e.name.to_vec());
+        true
+    })
+    .expect("readdir");
+    let (a, b) = names
+        .iter()
+        .enumerate()
+        .skip(2)
+        .find_map(|(i, n)| {
+            names
+                .iter()
+                .skip(i + 1)
+                .find(|m| m.len() == n.len() && m != &n)
+                .map(|m| (n.clone(), m.clone()))
+        })
+        .expect("two names of one length");
+    let mut bad = data.clone();
+    let pa = bad.windows(a.len()).position(|w| w == &a[..]).expect("a");
+    let pb = bad.windows(b.len()).position(|w| w == &b[..]).expect("b");
+    bad[pa..pa + a.len()].copy_from_slice(&b);
+    bad[pb..pb + b.len()].copy_from_slice(&a);
+    let img = Image::open(SliceSource::new(&bad)).expect("open");
+    let d = img.inode(dnid).expect("d");
+    assert!(!img.dir_is_sorted(&d).expect("d"));
 }
 
 /// Every truncation and many single-bit flips of a reference image: the reader returns
