@@ -1,35 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 
-//! A small deterministic generator (splitmix64): every round is reproducible from its
-//! seed alone, whatever else the guest does.
+//! The round's random source: cfs-mutate's deterministic generator (splitmix64), so that
+//! every round is reproducible from its seed alone, whatever else the guest does, with
+//! the few helpers the generator of trees and operations wants.
 
 /// The generator state.
-pub struct Rng(u64);
+pub struct Rng(cfs_mutate::mutate::Rng);
 
 impl Rng {
     /// A generator for round `round` of the run `seed`.
     pub fn new(seed: u64, round: u64) -> Self {
-        let mut r = Rng(seed ^ round.wrapping_mul(0xd1b5_4a32_d192_ed03));
-        r.next();
-        r
+        Rng(cfs_mutate::mutate::Rng::new(seed, round))
     }
 
     /// The next 64 random bits.
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A value in `0..n` (0 if `n` is 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next() % n
-        }
+        self.0.below(n)
     }
 
     /// A value in `lo..=hi`.
