@@ -165,7 +165,8 @@ if cfs-mount -t composefs -o "basedir=$w/store:$w/store2,digest=$digest,noacl" "
 	check_errno 22 "remount changing digest is EINVAL" cfs-mount -r -o "ro,digest=$other" /mnt/cfs
 	check_errno 22 "remount changing noacl to acl is EINVAL" cfs-mount -r -o "ro,acl" /mnt/cfs
 	check_errno 22 "fsconfig reconfigure changing acl is EINVAL" cfs-mount -r -N -o "acl" /mnt/cfs
-	check_errno 22 "remount rw is EINVAL" cfs-mount -r -o "rw" /mnt/cfs
+	# The reference refuses it with EROFS (ovl_reconfigure, fs/overlayfs/params.c).
+	check_errno 30 "remount rw is EROFS, as on the reference" cfs-mount -r -o "rw" /mnt/cfs
 	# (The per-mount flags are those of the last accepted mount(2) remount,
 	# which gave no nosuid: only the superblock's options are compared.)
 	after=$(remount_opts /mnt/cfs | sed 's/,nosuid//')

@@ -262,8 +262,10 @@ impl FileSystem for Composefs {
     /// `fsconfig` alike.
     fn reconfigure(fc: &mut FsContext, opts: &mut Options, sb: &SuperBlock<Self>) -> Result {
         if fc.wants_rw() {
+            // As overlayfs without an upper layer (ovl_reconfigure,
+            // fs/overlayfs/params.c): a read-write remount is EROFS.
             fc.error(c"read-only filesystem, rw is not supported");
-            return Err(EINVAL);
+            return Err(EROFS);
         }
         let d = sb.data();
         let changed = if opts
