@@ -221,23 +221,19 @@ pub fn readlink(path: &[u8], size: usize) -> SysResult<Vec<u8>> {
     Ok(buf)
 }
 
-/// `lgetxattr(2)` with a buffer of `size` bytes (0: ask for the size).
-pub fn lgetxattr(path: &[u8], name: &[u8], size: usize) -> SysResult<Vec<u8>> {
-    let (p, n) = (cstr(path), cstr(name));
+/// Calls an xattr system call `call(buf, size)` with a buffer of `size` bytes, or with a
+/// null buffer to ask for the size when `size` is 0 (then the result is `size N`).
+fn xattr_call(
+    size: usize,
+    call: impl FnOnce(*mut libc::c_void, usize) -> libc::ssize_t,
+) -> SysResult<Vec<u8>> {
     let mut buf = vec![0u8; size];
-    // SAFETY: `buf` is writable for `size` bytes (or null with size 0).
-    let r = check(unsafe {
-        libc::lgetxattr(
-            p.as_ptr(),
-            n.as_ptr(),
-            if size == 0 {
-                std::ptr::null_mut()
-            } else {
-                buf.as_mut_ptr().cast()
-            },
-            size,
-        )
-    } as libc::c_long)?;
+    let ptr = if size == 0 {
+        std::ptr::null_mut()
+    } else {
+        buf.as_mut_ptr().cast()
+    };
+    let r = check(call(ptr, size) as libc::c_long)?;
     if size == 0 {
         return Ok(format!("size {r}").into_bytes());
     }
@@ -245,27 +241,23 @@ pub fn lgetxattr(path: &[u8], name: &[u8], size: usize) -> SysResult<Vec<u8>> {
     Ok(buf)
 }
 
+/// `lgetxattr(2)` with a buffer of `size` bytes (0: ask for the size).
+pub fn lgetxattr(path: &[u8], name: &[u8], size: usize) -> SysResult<Vec<u8>> {
+    let (p, n) = (cstr(path), cstr(name));
+    // SAFETY: `p` and `n` are C strings; `xattr_call` passes a buffer writable for `size`
+    // bytes (or null with size 0).
+    xattr_call(size, |buf, size| unsafe {
+        libc::lgetxattr(p.as_ptr(), n.as_ptr(), buf, size)
+    })
+}
+
 /// `llistxattr(2)` with a buffer of `size` bytes (0: ask for the size).
 pub fn llistxattr(path: &[u8], size: usize) -> SysResult<Vec<u8>> {
     let p = cstr(path);
-    let mut buf = vec![0u8; size];
-    // SAFETY: `buf` is writable for `size` bytes (or null with size 0).
-    let r = check(unsafe {
-        libc::llistxattr(
-            p.as_ptr(),
-            if size == 0 {
-                std::ptr::null_mut()
-            } else {
-                buf.as_mut_ptr().cast()
-            },
-            size,
-        )
-    } as libc::c_long)?;
-    if size == 0 {
-        return Ok(format!("size {r}").into_bytes());
-    }
-    buf.truncate(r as usize);
-    Ok(buf)
+    // SAFETY: as in `lgetxattr`.
+    xattr_call(size, |buf, size| unsafe {
+        libc::llistxattr(p.as_ptr(), buf.cast(), size)
+    })
 }
 
 /// `faccessat2(2)`.
