@@ -96,24 +96,18 @@ static int fail(const char *what, int err)
 	return err ? err : 1;
 }
 
-/* Mount with the new mount API; options are comma separated. */
-static int mount_new(const char *type, const char *opts, const char *source,
-		     const char *target)
+/*
+ * Give each "key=value" or "flag" of the comma-separated OPTS (modified in
+ * place) to the filesystem context FD; on failure the exit status fail()
+ * returns for the option the kernel refused.
+ */
+static int set_options(int fd, char *opts)
 {
-	char *copy = strdup(opts ? opts : ""), *save = NULL, *opt;
-	int fd, mfd, err;
+	char *save = NULL, *opt;
 
-	fd = sys_fsopen(type, 0);
-	if (fd < 0)
-		return fail("fsopen", errno);
-	if (sys_fsconfig(fd, FSCONFIG_SET_STRING, "source", source, 0) < 0) {
-		err = errno;
-		drain_log(fd);
-		return fail("fsconfig source", err);
-	}
-	for (opt = strtok_r(copy, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+	for (opt = strtok_r(opts, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(opt, '=');
-		int ret;
+		int ret, err;
 
 		if (eq) {
 			*eq = '\0';
@@ -127,6 +121,27 @@ static int mount_new(const char *type, const char *opts, const char *source,
 			return fail(opt, err);
 		}
 	}
+	return 0;
+}
+
+/* Mount with the new mount API; options are comma separated. */
+static int mount_new(const char *type, const char *opts, const char *source,
+		     const char *target)
+{
+	char *copy = strdup(opts ? opts : "");
+	int fd, mfd, err;
+
+	fd = sys_fsopen(type, 0);
+	if (fd < 0)
+		return fail("fsopen", errno);
+	if (sys_fsconfig(fd, FSCONFIG_SET_STRING, "source", source, 0) < 0) {
+		err = errno;
+		drain_log(fd);
+		return fail("fsconfig source", err);
+	}
+	err = set_options(fd, copy);
+	if (err)
+		return err;
 	if (sys_fsconfig(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
 		err = errno;
 		drain_log(fd);
@@ -190,28 +205,15 @@ static int remount_legacy(const char *opts, const char *target)
 /* Reconfigure the superblock of TARGET with the new mount API. */
 static int remount_new(const char *opts, const char *target)
 {
-	char *copy = strdup(opts ? opts : ""), *save = NULL, *opt;
+	char *copy = strdup(opts ? opts : "");
 	int fd, err;
 
 	fd = syscall(SYS_fspick, AT_FDCWD, target, FSPICK_CLOEXEC);
 	if (fd < 0)
 		return fail("fspick", errno);
-	for (opt = strtok_r(copy, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(opt, '=');
-		int ret;
-
-		if (eq) {
-			*eq = '\0';
-			ret = sys_fsconfig(fd, FSCONFIG_SET_STRING, opt, eq + 1, 0);
-		} else {
-			ret = sys_fsconfig(fd, FSCONFIG_SET_FLAG, opt, NULL, 0);
-		}
-		if (ret < 0) {
-			err = errno;
-			drain_log(fd);
-			return fail(opt, err);
-		}
-	}
+	err = set_options(fd, copy);
+	if (err)
+		return err;
 	if (sys_fsconfig(fd, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) < 0) {
 		err = errno;
 		drain_log(fd);
