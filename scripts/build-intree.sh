@@ -4,6 +4,9 @@
 # wired into fs/Kconfig and fs/Makefile, configured as CONFIG_COMPOSEFS_FS=m
 # on top of the debug test kernel's config, and built with W=1 and the
 # kernel's clippy lints (CLIPPY=1). Any compiler or clippy warning fails.
+# First, the selftests as tools/testing/selftests/filesystems/composefs/,
+# built through kselftest's Makefile (warnings are errors) and installed
+# into build/kselftest, which `make check` boots the guest with.
 #
 # The kernel is not built a second time: the debug kernel's build directory
 # is copied once (same source tree, so its objects stay valid) and only
@@ -40,6 +43,16 @@ if [ ! -e "$out/.copied" ]; then
 		{ log "CONFIG_COMPOSEFS_FS=m did not survive olddefconfig"; exit 1; }
 	touch "$out/.copied"
 fi
+
+ksft=$src/tools/testing/selftests
+mkdir -p "$ksft/filesystems/composefs"
+rsync -a --delete "$PROJECT_ROOT/selftests/" "$ksft/filesystems/composefs/"
+rm -rf "$out/kselftest/filesystems/composefs" "$PROJECT_ROOT/build/kselftest"
+log "building and installing the selftests through kselftest's Makefile"
+make -C "$ksft" O="$out" TARGETS=filesystems/composefs USERCFLAGS=-Werror \
+	KSFT_INSTALL_PATH="$PROJECT_ROOT/build/kselftest" install
+grep -q '^filesystems/composefs:test_' "$PROJECT_ROOT/build/kselftest/kselftest-list.txt" ||
+	{ log "kselftest's install lists no composefs tests"; exit 1; }
 
 rm -rf "$out/fs/composefs"
 log "building fs/composefs/ in-tree with W=1 CLIPPY=1"

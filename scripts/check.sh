@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # `make check`: the host tests (cargo test over the tools and the shared
 # format reader, with the reference mkcomposefs as oracle) and the in-guest
-# selftests (selftests/run.sh under selftests/vm-run with the debug kernel).
+# selftests (installed by kselftest's Makefile into build/kselftest by
+# scripts/build-intree.sh, run by the kernel's run_kselftest.sh through
+# selftests/run.sh under selftests/vm-run with the debug kernel).
 # Ends with "N passed, N failed, N skipped"; exits non-zero on any failure.
 # `make all` has built the module, tools and guest helpers before this runs.
 . "$(dirname "$0")/common.sh"
@@ -29,13 +31,21 @@ if [ "$host_rc" != 0 ] && ! grep -q '^test result: FAILED' build/host-tests.log;
 fi
 echo "# host: $pass passed, $fail failed, $skipped skipped"
 
-log "in-tree build (fs/composefs/, W=1, clippy)"
+log "in-tree build (fs/composefs/, W=1, clippy; selftests through kselftest)"
+rm -rf build/kselftest
 if scripts/build-intree.sh >build/intree.log 2>&1; then
 	echo "ok in-tree build of fs/composefs/ with W=1 and clippy is warning-free"
 	pass=$((pass + 1))
 else
 	tail -n 30 build/intree.log | sed 's/^/# /'
 	echo "not ok in-tree build of fs/composefs/ with W=1 and clippy is warning-free"
+	fail=$((fail + 1))
+fi
+if [ -x build/kselftest/run_kselftest.sh ]; then
+	echo "ok selftests built and installed through kselftest's Makefile (build/kselftest)"
+	pass=$((pass + 1))
+else
+	echo "not ok selftests built and installed through kselftest's Makefile (build/kselftest)"
 	fail=$((fail + 1))
 fi
 
@@ -58,9 +68,20 @@ for dump in build/testdata/*.dump; do
 	done
 done
 
-log "guest selftests (selftests/vm-run; kernel log in build/guest-console.log)"
+log "guest selftests (run_kselftest.sh in selftests/vm-run; kernel log in build/guest-console.log)"
+if [ -x build/kselftest/run_kselftest.sh ]; then
+	suite=(--attach build/kselftest --attach build/testdata -- sh /attach/kselftest/filesystems/composefs/run.sh)
+else
+	# The in-tree step failed before installing the tests (its failure is
+	# counted above): run the scripts from the source directory instead.
+	echo "# no kselftest install in build/kselftest: running selftests/ directly"
+	suite=(--attach selftests --attach build/testdata -- sh /attach/selftests/run.sh)
+fi
 set +e
-selftests/vm-run --timeout 3600 --attach selftests --attach build/testdata -- sh /attach/selftests/run.sh ${CHECK_TESTS:-} \
+# shellcheck disable=SC2086
+# Each script has its own timeout (selftests/settings); the guest's is a
+# backstop for the whole suite.
+selftests/vm-run --timeout "${VM_TIMEOUT:-7200}" "${suite[@]}" ${CHECK_TESTS:-} \
 	2>build/guest-console.log | tee build/guest-tests.log
 guest_rc=${PIPESTATUS[0]}
 set -e

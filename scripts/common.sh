@@ -16,11 +16,17 @@ BINDGEN_VERSION=0.72.1
 LIBCLANG_VERSION=18.1.1
 # Reference oracle: Debian's composefs tools.
 ORACLE_PKGS="composefs/sid libcomposefs1/sid libc6/trixie libssl3t64/trixie"
+# The guest's mounting userspace (scripts/fetch-guest-userspace.sh): Debian
+# 13's util-linux 2.41 and coreutils, with the libraries they load.
+GUEST_USERSPACE_PKGS="mount/trixie util-linux/trixie coreutils/trixie libmount1/trixie
+	libblkid1/trixie libsmartcols1/trixie libselinux1/trixie libpcre2-8-0/trixie
+	libudev1/trixie libcap2/trixie libc6/trixie"
 
 BINDGEN_DIR=$CACHE_DIR/bindgen-$BINDGEN_VERSION
 LIBCLANG_VENV=$CACHE_DIR/libclang-$LIBCLANG_VERSION
 APT_ALT=$CACHE_DIR/apt-alt
 ORACLE_DIR=$CACHE_DIR/oracle
+GUEST_USERSPACE_DIR=$CACHE_DIR/guest-userspace
 
 log() { printf '==> %s\n' "$*" >&2; }
 

@@ -3,6 +3,10 @@
 # sources this, reports one result line per check and ends with ktap_finish,
 # which prints the plan and exits 0 only if nothing failed.
 
+# Installed by kselftest (selftests/Makefile), the C helpers sit next to the
+# scripts, in the directory the runner starts each test in: they come first.
+if [ -x ./cfs-mount ]; then PATH=$PWD:$PATH; fi
+
 KTAP_N=0
 KTAP_FAIL=0
 KTAP_SKIP=0
