@@ -53,8 +53,42 @@ refused 22 "digest= with verity=off is EINVAL" "digest=$digest,verity=off"
 refused 22 "upperdir= is refused" "upperdir=/tmp"
 refused 22 "workdir= is refused" "workdir=/tmp"
 refused 22 "idmap= is refused" "idmap=/proc/1/ns/user"
-refused 22 "rw is refused" "rw"
-check_errno 22 "rw through fsconfig is refused" cfs-mount -N -t composefs -o rw "$img" /mnt/cfs
+
+# A mount without ro: EROFS makes every superblock read-only
+# (erofs_fc_fill_super) and overlayfs one without an upper layer
+# (ovl_fill_super), so the reference stack mounts and refuses writes with
+# EROFS. rw_result prints what a mount command gave: "refused ERRNO", or
+# "mounted", the first option /proc/mounts shows and what creating a file
+# gave.
+rw_result() { # TARGET COMMAND...
+	local t=$1 rc opt
+	shift
+	"$@" 2>/dev/null
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		echo "refused $rc"
+		return
+	fi
+	opt=$(awk -v t="$t" '$2 == t { split($4, o, ","); print o[1] }' /proc/mounts)
+	if touch "$t/new-file" 2>/tmp/rw.err; then
+		echo "mounted $opt created"
+	else
+		echo "mounted $opt $(sed 's/.*: //' /tmp/rw.err)"
+	fi
+	cfs-mount -u "$t"
+}
+mkdir -p /mnt/rw.erofs /mnt/rw.ovl
+cfs-mount -t erofs -o ro "$img" /mnt/rw.erofs
+ref_rw=$(rw_result /mnt/rw.ovl cfs-mount -w -t overlay -o "rw,metacopy=on,redirect_dir=on,lowerdir=/mnt/rw.erofs::$w/store" composefs /mnt/rw.ovl)
+cfs-mount -u /mnt/rw.erofs
+erofs_rw=$(rw_result /mnt/rw.erofs cfs-mount -w -t erofs -o rw "$img" /mnt/rw.erofs)
+cfs_rw=$(rw_result /mnt/cfs cfs-mount -w -t composefs -o "rw,basedir=$w/store" "$img" /mnt/cfs)
+cfs_rw_new=$(rw_result /mnt/cfs cfs-mount -N -t composefs -o "rw,basedir=$w/store" "$img" /mnt/cfs)
+echo "# rw mounts: overlayfs: $ref_rw; EROFS: $erofs_rw; composefs: $cfs_rw; through fsconfig: $cfs_rw_new"
+check "a mount without ro is read-only, as overlayfs without an upper layer" \
+	test "$cfs_rw" = "$ref_rw" -a "${ref_rw%% *}" = mounted
+check "a mount without ro through fsconfig is read-only, as overlayfs" test "$cfs_rw_new" = "$ref_rw"
+check "EROFS alone also mounts read-only without ro" test "$erofs_rw" = "$ref_rw"
 
 # Messages reach fsopen users and the kernel log.
 cfs-mount -N -t composefs -o upperdir=/tmp "$img" /mnt/cfs 2>"$w/log" >&2

@@ -122,15 +122,16 @@ impl dir::Operations for Composefs {
         // `00`..`ff` stubs), which drops whiteouts from its listing; other
         // directories of a single lower layer are listed as stored, their
         // whiteouts included (a lookup of one is negative all the same).
+        // A character-device entry is dropped if looking its name up finds
+        // a whiteout (`ovl_check_whiteouts`, fs/overlayfs/readdir.c): in a
+        // damaged directory the lookup may miss, and the entry is listed.
         let is_root = raw.nid() == img.root_nid();
         let end = img
             .readdir(raw, start, |e, next| {
                 let hidden = is_root
                     && e.file_type == layout::EROFS_FT_CHRDEV
-                    && img
-                        .inode(e.nid)
-                        .map(|i| inode::is_whiteout(&i))
-                        .unwrap_or(false);
+                    && matches!(img.lookup(raw, e.name), Ok(Some((nid, _)))
+                        if img.inode(nid).is_ok_and(|i| inode::is_whiteout(&i)));
                 if !hidden && !em.emit(e.name, e.nid, to_dtype(e.file_type)) {
                     return false;
                 }

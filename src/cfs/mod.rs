@@ -172,10 +172,9 @@ impl FileSystem for Composefs {
         opts: &mut Options,
         sb: &NewSuperBlock<Self>,
     ) -> Result<KBox<CfsSuper>> {
-        if fc.wants_rw() {
-            fc.error(c"read-only filesystem, rw is not supported");
-            return Err(EINVAL);
-        }
+        // A mount without `ro` is made read-only, as EROFS makes every
+        // mount (erofs_fc_fill_super) and overlayfs one without an upper
+        // layer (ovl_fill_super): the superblock is always `SB_RDONLY`.
         if opts.digest.is_some() && opts.verity == Some(Verity::Off) {
             fc.error(c"digest= needs fs-verity: it cannot be combined with verity=off");
             return Err(EINVAL);

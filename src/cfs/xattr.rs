@@ -7,36 +7,77 @@
 
 use super::{image, CInode, Composefs};
 use crate::format::{layout, overlay, overlay::XattrVisibility, reader::XattrKey};
-use crate::vfs::{helpers, xattr};
+use crate::vfs::{cred, helpers, xattr};
 use kernel::prelude::*;
 
 /// `trusted.overlay.`, the prefix user-visible escaped names have.
 const OVL_PREFIX: &[u8] = b"trusted.overlay.";
 
+/// The name prefix EROFS lists an entry of prefix index `index` under
+/// (`erofs_xattr_prefix`, fs/erofs/xattr.c), or `None` for an entry it
+/// leaves out: ACLs only when the mount enforces them (`acl`), `trusted.`
+/// only for a caller with `CAP_SYS_ADMIN` (`trusted`), and no entry whose
+/// index has no EROFS handler (none, `lustre.`, unknown ones).
+fn erofs_list_prefix(index: u8, acl: bool, trusted: bool) -> Option<&'static [u8]> {
+    match index {
+        layout::XATTR_INDEX_USER | layout::XATTR_INDEX_SECURITY => layout::xattr_prefix(index),
+        layout::XATTR_INDEX_POSIX_ACL_ACCESS | layout::XATTR_INDEX_POSIX_ACL_DEFAULT if acl => {
+            layout::xattr_prefix(index)
+        }
+        layout::XATTR_INDEX_TRUSTED if trusted => layout::xattr_prefix(index),
+        _ => None,
+    }
+}
+
+/// The namespaces EROFS has xattr handlers for (`erofs_xattr_handlers`);
+/// a name outside them is `EOPNOTSUPP` there, and so on the reference
+/// stack (ACLs go through `get_acl`).
+const NAMESPACES: [&[u8]; 3] = [b"user.", b"trusted.", b"security."];
+
 impl xattr::Operations for Composefs {
+    /// As `ovl_listxattr` (fs/overlayfs/xattrs.c) over EROFS: the real
+    /// inode's list, made with the mounter's credentials, answers a size
+    /// query and decides `ERANGE`; only then are overlayfs' private
+    /// `trusted.overlay.*` names dropped, escaped ones unescaped and
+    /// `trusted.*` kept for a caller with `CAP_SYS_ADMIN`.
     fn listxattr(inode: &CInode, list: &mut xattr::XattrList<'_>) -> Result {
         let sb = inode.super_block();
-        let img = &sb.data().image;
+        let sbi = sb.data();
+        let img = &sbi.image;
         let raw = &inode.data().raw;
         let acl = sb.posix_acl();
-        let trusted = helpers::capable_sys_admin();
+        let mounter_trusted = cred::with_creds(&sbi.cred, helpers::capable_sys_admin);
+        let mut real_len = 0usize;
+        img.for_each_xattr(raw, |x| {
+            if let Some(prefix) = erofs_list_prefix(x.index, acl, mounter_trusted) {
+                // At most 255 entries' worth of short names per block: no
+                // overflow, but the sum is checked all the same.
+                real_len = real_len
+                    .checked_add(prefix.len() + x.suffix.len() + 1)
+                    .ok_or(crate::format::FormatError::Overflow)?;
+            }
+            Ok(true)
+        })
+        .map_err(|e| image::to_error(e, "xattrs", raw.nid()))?;
+        match list.capacity() {
+            None => {
+                list.answer_size(real_len);
+                return Ok(());
+            }
+            Some(cap) if real_len > cap => return Err(ERANGE),
+            Some(_) => {}
+        }
+        let caller_trusted = helpers::capable_sys_admin();
         let mut err = Ok(());
         img.for_each_xattr(raw, |x| {
-            let prefix = x.prefix();
-            let r = match x.index {
-                layout::XATTR_INDEX_POSIX_ACL_ACCESS | layout::XATTR_INDEX_POSIX_ACL_DEFAULT => {
-                    if acl && x.suffix.is_empty() {
-                        list.push(&[prefix])
-                    } else {
-                        Ok(())
-                    }
-                }
-                layout::XATTR_INDEX_TRUSTED if !trusted => Ok(()),
-                _ => match overlay::xattr_visibility(x.index, x.suffix) {
-                    XattrVisibility::Private => Ok(()),
-                    XattrVisibility::Unescaped(s) => list.push(&[b"trusted.", s]),
-                    XattrVisibility::Plain => list.push(&[prefix, x.suffix]),
-                },
+            let Some(prefix) = erofs_list_prefix(x.index, acl, mounter_trusted) else {
+                return Ok(true);
+            };
+            let r = match overlay::xattr_visibility(x.index, x.suffix) {
+                XattrVisibility::Private => Ok(()),
+                _ if x.index == layout::XATTR_INDEX_TRUSTED && !caller_trusted => Ok(()),
+                XattrVisibility::Unescaped(s) => list.push(&[b"trusted.", s]),
+                XattrVisibility::Plain => list.push(&[prefix, x.suffix]),
             };
             match r {
                 Ok(()) => Ok(true),
@@ -53,6 +94,9 @@ impl xattr::Operations for Composefs {
     fn getxattr(inode: &CInode, name: &[u8], buf: &mut [u8]) -> Result<usize> {
         let img = &Self::sbi(inode).image;
         let raw = &inode.data().raw;
+        if !NAMESPACES.iter().any(|ns| name.starts_with(ns)) {
+            return Err(EOPNOTSUPP);
+        }
         let (index, suffix) = layout::xattr_split_name(name);
         // A user-visible `trusted.overlay.X` is stored escaped as
         // `trusted.overlay.overlay.X`.

@@ -513,6 +513,57 @@ fn check_dirent_target(e: &DirEntry<'_>, image_size: u64) -> Result<()> {
     Ok(())
 }
 
+/// The name offset of entry `index` of a directory block as EROFS reads it in a lookup
+/// (`nameoff_from_disk`): modulo the block size.
+fn erofs_nameoff(block: &[u8], index: usize) -> Result<usize> {
+    let off = index.checked_mul(DIRENT_SIZE).ok_or(FormatError::Overflow)?;
+    let d = Dirent::parse(block.get(off..).ok_or(FormatError::BadDirent)?)?;
+    Ok(usize::from(d.nameoff) & (BLOCK_SIZE - 1))
+}
+
+/// The stored name of entry `index` of a directory block of `count` entries as EROFS'
+/// lookup bounds it: from its name offset to the next entry's (the end of the block for
+/// the last entry); empty if that range is backwards. The name may still end earlier, at a
+/// NUL ([`erofs_dirnamecmp`]).
+fn erofs_dirname(block: &[u8], index: usize, count: usize) -> Result<&[u8]> {
+    let start = erofs_nameoff(block, index)?;
+    let end = if index + 1 >= count {
+        BLOCK_SIZE
+    } else {
+        erofs_nameoff(block, index + 1)?
+    };
+    // Bytes past the image's end (a truncated image) are not there to compare.
+    let end = end.min(block.len());
+    Ok(block.get(start..end).unwrap_or(&[]))
+}
+
+/// EROFS' lookup comparison (`erofs_dirnamecmp`): compares `name` with `stored` (which
+/// ends at its first NUL) from byte `*matched` on and sets `*matched` to the length of
+/// the common prefix seen. The bytes before `*matched` are not compared: the search only
+/// skips a prefix that both of its bounds share, which in a sorted directory every name
+/// between them shares too.
+fn erofs_dirnamecmp(name: &[u8], stored: &[u8], matched: &mut usize) -> Ordering {
+    let mut i = *matched;
+    while let Some(&c) = stored.get(i) {
+        if c == 0 {
+            break;
+        }
+        // `name` has no NUL; past its end EROFS compares its terminating NUL.
+        let q = name.get(i).copied().unwrap_or(0);
+        if q != c {
+            *matched = i;
+            return q.cmp(&c);
+        }
+        i += 1;
+    }
+    *matched = i;
+    if i >= name.len() {
+        Ordering::Equal
+    } else {
+        Ordering::Greater
+    }
+}
+
 /// Checks a file name: 1..=255 bytes, no `/`, no NUL.
 pub fn check_name(name: &[u8]) -> Result<()> {
     if name.is_empty() {
@@ -626,16 +677,23 @@ impl XattrKey<'_> {
                 })
     }
 
+    /// The key's bit in an inode's bloom filter word. EROFS hashes the whole suffix, so a
+    /// two-part key (an escaped overlay name) is hashed joined, as the reference stack's
+    /// `getxattr` of the escaped name is; a key too long for any entry (`None`) is not
+    /// filtered and never matches.
     fn filter_bit(&self) -> Option<u32> {
-        // The bloom filter hashes the suffix as one string; only a single-part key can be
-        // hashed without a buffer.
         if self.tail.is_empty() {
-            Some(xattr_filter_bit(self.index, self.head))
-        } else if self.head.is_empty() {
-            Some(xattr_filter_bit(self.index, self.tail))
-        } else {
-            None
+            return Some(xattr_filter_bit(self.index, self.head));
         }
+        if self.head.is_empty() {
+            return Some(xattr_filter_bit(self.index, self.tail));
+        }
+        let mut joined = [0u8; NAME_MAX];
+        let dst = joined.get_mut(..self.head.len().checked_add(self.tail.len())?)?;
+        let (head, tail) = dst.split_at_mut_checked(self.head.len())?;
+        head.copy_from_slice(self.head);
+        tail.copy_from_slice(self.tail);
+        Some(xattr_filter_bit(self.index, dst))
     }
 }
 
@@ -1238,7 +1296,11 @@ impl<S: BlockSource> Image<S> {
         hint: Option<LookupHint>,
     ) -> Result<Option<Found>> {
         check_name(name)?;
-        let (mut lo, mut hi) = (0u64, self.dir_blocks(dir)?);
+        let nblocks = self.dir_blocks(dir)?;
+        if hint.is_none_or(|h| h.block >= nblocks) {
+            return self.erofs_lookup(dir, name);
+        }
+        let (mut lo, mut hi) = (0u64, nblocks);
         // (block, entry index to try first, whether a miss past the block probes the next)
         let mut probe = hint
             .filter(|h| h.block < hi)
@@ -1283,6 +1345,103 @@ impl<S: BlockSource> Image<S> {
             }
         }
         Ok(None)
+    }
+
+    /// The bytes of directory block `index` of `dir` as EROFS' lookup sees them: from the
+    /// block's start to the end of the image block holding it (for the inline tail, the
+    /// bytes after the tail too), cut at the end of the image.
+    fn dir_block_for_lookup(&self, dir: &Inode, index: u64) -> Result<Bytes<'_, S>> {
+        let pos = index
+            .checked_mul(BLOCK_SIZE_U64)
+            .ok_or(FormatError::Overflow)?;
+        let (off, _) = self.flat_extent(dir, pos)?.ok_or(FormatError::OutOfRange)?;
+        let block_end = (off | (BLOCK_SIZE_U64 - 1))
+            .checked_add(1)
+            .ok_or(FormatError::Overflow)?;
+        // `off < self.size` (the extent was checked against the image): no underflow.
+        let len = block_end.min(self.size).saturating_sub(off);
+        self.bytes(off, usize::try_from(len).map_err(|_| FormatError::Overflow)?)
+    }
+
+    /// Looks `name` up as EROFS does (`erofs_namei`, fs/erofs/namei.c): a binary search over
+    /// the blocks by their first name, then over the entries of the last block whose first
+    /// name sorts before `name`. Name offsets are taken modulo the block size, names end at
+    /// a NUL or the next entry's name (the block's end for a block's last one), and each
+    /// comparison skips the prefix both bounds of the search already matched. In a sorted
+    /// directory this is a plain binary search; in a damaged one it finds what EROFS finds,
+    /// so that lookups over the two stacks agree.
+    fn erofs_lookup(&self, dir: &Inode, name: &[u8]) -> Result<Option<Found>> {
+        if dir.size == 0 {
+            return Ok(None);
+        }
+        let nblocks = self.dir_blocks(dir)?;
+        let (mut head, mut back) = (0u64, nblocks);
+        let (mut start_prefix, mut end_prefix) = (0usize, 0usize);
+        let mut candidate = None;
+        // `back` is one past the last block still to search, so that it never goes below 0.
+        while head < back {
+            let mid = head + (back - head - 1) / 2;
+            let bytes = self.dir_block_for_lookup(dir, mid)?;
+            let count = erofs_nameoff(&bytes, 0)? / DIRENT_SIZE;
+            if count == 0 {
+                return Err(FormatError::BadDirent);
+            }
+            let mut matched = start_prefix.min(end_prefix);
+            match erofs_dirnamecmp(name, erofs_dirname(&bytes, 0, count)?, &mut matched) {
+                Ordering::Less => {
+                    back = mid;
+                    end_prefix = matched;
+                }
+                Ordering::Equal => return self.erofs_found(&bytes, mid, 0).map(Some),
+                Ordering::Greater => {
+                    head = mid + 1;
+                    start_prefix = matched;
+                    candidate = Some((mid, count));
+                }
+            }
+        }
+        let Some((blk, count)) = candidate else {
+            return Ok(None);
+        };
+        let bytes = self.dir_block_for_lookup(dir, blk)?;
+        // Entry 0 was compared by the block search.
+        let (mut head, mut back) = (1usize, count);
+        let (mut start_prefix, mut end_prefix) = (0usize, 0usize);
+        while head < back {
+            let mid = head + (back - head - 1) / 2;
+            let mut matched = start_prefix.min(end_prefix);
+            match erofs_dirnamecmp(name, erofs_dirname(&bytes, mid, count)?, &mut matched) {
+                Ordering::Less => {
+                    back = mid;
+                    end_prefix = matched;
+                }
+                Ordering::Equal => return self.erofs_found(&bytes, blk, mid).map(Some),
+                Ordering::Greater => {
+                    head = mid + 1;
+                    start_prefix = matched;
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Entry `index` of directory block `blk` (whose bytes are `bytes`) as a lookup result,
+    /// its file type and nid checked.
+    fn erofs_found(&self, bytes: &[u8], blk: u64, index: usize) -> Result<Found> {
+        let off = index.checked_mul(DIRENT_SIZE).ok_or(FormatError::Overflow)?;
+        let d = Dirent::parse(bytes.get(off..).ok_or(FormatError::BadDirent)?)?;
+        let e = DirEntry {
+            name: &[],
+            nid: d.nid,
+            file_type: d.file_type,
+        };
+        self.check_dirent(&e)?;
+        Ok(Found {
+            nid: d.nid,
+            file_type: d.file_type,
+            block: blk,
+            index,
+        })
     }
 
     /// Checks the file type and nid of an entry a lookup returns or readdir reaches.

@@ -40,6 +40,21 @@ pub(crate) struct XattrList<'a> {
 }
 
 impl XattrList<'_> {
+    /// The size of the caller's buffer, or `None` when only the size of
+    /// the list is asked for.
+    pub(crate) fn capacity(&self) -> Option<usize> {
+        self.buf.as_ref().map(|b| b.len())
+    }
+
+    /// Answers a size query (a list without a buffer) with `len`, which
+    /// may differ from what [`XattrList::push`] would add up to (overlayfs
+    /// answers with the unfiltered size of the real inode's list).
+    pub(crate) fn answer_size(&mut self, len: usize) {
+        if self.buf.is_none() {
+            self.len = len;
+        }
+    }
+
     /// Appends a name made of `parts` and a NUL; `ERANGE` if the buffer is too
     /// small (when only the size is asked for, nothing is written).
     pub(crate) fn push(&mut self, parts: &[&[u8]]) -> Result {

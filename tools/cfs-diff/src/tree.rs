@@ -5,7 +5,8 @@
 //! A tree holds every entry type (directories, inline and external regular files, empty
 //! and sparse ones, symlinks, device nodes including the 0/0 whiteout, fifos, sockets,
 //! hard links), long and odd names, xattrs of every namespace (`user.`, `trusted.`,
-//! `security.`, `trusted.overlay.*` that the writer escapes, POSIX ACLs) and odd owners,
+//! `security.`, `trusted.overlay.*` that the writer escapes, POSIX ACLs, and `lustre.`
+//! and `system.` names that EROFS cannot read) and odd owners,
 //! modes and times. `mkcomposefs --from-file` turns the dump into an image.
 
 use crate::rng::Rng;
@@ -172,8 +173,15 @@ fn xattrs(r: &mut Rng, dir: bool, symlink: bool) -> Vec<(Vec<u8>, Vec<u8>)> {
                     3 => b"trusted.overlay.",
                     4 => b"user.overlay.",
                     _ => {
-                        let more: [&[u8]; 3] =
-                            [b"user.", b"trusted.overlay.overlay.", b"security.x"];
+                        // `lustre.` and `system.` names are stored with no prefix
+                        // index; EROFS has no handler for them.
+                        let more: [&[u8]; 5] = [
+                            b"user.",
+                            b"trusted.overlay.overlay.",
+                            b"security.x",
+                            b"lustre.",
+                            b"system.x",
+                        ];
                         more[r.index(more.len())]
                     }
                 };
