@@ -20,7 +20,7 @@ impl BlockSource for Source {
 
     fn block(&self, blkaddr: u32) -> Result<SourcePage<'_>, FormatError> {
         let start = u64::from(blkaddr) << 12;
-        if start >= self.0.size() {
+        if start >= self.size() {
             return Err(FormatError::OutOfRange);
         }
         self.0.read_page(blkaddr).map_err(|e| {
@@ -32,8 +32,12 @@ impl BlockSource for Source {
         })
     }
 
+    /// The size in whole blocks: EROFS reads its image a page at a time,
+    /// and a page the file does not fill is an I/O error there
+    /// (`erofs_fileio_ki_complete`, fs/erofs/fileio.c), so the bytes of
+    /// a partial last block are not image to either stack.
     fn size(&self) -> u64 {
-        self.0.size()
+        self.0.size() & !(crate::format::layout::BLOCK_SIZE_U64 - 1)
     }
 }
 

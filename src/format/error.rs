@@ -61,7 +61,8 @@ pub enum FormatError {
     DirentsUnsorted,
     /// A chunk-based inode has an unsupported chunk format.
     BadChunkFormat,
-    /// A symlink target is empty or 4096 bytes or longer.
+    /// A symlink target is empty, 4096 bytes or longer, or stored inline with a NUL that
+    /// cuts it short of its size.
     SymlinkTooLong,
     /// An offset, length or count computation overflowed.
     Overflow,

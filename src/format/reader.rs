@@ -971,6 +971,16 @@ impl<S: BlockSource> Image<S> {
                         return Err(FormatError::InlineCrossesBlock);
                     }
                     inode.tail_len = tail as u32;
+                    // EROFS keeps an inline target as a C string and refuses one that a
+                    // NUL cuts short of the size (`erofs_fill_symlink`).
+                    if inode.file_type() == S_IFLNK
+                        && cur
+                            .slice(inode.tail_offset, tail as usize)
+                            .map_err(|_| FormatError::InodeCrossesEnd)?
+                            .contains(&0)
+                    {
+                        return Err(FormatError::SymlinkTooLong);
+                    }
                 }
                 if !only_meta {
                     let plain = inode.plain_blocks();
