@@ -12,7 +12,7 @@ use crate::format::{
     reader::{HashedXattrKey, Image, XattrValue},
 };
 use crate::vfs::{
-    file::{BackingFile, OpeningFile},
+    backing::{BackingFile, OpeningFile},
     helpers,
     path::Path,
 };

@@ -4,7 +4,7 @@
 //! read on demand through its page cache.
 
 use crate::format::{reader::BlockSource, FormatError};
-use crate::vfs::file::{SourceFile, SourcePage};
+use crate::vfs::source::{SourceFile, SourcePage};
 use kernel::prelude::*;
 
 // Image blocks are 4096 bytes and block `n` is read as page `n` of the

@@ -9,7 +9,9 @@ use crate::format::{
     reader::{DataLayout, HashedXattrKey},
 };
 use crate::vfs::{
-    file::{self, BackingFile, LockedFolio, OpeningFile},
+    backing::{BackingFile, OpeningFile},
+    file,
+    folio::LockedFolio,
     inode::{Cached, Kind, Params},
     sb::SuperBlock,
 };

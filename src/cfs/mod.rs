@@ -13,12 +13,12 @@ mod xattr;
 
 use crate::format::{layout, reader::Image};
 use crate::vfs::{
-    file::{SourceError, SourceFile},
     fs_context::{FsContext, FsParam},
     fs_type::FileSystem,
     inode::INode,
     path::{Path, PrivateMount},
     sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock, SuperParams, MAX_STACK_DEPTH},
+    source::{SourceError, SourceFile},
 };
 use core::sync::atomic::AtomicU64;
 use image::Source;
