@@ -7,6 +7,7 @@ mod backing;
 mod dir;
 mod image;
 mod inode;
+mod msg;
 mod once;
 mod options;
 mod xattr;
@@ -205,12 +206,13 @@ impl FileSystem for Composefs {
         let image = match Image::open(Source(src)) {
             Ok(i) => i,
             Err(e) => {
-                pr_err!("{}: invalid image: {}\n", source, e.message());
+                let m = e.message();
+                msg::err(sb.id(), fmt!("{source}: invalid image: {m}"));
                 fc.error(c"invalid image (see the kernel log)");
                 return Err(if e.is_corruption() {
                     EINVAL
                 } else {
-                    image::to_error(e, "open", 0)
+                    image::error(sb.id(), e, "open", 0)
                 });
             }
         };
