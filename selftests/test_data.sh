@@ -137,6 +137,9 @@ cfs-verity enable "$f65obj"
 mount_cfs "basedir=$w/store"
 check "verity=on: an object with another digest fails to open" sh -c '! cat /mnt/cfs/f65 >/dev/null 2>&1'
 check "the failure names the composefs path in the kernel log" sh -c 'dmesg | grep -q "f65"'
+dev=$(awk '$5 == "/mnt/cfs" { print $3 }' /proc/self/mountinfo)
+check "the failure names the mount's device ($dev) in the kernel log" \
+	sh -c "dmesg | grep -q 'composefs: (device $dev): /mnt/cfs/f65: backing object has'"
 cfs-mount -u /mnt/cfs
 mount_cfs "basedir=$w/store,verity=off"
 check "verity=off: the replaced object is read as is" sh -c 'cmp /mnt/cfs/f65 '"$f65obj"

@@ -90,6 +90,44 @@ store_state() { # STORE: every object's path, size, mode, mtime and digest
 store_state "$w/store-pristine" >"$w/pristine.before"
 faults=0
 
+# --- kernel messages name the mount -----------------------------------------
+# Messages about a mount name its superblock by the device number that
+# /proc/self/mountinfo shows (as EROFS names its superblock, erofs_err in
+# fs/erofs/super.c), so that with several mounts the log says which one: two
+# mounts of one image, the second with a corrupt inode (i_format 0x00ff:
+# bits images never use, no valid layout) and its redirect xattrs renamed
+# (overlay.redirecx: metacopy files without a redirect).
+dev_of() { # MOUNTPOINT: its MAJOR:MINOR, from mountinfo
+	awk -v m="$1" '$5 == m { print $3 }' /proc/self/mountinfo
+}
+mk msg && cp "$w/msg.cfs" "$w/msg-bad.cfs"
+mnt "$w/msg.cfs" "$w/store-msg" /mnt/f
+nid=$(stat -c %i /mnt/f/f4097)
+printf '\377\000' | dd of="$w/msg-bad.cfs" bs=1 seek=$((nid * 32)) conv=notrunc 2>/dev/null
+strings -t d -n 16 "$w/msg-bad.cfs" | awk '{ i = index($2, "overlay.redirect"); if (i) print $1 + i - 1 + 15 }' |
+	while read -r at; do printf x | dd of="$w/msg-bad.cfs" bs=1 seek="$at" conv=notrunc 2>/dev/null; done
+mnt "$w/msg-bad.cfs" "$w/store-msg" /mnt/f2
+d1=$(dev_of /mnt/f)
+d2=$(dev_of /mnt/f2)
+check "two mounts of one image have two devices ($d1, $d2)" sh -c "[ -n '$d1' ] && [ -n '$d2' ] && [ '$d1' != '$d2' ]"
+sleep 5 # a fresh window of the module's message rate limit
+check "the corrupt inode fails with EUCLEAN" sh -c "stat /mnt/f2/f4097 2>&1 | grep -q 'Structure needs cleaning'"
+check "the good mount reads the same file" cmp -s /mnt/f/f4097 "$src/f4097"
+dmesg | grep 'corrupt image' | tail -n 1 >"$w/msg.corrupt"
+check "the corrupt-inode message names the mount's device, not the other's" \
+	sh -c "grep -q 'composefs: (device $d2): corrupt image: .*(inode, nid $nid)' '$w/msg.corrupt' && ! grep -q '$d1' '$w/msg.corrupt'"
+nid=$(stat -c %i /mnt/f/f70000) # the same image: the same nid in both mounts
+check "a metacopy file without a redirect fails with EIO" eio /mnt/f2/f70000
+dmesg | grep 'without a redirect' | tail -n 1 >"$w/msg.redirect"
+check "the missing-redirect message names the mount's device and the inode" \
+	grep -q "composefs: (device $d2): nid $nid: metacopy file without a redirect" "$w/msg.redirect"
+cfs-mount -u /mnt/f2
+cfs-mount -u /mnt/f
+head -c 8192 /dev/zero >"$w/msg-zero.cfs"
+check "an image of zeros does not mount" fails cfs-mount -t composefs "$w/msg-zero.cfs" /mnt/f
+check "the invalid-image message names a device and the image" \
+	sh -c "dmesg | grep -q 'composefs: (device 0:[0-9]*): $w/msg-zero.cfs: invalid image'"
+
 # --- store faults ---------------------------------------------------------
 
 mk del && mnt "$w/del.cfs" "$w/store-del" /mnt/f

@@ -13,9 +13,8 @@ use kernel::prelude::*;
 
 mod vfs;
 
-// The format module is shared with the userspace tools, which use more of
-// it and are linted with the host's clippy set.
-#[allow(dead_code, unreachable_pub, unused_imports, clippy::wrong_self_convention)]
+// Shared with the userspace tools, which compile it by path (tools/cfs-format)
+// and alone compile its tools-only parts (`cfg(cfs_tools)`).
 mod format;
 
 mod cfs;

@@ -4,15 +4,15 @@
 //! confined beneath them, and checking its fs-verity digest.
 
 use super::{
-    image, image::Source, once::OnceBox, options, options::Verity, Backing, CInode, Composefs,
-    OverlayXattrs,
+    image, image::Source, msg, once::OnceBox, options, options::Verity, Backing, CInode,
+    Composefs, OverlayXattrs,
 };
 use crate::format::{
     layout, overlay,
     reader::{HashedXattrKey, Image, XattrValue},
 };
 use crate::vfs::{
-    file::{BackingFile, OpeningFile},
+    backing::{BackingFile, OpeningFile},
     helpers,
     path::Path,
 };
@@ -22,16 +22,17 @@ use kernel::prelude::*;
 pub(super) const REDIRECT_KEY: HashedXattrKey<'static> =
     HashedXattrKey::new(layout::XATTR_INDEX_TRUSTED, b"overlay.redirect");
 
-/// Logs a rate-limited message about the backing object of `nid`.
-fn warn(nid: u64, msg: &str) {
+/// Logs a rate-limited message about the backing object of inode `nid` of
+/// the mount whose superblock is named `sb`.
+fn warn(sb: &CStr, nid: u64, what: &str) {
     if helpers::ratelimit() {
-        pr_warn!("nid {}: {}\n", nid, msg);
+        msg::warn(sb, fmt!("nid {nid}: {what}"));
     }
 }
 
 /// Logs a rate-limited message about opening `file` (named by its path, or
 /// by the inode's nid if the path cannot be had).
-fn warn_open(file: &OpeningFile<'_>, nid: u64, msg: &str) {
+fn warn_open(file: &OpeningFile<'_>, nid: u64, what: &str) {
     if !helpers::ratelimit() {
         return;
     }
@@ -41,8 +42,8 @@ fn warn_open(file: &OpeningFile<'_>, nid: u64, msg: &str) {
         .path(&mut buf)
         .and_then(|p| core::str::from_utf8(p).ok())
     {
-        Some(p) => pr_warn!("({}): {}: {}\n", sb, p, msg),
-        None => pr_warn!("({}): nid {}: {}\n", sb, nid, msg),
+        Some(p) => msg::warn(sb, fmt!("{p}: {what}")),
+        None => msg::warn(sb, fmt!("nid {nid}: {what}")),
     }
 }
 
@@ -53,15 +54,20 @@ pub(super) const METACOPY_MAX: usize = 4 + 64;
 /// read; longer ones (object paths are usually 67 bytes) are read apart.
 pub(super) const REDIRECT_INLINE: usize = 256;
 
-/// Reads the redirect value `(off, len)` of inode `nid` into a new buffer,
-/// followed by a NUL (so that the object path in it can be used as a C
-/// string).
-fn read_redirect(img: &Image<Source>, nid: u64, (off, len): XattrValue) -> Result<KVec<u8>> {
+/// Reads the redirect value `(off, len)` of inode `nid` of the mount named
+/// `sb` into a new buffer, followed by a NUL (so that the object path in it
+/// can be used as a C string).
+fn read_redirect(
+    sb: &CStr,
+    img: &Image<Source>,
+    nid: u64,
+    (off, len): XattrValue,
+) -> Result<KVec<u8>> {
     let len = usize::from(len);
     let mut value = KVec::new();
     value.resize(len + 1, 0, GFP_KERNEL)?;
     img.read_exact_at(off, value.get_mut(..len).ok_or(EINVAL)?)
-        .map_err(|e| image::to_error(e, "overlay xattrs", nid))?;
+        .map_err(|e| image::error(sb, e, "overlay xattrs", nid))?;
     Ok(value)
 }
 
@@ -79,9 +85,9 @@ fn object_path(d: &[u8; 32]) -> [u8; 66] {
     p
 }
 
-/// Checks, when the external file `nid` is read from the image, that its
-/// overlay xattrs `x` can lead to data, with the errors overlayfs gives on
-/// lookup: `EIO` for a metacopy value of 1 to 3 bytes
+/// Checks, when the external file `nid` is read from the image of the mount
+/// named `sb`, that its overlay xattrs `x` can lead to data, with the errors
+/// overlayfs gives on lookup: `EIO` for a metacopy value of 1 to 3 bytes
 /// (`ovl_check_metacopy_xattr` without a buffer, fs/overlayfs/util.c: the
 /// size alone is checked there) or a missing or relative redirect,
 /// `EINVAL` for a malformed redirect.
@@ -92,6 +98,7 @@ fn object_path(d: &[u8; 32]) -> [u8; 66] {
 /// and the redirect its object path ([`object_path`]), which is all an
 /// open then needs.
 pub(super) fn check(
+    sb: &CStr,
     img: &Image<Source>,
     nid: u64,
     x: &OverlayXattrs,
@@ -100,18 +107,18 @@ pub(super) fn check(
 ) -> Result<Option<[u8; 32]>> {
     let meta_len = usize::from(x.meta.1);
     if (1..layout::METACOPY_HEADER_SIZE).contains(&meta_len) {
-        warn(nid, "metacopy xattr too small");
+        warn(sb, nid, "metacopy xattr too small");
         return Err(EIO);
     }
     let Some(redirect) = x.redirect? else {
-        warn(nid, "metacopy file without a redirect");
+        warn(sb, nid, "metacopy file without a redirect");
         return Err(EIO);
     };
     let long;
     let value = match redirect_buf.get(..usize::from(redirect.1)) {
         Some(v) => v,
         None => {
-            long = read_redirect(img, nid, redirect)?;
+            long = read_redirect(sb, img, nid, redirect)?;
             long.get(..long.len() - 1).unwrap_or(&[])
         }
     };
@@ -137,11 +144,11 @@ pub(super) fn check(
             .filter(|(_, path)| path.get(..65) == Some(rel))
             .map(|(d, _)| d)),
         Ok(overlay::Redirect::Relative(_)) => {
-            warn(nid, "metacopy file with a relative redirect");
+            warn(sb, nid, "metacopy file with a relative redirect");
             Err(EIO)
         }
         Err(_) => {
-            warn(nid, "invalid redirect");
+            warn(sb, nid, "invalid redirect");
             Err(EINVAL)
         }
     }
@@ -171,6 +178,7 @@ pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile
 /// Opens the backing object of `inode` for `file` as its overlay xattrs
 /// `x` say.
 fn open_xattrs(inode: &CInode, file: &OpeningFile<'_>, x: &OverlayXattrs) -> Result<BackingFile> {
+    let sb = inode.super_block().id();
     let sbi = Composefs::sbi(inode);
     let img = &sbi.image;
     let nid = inode.data().raw.nid();
@@ -180,7 +188,7 @@ fn open_xattrs(inode: &CInode, file: &OpeningFile<'_>, x: &OverlayXattrs) -> Res
     let meta_len = usize::from(x.meta.1);
     let check_meta = sbi.verity != Verity::Off;
     if check_meta && meta_len > overlay::METACOPY_MAX_SIZE {
-        warn(nid, "metacopy xattr too large");
+        warn(sb, nid, "metacopy xattr too large");
         return Err(ERANGE);
     }
     // Both values are read together (they are usually in one block), the
@@ -198,10 +206,10 @@ fn open_xattrs(inode: &CInode, file: &OpeningFile<'_>, x: &OverlayXattrs) -> Res
         Some((off, v)) => img.read_exact_many([(x.meta.0, meta), (off, v)]),
         None => img.read_exact_at(x.meta.0, meta),
     }
-    .map_err(|e| image::to_error(e, "overlay xattrs", nid))?;
+    .map_err(|e| image::error(sb, e, "overlay xattrs", nid))?;
     let want = if check_meta {
         overlay::metacopy_digest_at_open(meta_buf.get(..meta_len).unwrap_or(&[])).map_err(|_| {
-            warn(nid, "malformed metacopy xattr");
+            warn(sb, nid, "malformed metacopy xattr");
             EIO
         })?
     } else {
@@ -214,7 +222,7 @@ fn open_xattrs(inode: &CInode, file: &OpeningFile<'_>, x: &OverlayXattrs) -> Res
     let value = match redirect_buf.get(..=usize::from(redirect.1)) {
         Some(v) => v,
         None => {
-            long = read_redirect(img, nid, redirect)?;
+            long = read_redirect(sb, img, nid, redirect)?;
             long.as_slice()
         }
     };

@@ -4,7 +4,7 @@
 //! read on demand through its page cache.
 
 use crate::format::{reader::BlockSource, FormatError};
-use crate::vfs::file::{SourceFile, SourcePage};
+use crate::vfs::source::{SourceFile, SourcePage};
 use kernel::prelude::*;
 
 // Image blocks are 4096 bytes and block `n` is read as page `n` of the
@@ -41,17 +41,35 @@ impl BlockSource for Source {
     }
 }
 
-/// The kernel error for a reader error: `EUCLEAN` for a corrupt image,
+/// The kernel error for a reader error about inode `nid` (`what` of it) of
+/// the mount whose superblock is named `sb`: `EUCLEAN` for a corrupt image,
 /// `EIO`/`ENOMEM` for failures reading it. Corruption is logged
-/// (rate-limited) with what was wrong and where.
+/// (rate-limited) with the mount, what was wrong and where.
+pub(crate) fn error(sb: &CStr, e: FormatError, what: &str, nid: u64) -> Error {
+    errno(e, |e| {
+        let m = e.message();
+        super::msg::err(sb, fmt!("corrupt image: {m} ({what}, nid {nid})"));
+    })
+}
+
+/// [`error`] for the callers that do not pass the superblock yet (directory
+/// and xattr operations): the message does not name the mount.
 pub(crate) fn to_error(e: FormatError, what: &str, nid: u64) -> Error {
+    errno(e, |e| {
+        pr_err!("corrupt image: {} ({}, nid {})\n", e.message(), what, nid);
+    })
+}
+
+/// The errno of a reader error; `log` logs it (rate-limited) if it is
+/// corruption.
+fn errno(e: FormatError, log: impl FnOnce(&FormatError)) -> Error {
     match e {
         FormatError::Io => EIO,
         FormatError::NoMemory => ENOMEM,
         FormatError::BufferTooSmall => ERANGE,
         _ => {
             if crate::vfs::helpers::ratelimit() {
-                pr_err!("corrupt image: {} ({}, nid {})\n", e.message(), what, nid);
+                log(&e);
             }
             EUCLEAN
         }

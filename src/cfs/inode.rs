@@ -9,7 +9,9 @@ use crate::format::{
     reader::{DataLayout, HashedXattrKey},
 };
 use crate::vfs::{
-    file::{self, BackingFile, LockedFolio, OpeningFile},
+    backing::{BackingFile, OpeningFile},
+    file,
+    folio::LockedFolio,
     inode::{Cached, Kind, Params},
     sb::SuperBlock,
 };
@@ -28,6 +30,7 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
     };
     // On error `new` is dropped, which fails the inode.
     let img = &sb.data().image;
+    let id = sb.id();
     // As overlayfs: a regular file with a metacopy xattr takes its data from
     // the backing object its redirect names; any other from the image. The
     // inode and both xattrs (and their values, if they are of the usual
@@ -41,20 +44,20 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
             [&METACOPY_KEY, &backing::REDIRECT_KEY],
             [&mut meta_buf, &mut redirect_buf],
         )
-        .map_err(|e| image::to_error(e, "inode", nid))?;
+        .map_err(|e| image::error(id, e, "inode", nid))?;
     let mode = raw.mode();
     let mut lookup_err = None;
     let mut overlay = None;
     let kind = match raw.file_type() {
         layout::S_IFDIR => Kind::Dir,
         layout::S_IFLNK => Kind::Symlink,
-        layout::S_IFREG => match meta.map_err(|e| image::to_error(e, "xattrs", nid))? {
+        layout::S_IFREG => match meta.map_err(|e| image::error(id, e, "xattrs", nid))? {
             Some(meta) => {
                 let x = OverlayXattrs {
                     meta,
-                    redirect: redirect.map_err(|e| image::to_error(e, "overlay xattrs", nid)),
+                    redirect: redirect.map_err(|e| image::error(id, e, "overlay xattrs", nid)),
                 };
-                overlay = Some(match backing::check(img, nid, &x, &meta_buf, &redirect_buf) {
+                overlay = Some(match backing::check(id, img, nid, &x, &meta_buf, &redirect_buf) {
                     Ok(Some(digest)) => Backing::Sha256(digest),
                     Ok(None) => Backing::Xattrs(x),
                     Err(e) => {
@@ -70,7 +73,8 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
     };
     if raw.layout() == DataLayout::ChunkBased && kind != Kind::RegBacked && kind != Kind::RegCached
     {
-        return Err(image::to_error(
+        return Err(image::error(
+            id,
             crate::format::FormatError::BadLayout,
             "inode",
             nid,
@@ -115,6 +119,7 @@ pub(crate) fn is_whiteout(raw: &crate::format::Inode) -> bool {
 
 impl file::Operations for Composefs {
     fn read_folio(inode: &CInode, folio: &mut LockedFolio<'_>) -> Result {
+        let id = inode.super_block().id();
         let img = &Self::sbi(inode).image;
         let raw = &inode.data().raw;
         let size = raw.size();
@@ -122,7 +127,7 @@ impl file::Operations for Composefs {
             let pos = pos as u64;
             let n = if pos < size {
                 img.read_data(raw, pos, page)
-                    .map_err(|e| image::to_error(e, "data", raw.nid()))?
+                    .map_err(|e| image::error(id, e, "data", raw.nid()))?
             } else {
                 0
             };

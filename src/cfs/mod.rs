@@ -7,18 +7,19 @@ mod backing;
 mod dir;
 mod image;
 mod inode;
+mod msg;
 mod once;
 mod options;
 mod xattr;
 
 use crate::format::{layout, reader::Image};
 use crate::vfs::{
-    file::{SourceError, SourceFile},
     fs_context::{FsContext, FsParam},
     fs_type::FileSystem,
     inode::INode,
     path::{Path, PrivateMount},
     sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock, SuperParams, MAX_STACK_DEPTH},
+    source::{SourceError, SourceFile},
 };
 use core::sync::atomic::AtomicU64;
 use image::Source;
@@ -204,12 +205,13 @@ impl FileSystem for Composefs {
         let image = match Image::open(Source(src)) {
             Ok(i) => i,
             Err(e) => {
-                pr_err!("{}: invalid image: {}\n", source, e.message());
+                let m = e.message();
+                msg::err(sb.id(), fmt!("{source}: invalid image: {m}"));
                 fc.error(c"invalid image (see the kernel log)");
                 return Err(if e.is_corruption() {
                     EINVAL
                 } else {
-                    image::to_error(e, "open", 0)
+                    image::error(sb.id(), e, "open", 0)
                 });
             }
         };

@@ -5,7 +5,7 @@
 //! A composefs image is an EROFS image with a 32-byte composefs header at offset 0. Every
 //! structure here has a `parse` function that decodes it from the start of a byte slice
 //! (checking the slice is long enough) and a `to_bytes` function that encodes it for a
-//! writer. No function here panics.
+//! writer (the tools only: `cfg(cfs_tools)`). No function here panics.
 
 use super::error::{FormatError, Result};
 
@@ -87,6 +87,7 @@ pub const NAME_MAX: usize = 255;
 pub const PATH_MAX: usize = 4096;
 
 /// Directory entry file type: unknown.
+#[cfg(cfs_tools)]
 pub const EROFS_FT_UNKNOWN: u8 = 0;
 /// Directory entry file type: regular file.
 pub const EROFS_FT_REG_FILE: u8 = 1;
@@ -127,10 +128,13 @@ pub const XATTR_IBODY_HEADER_SIZE: usize = 12;
 /// Size of an xattr entry header (before its name and value).
 pub const XATTR_ENTRY_SIZE: usize = 4;
 /// Xattr entries and shared ids are aligned to this.
+#[cfg(cfs_tools)]
 pub const XATTR_ALIGN: usize = 4;
 /// Longest xattr name (`XATTR_NAME_MAX`).
+#[cfg(cfs_tools)]
 pub const XATTR_NAME_MAX: usize = 255;
 /// Longest xattr value an entry can hold.
+#[cfg(cfs_tools)]
 pub const XATTR_VALUE_MAX: usize = 65535;
 /// `e_name_index` bit marking a long-prefix name (needs `xattr_prefix_count`, unused here).
 pub const EROFS_XATTR_LONG_PREFIX: u8 = 0x80;
@@ -205,6 +209,7 @@ pub fn xattr_ibody_size(icount: u16) -> usize {
 }
 
 /// Size of one xattr entry with its name and value, padded to 4 bytes.
+#[cfg(cfs_tools)]
 pub fn xattr_entry_size(name_len: usize, value_len: usize) -> Option<usize> {
     let raw = XATTR_ENTRY_SIZE
         .checked_add(name_len)?
@@ -213,6 +218,7 @@ pub fn xattr_entry_size(name_len: usize, value_len: usize) -> Option<usize> {
 }
 
 /// Rounds `v` up to a multiple of `align` (a power of two), or `None` on overflow.
+#[cfg(cfs_tools)]
 pub fn round_up(v: usize, align: usize) -> Option<usize> {
     let mask = align.checked_sub(1)?;
     Some(v.checked_add(mask)? & !mask)
@@ -264,6 +270,7 @@ pub(crate) fn get_array<const N: usize>(b: &[u8], off: usize) -> [u8; N] {
     out
 }
 
+#[cfg(cfs_tools)]
 pub(crate) fn put(out: &mut [u8], off: usize, bytes: &[u8]) {
     if let Some(dst) = out.get_mut(off..) {
         for (d, s) in dst.iter_mut().zip(bytes) {
@@ -317,6 +324,7 @@ impl ComposefsHeader {
     }
 
     /// Encodes the header.
+    #[cfg(cfs_tools)]
     pub fn to_bytes(&self) -> [u8; COMPOSEFS_HEADER_SIZE] {
         let mut out = [0u8; COMPOSEFS_HEADER_SIZE];
         put(&mut out, 0, &self.magic.to_le_bytes());
@@ -457,6 +465,7 @@ impl SuperBlock {
     }
 
     /// Encodes the superblock.
+    #[cfg(cfs_tools)]
     pub fn to_bytes(&self) -> [u8; EROFS_SUPER_SIZE] {
         let mut out = [0u8; EROFS_SUPER_SIZE];
         put(&mut out, 0, &self.magic.to_le_bytes());
@@ -541,6 +550,7 @@ impl InodeCompact {
     }
 
     /// Encodes the inode.
+    #[cfg(cfs_tools)]
     pub fn to_bytes(&self) -> [u8; INODE_COMPACT_SIZE] {
         let mut out = [0u8; INODE_COMPACT_SIZE];
         put(&mut out, 0, &self.i_format.to_le_bytes());
@@ -604,6 +614,7 @@ impl InodeExtended {
     }
 
     /// Encodes the inode.
+    #[cfg(cfs_tools)]
     pub fn to_bytes(&self) -> [u8; INODE_EXTENDED_SIZE] {
         let mut out = [0u8; INODE_EXTENDED_SIZE];
         put(&mut out, 0, &self.i_format.to_le_bytes());
@@ -644,6 +655,7 @@ impl Dirent {
     }
 
     /// Encodes the entry.
+    #[cfg(cfs_tools)]
     pub fn to_bytes(&self) -> [u8; DIRENT_SIZE] {
         let mut out = [0u8; DIRENT_SIZE];
         put(&mut out, 0, &self.nid.to_le_bytes());
@@ -673,6 +685,7 @@ impl XattrIbodyHeader {
     }
 
     /// Encodes the header.
+    #[cfg(cfs_tools)]
     pub fn to_bytes(&self) -> [u8; XATTR_IBODY_HEADER_SIZE] {
         let mut out = [0u8; XATTR_IBODY_HEADER_SIZE];
         put(&mut out, 0, &self.h_name_filter.to_le_bytes());
@@ -710,6 +723,7 @@ impl XattrEntry {
     }
 
     /// Encodes the entry header.
+    #[cfg(cfs_tools)]
     pub fn to_bytes(&self) -> [u8; XATTR_ENTRY_SIZE] {
         let [lo, hi] = self.e_value_size.to_le_bytes();
         [self.e_name_len, self.e_name_index, lo, hi]
@@ -723,24 +737,34 @@ pub mod overlay_names {
     /// Prefix of escaped xattrs: `trusted.overlay.overlay.X` is shown as `trusted.overlay.X`.
     pub const ESCAPE_PREFIX: &[u8] = b"trusted.overlay.overlay.";
     /// Prefix of overlayfs' user-namespace xattrs.
+    #[cfg(cfs_tools)]
     pub const USER_PREFIX: &[u8] = b"user.overlay.";
     /// The metacopy xattr (with a digest: `struct ovl_metacopy`).
+    #[cfg(cfs_tools)]
     pub const METACOPY: &[u8] = b"trusted.overlay.metacopy";
     /// The redirect xattr: absolute path of the backing object in the data layers.
+    #[cfg(cfs_tools)]
     pub const REDIRECT: &[u8] = b"trusted.overlay.redirect";
     /// The opaque directory xattr (`y` on the root; `x` on directories with whiteouts).
+    #[cfg(cfs_tools)]
     pub const OPAQUE: &[u8] = b"trusted.overlay.opaque";
     /// Escaped whiteout marker on a regular file standing for a user whiteout.
+    #[cfg(cfs_tools)]
     pub const ESCAPED_WHITEOUT: &[u8] = b"trusted.overlay.overlay.whiteout";
     /// Escaped marker on a directory holding escaped whiteouts.
+    #[cfg(cfs_tools)]
     pub const ESCAPED_WHITEOUTS: &[u8] = b"trusted.overlay.overlay.whiteouts";
     /// Escaped opaque marker.
+    #[cfg(cfs_tools)]
     pub const ESCAPED_OPAQUE: &[u8] = b"trusted.overlay.overlay.opaque";
     /// User-namespace whiteout marker.
+    #[cfg(cfs_tools)]
     pub const USER_WHITEOUT: &[u8] = b"user.overlay.whiteout";
     /// User-namespace marker of a directory holding whiteouts.
+    #[cfg(cfs_tools)]
     pub const USER_WHITEOUTS: &[u8] = b"user.overlay.whiteouts";
     /// User-namespace opaque marker.
+    #[cfg(cfs_tools)]
     pub const USER_OPAQUE: &[u8] = b"user.overlay.opaque";
 }
 
@@ -789,6 +813,7 @@ impl MetacopyHeader {
     }
 
     /// Encodes the header.
+    #[cfg(cfs_tools)]
     pub fn to_bytes(&self) -> [u8; METACOPY_HEADER_SIZE] {
         [self.version, self.len, self.flags, self.digest_algo]
     }
@@ -796,6 +821,7 @@ impl MetacopyHeader {
 
 /// The `st_mode` file type of an `EROFS_FT_*` directory entry type, or `None` for
 /// `EROFS_FT_UNKNOWN` or an invalid value.
+#[cfg(cfs_tools)]
 pub fn file_type_to_mode(ft: u8) -> Option<u32> {
     match ft {
         EROFS_FT_REG_FILE => Some(S_IFREG),
@@ -810,6 +836,7 @@ pub fn file_type_to_mode(ft: u8) -> Option<u32> {
 }
 
 /// The `EROFS_FT_*` directory entry type of a mode.
+#[cfg(cfs_tools)]
 pub fn mode_to_file_type(mode: u32) -> u8 {
     match mode & S_IFMT {
         S_IFREG => EROFS_FT_REG_FILE,

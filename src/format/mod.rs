@@ -46,15 +46,36 @@
 //! endless loop. The reader does not recurse; detecting directory cycles across calls is the
 //! caller's job (the kernel's dcache does it for the filesystem, `composefs-info fsck` for
 //! the tools).
+//!
+//! # Tools-only parts
+//!
+//! What only the tools use (the writer's `to_bytes` encoders, [`reader::SliceSource`], and
+//! the helpers of `composefs-info`, `cfs-mutate` and the other tools) is compiled under
+//! `cfg(cfs_tools)`, which `tools/cfs-format/build.rs` sets and the kernel build never does,
+//! so the module carries no code it does not use and its `dead_code` lint stays meaningful.
 
 // Hostile images are parsed here, in the kernel too: no indexing that can panic.
 #![deny(clippy::indexing_slicing)]
+// The items are `pub` for the tools, whose crate exports this module; the kernel module keeps
+// it private.
+#![cfg_attr(not(cfs_tools), expect(unreachable_pub, reason = "pub for the tools"))]
 
 pub mod error;
 pub mod layout;
 pub mod overlay;
+// Directory and xattr helpers of the reader that only the tools use are not under
+// `cfg(cfs_tools)` yet: that code is being changed (listxattr and lookups); gate them with
+// it and drop this expectation afterwards (it then fails the build as unfulfilled).
+#[cfg_attr(
+    not(cfs_tools),
+    expect(dead_code, reason = "tools-only dir/xattr helpers")
+)]
 pub mod reader;
 pub mod xxhash;
 
-pub use error::{FormatError, Result};
-pub use reader::{BlockSource, DirEntry, Image, Inode, SliceSource};
+pub use error::FormatError;
+#[cfg(cfs_tools)]
+pub use error::Result;
+pub use reader::Inode;
+#[cfg(cfs_tools)]
+pub use reader::{BlockSource, DirEntry, Image, SliceSource};

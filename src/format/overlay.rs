@@ -93,6 +93,7 @@ pub const METACOPY_MAX_SIZE: usize = METACOPY_HEADER_SIZE + MAX_DIGEST_SIZE;
 ///
 /// The value must be absolute, shorter than 4096 bytes, free of NUL bytes, and made of
 /// non-empty components none of which is `.` or `..` (so it cannot leave the basedir).
+#[cfg(cfs_tools)]
 pub fn redirect_object_path(value: &[u8]) -> Result<&[u8]> {
     if value.len() >= PATH_MAX || value.contains(&0) {
         return Err(FormatError::BadRedirect);
@@ -152,10 +153,12 @@ pub fn is_whiteout(inode: &Inode) -> bool {
 
 /// Whether `name` is one of the 256 two-hex-digit names (`00`..`ff`) of the whiteout stubs
 /// mkcomposefs puts in the root directory.
+#[cfg(cfs_tools)]
 pub fn is_whiteout_stub_name(name: &[u8]) -> bool {
     matches!(name, [a, b] if is_lower_hex(*a) && is_lower_hex(*b))
 }
 
+#[cfg(cfs_tools)]
 fn is_lower_hex(c: u8) -> bool {
     c.is_ascii_digit() || (b'a'..=b'f').contains(&c)
 }

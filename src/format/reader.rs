@@ -33,11 +33,13 @@ pub trait BlockSource {
 }
 
 /// A [`BlockSource`] over an image held in memory (a `Vec`, an mmap, a test array).
+#[cfg(cfs_tools)]
 #[derive(Clone, Copy, Debug)]
 pub struct SliceSource<'d> {
     data: &'d [u8],
 }
 
+#[cfg(cfs_tools)]
 impl<'d> SliceSource<'d> {
     /// Wraps `data`, the whole image.
     pub fn new(data: &'d [u8]) -> Self {
@@ -45,6 +47,7 @@ impl<'d> SliceSource<'d> {
     }
 }
 
+#[cfg(cfs_tools)]
 impl BlockSource for SliceSource<'_> {
     type Block<'a>
         = &'a [u8]
@@ -238,6 +241,7 @@ impl Inode {
         self.nid
     }
     /// Whether the on-disk inode is the 64-byte extended form.
+    #[cfg(cfs_tools)]
     pub fn is_extended(&self) -> bool {
         self.extended
     }
@@ -262,6 +266,7 @@ impl Inode {
         self.file_type() == S_IFREG
     }
     /// Whether this is a symlink.
+    #[cfg(cfs_tools)]
     pub fn is_symlink(&self) -> bool {
         self.file_type() == S_IFLNK
     }
@@ -297,14 +302,17 @@ impl Inode {
         }
     }
     /// The raw `i_u` union (block address, rdev or chunk format).
+    #[cfg(cfs_tools)]
     pub fn raw_u(&self) -> u32 {
         self.raw_u
     }
     /// First data block of a flat inode.
+    #[cfg(cfs_tools)]
     pub fn raw_blkaddr(&self) -> u32 {
         self.raw_u
     }
     /// The inode number recorded in the image (`i_ino`, a breadth-first index for mkcomposefs).
+    #[cfg(cfs_tools)]
     pub fn ino(&self) -> u32 {
         self.ino
     }
@@ -313,19 +321,23 @@ impl Inode {
         self.xattr_icount
     }
     /// Image offset of the xattr area.
+    #[cfg(cfs_tools)]
     pub fn xattr_offset(&self) -> u64 {
         self.xattr_offset
     }
     /// Size of the xattr area (0 if there are no xattrs).
+    #[cfg(cfs_tools)]
     pub fn xattr_size(&self) -> u32 {
         self.xattr_size
     }
     /// Image offset of the inline tail (flat-inline) or the chunk array (chunk-based).
+    #[cfg(cfs_tools)]
     pub fn tail_offset(&self) -> u64 {
         self.tail_offset
     }
     /// Length of the inline tail (flat-inline) or of the chunk array (chunk-based); 0 for
     /// flat-plain inodes.
+    #[cfg(cfs_tools)]
     pub fn tail_len(&self) -> u32 {
         self.tail_len
     }
@@ -1031,6 +1043,7 @@ impl<S: BlockSource> Image<S> {
 
     /// Returns the inline tail of a flat-inline inode as a borrowed slice (it never crosses a
     /// block), or `None` for other layouts.
+    #[cfg(cfs_tools)]
     pub fn inline_data(&self, inode: &Inode) -> Result<Option<Bytes<'_, S>>> {
         if inode.layout != DataLayout::FlatInline || inode.tail_len == 0 {
             return Ok(None);
@@ -1097,6 +1110,7 @@ impl<S: BlockSource> Image<S> {
     }
 
     /// Copies the target of a symlink into `buf` and returns its length.
+    #[cfg(cfs_tools)]
     pub fn symlink_target(&self, inode: &Inode, buf: &mut [u8]) -> Result<usize> {
         if !inode.is_symlink() {
             return Err(FormatError::BadMode);
@@ -1165,6 +1179,7 @@ impl<S: BlockSource> Image<S> {
 
     /// Whether every chunk of a chunk-based inode is a hole (as composefs writers produce
     /// for files whose data lives in a backing object).
+    #[cfg(cfs_tools)]
     pub fn chunks_all_null(&self, inode: &Inode) -> Result<bool> {
         let info = inode.chunk_info().ok_or(FormatError::BadLayout)?;
         for i in 0..info.count {

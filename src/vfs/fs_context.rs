@@ -288,6 +288,7 @@ impl<T: FileSystem> ContextOps<T> {
                     NewSuperBlock::<T>::from_raw(sb),
                 )
             };
+            new_sb.set_id();
             let data = T::fill_super(ctx, opts, new_sb)?;
             // SAFETY: Same superblock; `set_data` is called once, before the
             // superblock is visible.

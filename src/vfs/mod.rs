@@ -7,17 +7,20 @@
 //! filesystem above it uses safe types. The layer mirrors the C object
 //! model (separate operation tables per object type) rather than hiding it.
 
+pub(crate) mod backing;
 pub(crate) mod bindings;
 pub(crate) mod cred;
 pub(crate) mod dir;
 pub(crate) mod export;
 pub(crate) mod file;
+pub(crate) mod folio;
 pub(crate) mod fs_context;
 pub(crate) mod fs_type;
 pub(crate) mod helpers;
 pub(crate) mod inode;
 pub(crate) mod path;
 pub(crate) mod sb;
+pub(crate) mod source;
 pub(crate) mod verity;
 pub(crate) mod xattr;
 

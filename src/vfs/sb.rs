@@ -120,9 +120,19 @@ impl<T: FileSystem> NewSuperBlock<T> {
         } else {
             sb.s_flags &= !(SB_POSIXACL as usize);
         }
-        // Kernel messages name the superblock by its device number, as
-        // EROFS names its file-backed ones and `/proc/self/mountinfo` shows
-        // it: "MAJOR:MINOR" (the anonymous device `get_tree_nodev` set).
+    }
+
+    /// Names the superblock in kernel messages (`s_id`) by its device
+    /// number, as EROFS names its file-backed ones and
+    /// `/proc/self/mountinfo` shows it: "MAJOR:MINOR" (the anonymous device
+    /// `get_tree_nodev` set before `fill_super`).
+    ///
+    /// Called by the VFS layer before it hands the superblock to
+    /// `fill_super`, so before any [`Self::id`] borrow of `s_id` exists.
+    pub(super) fn set_id(&self) {
+        // SAFETY: By the type invariant the superblock is new and only this
+        // caller accesses it, for as long as `self` is borrowed.
+        let sb = unsafe { &mut *self.as_raw() };
         let dev = sb.s_dev;
         let mut id = IdWriter {
             buf: &mut sb.s_id,
@@ -133,6 +143,17 @@ impl<T: FileSystem> NewSuperBlock<T> {
         if let Some(nul) = sb.s_id.get_mut(len) {
             *nul = 0;
         }
+    }
+
+    /// The name of the superblock in kernel messages (`s_id`, see
+    /// [`Self::set_id`]).
+    pub(crate) fn id(&self) -> &CStr {
+        // SAFETY: By the type invariant the superblock is valid and only this
+        // caller accesses it; `s_id` is NUL-terminated (`sget_fc` copies the
+        // type's name into it with `strscpy`, `set_id` leaves a NUL) and
+        // changes only in `set_id`, which runs before `fill_super` can call
+        // this.
+        unsafe { CStr::from_char_ptr((*self.as_raw()).s_id.as_ptr()) }
     }
 
     /// Installs the superblock's data and returns the set-up superblock.
@@ -174,6 +195,15 @@ impl<T: FileSystem> SuperBlock<T> {
         // `KBox<T::Data>` until `kill_sb`, which cannot run while a
         // reference to the superblock is in use.
         unsafe { &*(*self.as_raw()).s_fs_info.cast::<T::Data>() }
+    }
+
+    /// The name of the superblock in kernel messages (`s_id`, set by
+    /// [`NewSuperBlock::set_id`]).
+    pub(crate) fn id(&self) -> &CStr {
+        // SAFETY: By the type invariant the superblock is live. `s_id` is a
+        // NUL-terminated array written only while `fill_super` set the
+        // superblock up, before its data was set.
+        unsafe { CStr::from_char_ptr((*self.as_raw()).s_id.as_ptr()) }
     }
 
     /// Whether POSIX ACLs are enforced on this superblock.

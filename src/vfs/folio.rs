@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Folios of the page cache: references, the locked folio of a
+//! `read_folio`, and the scoped mapping of its pages.
+//!
+//! C header: [`include/linux/pagemap.h`](srctree/include/linux/pagemap.h)
+
+use super::bindings;
+use super::helpers;
+use core::{marker::PhantomData, ptr::NonNull};
+use kernel::{page::PAGE_SIZE, prelude::*};
+
+/// A locked folio being read in (`read_folio`).
+///
+/// # Invariants
+///
+/// `folio` is locked, not uptodate, and owned by the running `read_folio`.
+pub(crate) struct LockedFolio<'a> {
+    pub(super) folio: *mut bindings::folio,
+    pub(super) _p: PhantomData<&'a mut bindings::folio>,
+}
+
+impl LockedFolio<'_> {
+    /// File position of the folio's first byte.
+    pub(crate) fn pos(&self) -> i64 {
+        // SAFETY: By the type invariant the folio is valid.
+        unsafe { helpers::cfs_folio_pos(self.folio) }
+    }
+
+    /// Size of the folio in bytes.
+    pub(crate) fn size(&self) -> usize {
+        // SAFETY: By the type invariant the folio is valid.
+        unsafe { helpers::cfs_folio_size(self.folio) }
+    }
+
+    /// Calls `f` on each page of the folio in turn, with the file position
+    /// of the page and its bytes mapped for writing.
+    pub(crate) fn fill_pages(&mut self, mut f: impl FnMut(i64, &mut [u8]) -> Result) -> Result {
+        let size = self.size();
+        let pos = self.pos();
+        let mut off = 0usize;
+        while off < size {
+            // SAFETY: By the type invariant the folio is locked and ours;
+            // `off` is below its size, so the page at `off` exists.
+            let p = unsafe { helpers::cfs_kmap_local_folio(self.folio, off) }.cast::<u8>();
+            // SAFETY: `kmap_local_folio` maps the whole page at `off`, which
+            // nobody else accesses while the folio is locked and not uptodate.
+            let page = unsafe { core::slice::from_raw_parts_mut(p, PAGE_SIZE) };
+            let r = f(pos + off as i64, page);
+            // SAFETY: Unmaps what was mapped above, in LIFO order.
+            unsafe { helpers::cfs_kunmap_local(p.cast()) };
+            r?;
+            off += PAGE_SIZE;
+        }
+        Ok(())
+    }
+}
+
+/// A reference to a folio.
+///
+/// # Invariants
+///
+/// `0` is a folio with a reference owned by this object.
+pub(super) struct FolioRef(pub(super) NonNull<bindings::folio>);
+
+impl FolioRef {
+    /// The folio.
+    pub(super) fn as_ptr(&self) -> *mut bindings::folio {
+        self.0.as_ptr()
+    }
+}
+
+impl Clone for FolioRef {
+    fn clone(&self) -> Self {
+        // SAFETY: By the type invariant the folio is referenced, so taking
+        // another reference is allowed.
+        unsafe { helpers::cfs_folio_get(self.as_ptr()) };
+        // INVARIANT: the reference just taken.
+        Self(self.0)
+    }
+}
+
+impl Drop for FolioRef {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own a reference.
+        unsafe { helpers::cfs_folio_put(self.as_ptr()) };
+    }
+}
+
+// SAFETY: A folio reference is not tied to a task: `folio_put` may be
+// called on any task in process context.
+unsafe impl Send for FolioRef {}
