@@ -93,7 +93,7 @@ impl dir::Operations for Composefs {
             Ok(f) => f,
             Err(FormatError::NameTooLong) => return Err(ENAMETOOLONG),
             Err(FormatError::BadName) => return Ok(None),
-            Err(e) => return Err(image::to_error(e, "directory", raw.nid())),
+            Err(e) => return Err(image::error(sb.id(), e, "directory", raw.nid())),
         };
         let Some(found) = found else {
             return Ok(None);
@@ -115,7 +115,8 @@ impl dir::Operations for Composefs {
     }
 
     fn iterate(dir: &CInode, em: &mut DirEmitter<'_>) -> Result {
-        let img = &Self::sbi(dir).image;
+        let sb = dir.super_block();
+        let img = &sb.data().image;
         let raw = &dir.data().raw;
         let start = u64::try_from(em.pos()).unwrap_or(0);
         // Overlayfs merges the root directory (it may hold whiteouts: the
@@ -138,7 +139,7 @@ impl dir::Operations for Composefs {
                 em.set_pos(next as i64);
                 true
             })
-            .map_err(|e| image::to_error(e, "directory", raw.nid()))?;
+            .map_err(|e| image::error(sb.id(), e, "directory", raw.nid()))?;
         em.set_pos(i64::try_from(end).unwrap_or(i64::MAX));
         Ok(())
     }
@@ -220,7 +221,7 @@ impl crate::vfs::export::Operations for Composefs {
             Ok(Some((nid, _))) if is_reachable(sb, nid)? => inode::iget(sb, nid),
             Ok(Some(_)) => Err(ESTALE),
             Ok(None) => Err(ENOENT),
-            Err(e) => Err(image::to_error(e, "directory", raw.nid())),
+            Err(e) => Err(image::error(sb.id(), e, "directory", raw.nid())),
         }
     }
 }

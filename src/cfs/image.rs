@@ -52,21 +52,12 @@ pub(crate) fn error(sb: &CStr, e: FormatError, what: &str, nid: u64) -> Error {
     })
 }
 
-/// [`error`] for the callers that do not pass the superblock yet (directory
-/// and xattr operations): the message does not name the mount.
-pub(crate) fn to_error(e: FormatError, what: &str, nid: u64) -> Error {
-    errno(e, |e| {
-        pr_err!("corrupt image: {} ({}, nid {})\n", e.message(), what, nid);
-    })
-}
-
 /// The errno of a reader error; `log` logs it (rate-limited) if it is
 /// corruption.
 fn errno(e: FormatError, log: impl FnOnce(&FormatError)) -> Error {
     match e {
         FormatError::Io => EIO,
         FormatError::NoMemory => ENOMEM,
-        FormatError::BufferTooSmall => ERANGE,
         _ => {
             if crate::vfs::helpers::ratelimit() {
                 log(&e);

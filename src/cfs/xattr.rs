@@ -58,7 +58,7 @@ impl xattr::Operations for Composefs {
             }
             Ok(true)
         })
-        .map_err(|e| image::to_error(e, "xattrs", raw.nid()))?;
+        .map_err(|e| image::error(sb.id(), e, "xattrs", raw.nid()))?;
         match list.capacity() {
             None => {
                 list.answer_size(real_len);
@@ -87,12 +87,13 @@ impl xattr::Operations for Composefs {
                 }
             }
         })
-        .map_err(|e| image::to_error(e, "xattrs", raw.nid()))?;
+        .map_err(|e| image::error(sb.id(), e, "xattrs", raw.nid()))?;
         err
     }
 
     fn getxattr(inode: &CInode, name: &[u8], buf: &mut [u8]) -> Result<usize> {
-        let img = &Self::sbi(inode).image;
+        let sb = inode.super_block();
+        let img = &sb.data().image;
         let raw = &inode.data().raw;
         if !NAMESPACES.iter().any(|ns| name.starts_with(ns)) {
             return Err(EOPNOTSUPP);
@@ -120,7 +121,7 @@ impl xattr::Operations for Composefs {
         }
         let Some((off, len)) = img
             .find_xattr(raw, &key)
-            .map_err(|e| image::to_error(e, "xattrs", raw.nid()))?
+            .map_err(|e| image::error(sb.id(), e, "xattrs", raw.nid()))?
         else {
             return Err(ENODATA);
         };
@@ -130,12 +131,13 @@ impl xattr::Operations for Composefs {
         }
         let dst = buf.get_mut(..len).ok_or(ERANGE)?;
         img.read_exact_at(off, dst)
-            .map_err(|e| image::to_error(e, "xattrs", raw.nid()))?;
+            .map_err(|e| image::error(sb.id(), e, "xattrs", raw.nid()))?;
         Ok(len)
     }
 
     fn get_acl(inode: &CInode, default: bool) -> Result<Option<KVec<u8>>> {
-        let img = &Self::sbi(inode).image;
+        let sb = inode.super_block();
+        let img = &sb.data().image;
         let raw = &inode.data().raw;
         let key = XattrKey {
             index: if default {
@@ -148,14 +150,14 @@ impl xattr::Operations for Composefs {
         };
         let Some((off, len)) = img
             .find_xattr(raw, &key)
-            .map_err(|e| image::to_error(e, "xattrs", raw.nid()))?
+            .map_err(|e| image::error(sb.id(), e, "xattrs", raw.nid()))?
         else {
             return Ok(None);
         };
         let mut v = KVec::new();
         v.resize(usize::from(len), 0, GFP_KERNEL)?;
         img.read_exact_at(off, &mut v)
-            .map_err(|e| image::to_error(e, "ACL", raw.nid()))?;
+            .map_err(|e| image::error(sb.id(), e, "ACL", raw.nid()))?;
         Ok(Some(v))
     }
 }

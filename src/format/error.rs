@@ -69,6 +69,7 @@ pub enum FormatError {
     /// The operation needs a directory but the inode is not one.
     NotDir,
     /// A caller-supplied buffer is too small for the result.
+    #[cfg(cfs_tools)]
     BufferTooSmall,
     /// A `trusted.overlay.metacopy` value is malformed.
     BadMetacopy,
@@ -108,6 +109,7 @@ impl FormatError {
             Self::SymlinkTooLong => "invalid symlink length",
             Self::Overflow => "arithmetic overflow",
             Self::NotDir => "not a directory",
+            #[cfg(cfs_tools)]
             Self::BufferTooSmall => "buffer too small",
             Self::BadMetacopy => "malformed overlay metacopy xattr",
             Self::BadRedirect => "malformed overlay redirect xattr",
@@ -117,10 +119,12 @@ impl FormatError {
     /// Whether the error means the image is corrupt (as opposed to an I/O or memory failure
     /// of the block source, or a caller error).
     pub fn is_corruption(&self) -> bool {
-        !matches!(
-            self,
-            Self::Io | Self::NoMemory | Self::BufferTooSmall | Self::NotDir
-        )
+        match self {
+            Self::Io | Self::NoMemory | Self::NotDir => false,
+            #[cfg(cfs_tools)]
+            Self::BufferTooSmall => false,
+            _ => true,
+        }
     }
 }
 

@@ -63,13 +63,6 @@
 pub mod error;
 pub mod layout;
 pub mod overlay;
-// Directory and xattr helpers of the reader that only the tools use are not under
-// `cfg(cfs_tools)` yet: that code is being changed (listxattr and lookups); gate them with
-// it and drop this expectation afterwards (it then fails the build as unfulfilled).
-#[cfg_attr(
-    not(cfs_tools),
-    expect(dead_code, reason = "tools-only dir/xattr helpers")
-)]
 pub mod reader;
 pub mod xxhash;
 

@@ -472,6 +472,7 @@ impl<'b> DirBlock<'b> {
     }
 
     /// Whether the block has no entries (never true for a parsed block).
+    #[cfg(cfs_tools)]
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
@@ -637,6 +638,7 @@ pub struct XattrItem<'n> {
     /// Length of the value.
     pub value_len: u16,
     /// Whether the entry lives in the shared xattr table.
+    #[cfg(cfs_tools)]
     pub shared: bool,
     /// The value, if it lies in the image block that holds the name (where the search is
     /// reading anyway); `None` if the entry crosses into the next block.
@@ -645,11 +647,13 @@ pub struct XattrItem<'n> {
 
 impl XattrItem<'_> {
     /// The name prefix of the entry's index.
+    #[cfg(cfs_tools)]
     pub fn prefix(&self) -> &'static [u8] {
         xattr_prefix(self.index).unwrap_or(b"")
     }
 
     /// Writes the full name (prefix and suffix) into `buf` and returns its length.
+    #[cfg(cfs_tools)]
     pub fn full_name(&self, buf: &mut [u8]) -> Result<usize> {
         let prefix = self.prefix();
         let len = prefix
@@ -731,6 +735,7 @@ impl<'k> HashedXattrKey<'k> {
     }
 
     /// The key.
+    #[cfg(cfs_tools)]
     pub fn key(&self) -> &XattrKey<'k> {
         &self.key
     }
@@ -1210,6 +1215,7 @@ impl<S: BlockSource> Image<S> {
     }
 
     /// Runs `f` on directory block `index` of `dir` after validating it.
+    #[cfg(cfs_tools)]
     pub fn with_dir_block<R>(
         &self,
         dir: &Inode,
@@ -1549,11 +1555,15 @@ impl<S: BlockSource> Image<S> {
         value: Option<&'c [u8]>,
         shared: bool,
     ) -> XattrItem<'c> {
+        // Only the tools read which area an entry is in.
+        #[cfg(not(cfs_tools))]
+        let _ = shared;
         XattrItem {
             index: e.e_name_index,
             suffix,
             value_offset: off + (XATTR_ENTRY_SIZE + suffix.len()) as u64,
             value_len: e.e_value_size,
+            #[cfg(cfs_tools)]
             shared,
             value,
         }
@@ -1828,6 +1838,7 @@ impl<S: BlockSource> Image<S> {
     /// Finds the xattr with the full `name` (e.g. `user.foo`) and copies its value into `buf`;
     /// returns the value length, or `None` if absent. With an empty `buf` only the length is
     /// returned; a non-empty `buf` that is too small gives [`FormatError::BufferTooSmall`].
+    #[cfg(cfs_tools)]
     pub fn get_xattr(&self, inode: &Inode, name: &[u8], buf: &mut [u8]) -> Result<Option<usize>> {
         let (index, suffix) = xattr_split_name(name);
         let key = XattrKey {
