@@ -43,11 +43,13 @@ pub(crate) struct Tables<T>(PhantomData<T>);
 
 impl<T: FileSystem> Tables<T> {
     /// Address space operations of files and symlinks read from the image.
-    /// Like EROFS for such files on the reference stack, no `direct_IO`:
-    /// `O_DIRECT` opens fail with `EINVAL`.
+    /// A no-op `direct_IO`, as overlayfs's inodes have (`ovl_aops`): the
+    /// VFS lets `O_DIRECT` through to [`Self::CACHED_FOPS`], which refuses
+    /// it as the reference's EROFS file does.
     pub(crate) const AOPS: bindings::address_space_operations =
         bindings::address_space_operations {
             read_folio: Some(read_folio_callback::<T>),
+            direct_IO: Some(bindings::noop_direct_IO),
             // SAFETY: All-zeroes is valid for the remaining optional callbacks.
             ..unsafe { core::mem::zeroed() }
         };
@@ -80,17 +82,138 @@ impl<T: FileSystem> Tables<T> {
     };
 
     /// File operations of files read through the inode's page cache: those
-    /// of `generic_ro_fops`, plus a no-op `fsync` as on the reference stack.
+    /// of `generic_ro_fops`, plus a no-op `fsync` as on the reference stack,
+    /// each refusing `O_DIRECT` as the reference does for a file whose data
+    /// is in the image. There overlayfs accepts `O_DIRECT` (its inodes
+    /// have a `direct_IO`) and hands it to the EROFS file, which cannot do
+    /// it: the open fails with `EINVAL`, and after `fcntl(F_SETFL,
+    /// O_DIRECT)` so does every operation that reaches the real file
+    /// (`ovl_real_file` -> `ovl_change_flags`, fs/overlayfs/file.c).
     pub(crate) const CACHED_FOPS: bindings::file_operations = bindings::file_operations {
-        llseek: Some(bindings::generic_file_llseek),
-        read_iter: Some(bindings::generic_file_read_iter),
-        mmap_prepare: Some(bindings::generic_file_readonly_mmap_prepare),
-        splice_read: Some(bindings::filemap_splice_read),
+        open: Some(cached_open),
+        llseek: Some(cached_llseek),
+        read_iter: Some(cached_read_iter),
+        mmap_prepare: Some(cached_mmap_prepare),
+        splice_read: Some(cached_splice_read),
+        fadvise: Some(cached_fadvise),
         fsync: Some(bindings::noop_fsync),
         setlease: Some(helpers::cfs_generic_setlease),
         // SAFETY: All-zeroes is valid for the remaining optional callbacks.
         ..unsafe { core::mem::zeroed() }
     };
+}
+
+/// Whether `file` has `O_DIRECT` set, which files read from the image
+/// cannot do.
+///
+/// # Safety
+///
+/// `file` is an open file, valid for the call.
+unsafe fn direct_set(file: *const bindings::file) -> bool {
+    // SAFETY: Per the function's contract `file` is valid. `fcntl(F_SETFL)`
+    // may change the flags concurrently (under `f_lock`, which readers of
+    // single bits do not take): a volatile load reads one whole value.
+    let flags = unsafe { core::ptr::read_volatile(&raw const (*file).f_flags) };
+    flags & bindings::O_DIRECT != 0
+}
+
+/// `file_operations::open` of files read from the image: `O_DIRECT` is
+/// `EINVAL`, as the reference's open of the EROFS file gives.
+///
+/// # Safety
+///
+/// Called by the VFS with a file being opened.
+unsafe extern "C" fn cached_open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: The VFS passes the file being opened, valid for the call.
+    if unsafe { direct_set(file) } {
+        return EINVAL.to_errno();
+    }
+    0
+}
+
+/// `file_operations::read_iter` of files read from the image.
+///
+/// # Safety
+///
+/// Called by the VFS with a valid kiocb of an open file and an iterator.
+unsafe extern "C" fn cached_read_iter(
+    iocb: *mut bindings::kiocb,
+    iter: *mut bindings::iov_iter,
+) -> isize {
+    // SAFETY: The VFS passes a valid kiocb whose file is open.
+    if unsafe { direct_set((*iocb).ki_filp) } {
+        return EINVAL.to_errno() as isize;
+    }
+    // SAFETY: Called with the arguments the VFS gave this callback.
+    unsafe { bindings::generic_file_read_iter(iocb, iter) }
+}
+
+/// `file_operations::splice_read` of files read from the image.
+///
+/// # Safety
+///
+/// Called by the VFS with an open file and valid splice arguments.
+unsafe extern "C" fn cached_splice_read(
+    file: *mut bindings::file,
+    ppos: *mut bindings::loff_t,
+    pipe: *mut bindings::pipe_inode_info,
+    len: usize,
+    flags: c_uint,
+) -> isize {
+    // SAFETY: The VFS passes an open file.
+    if unsafe { direct_set(file) } {
+        return EINVAL.to_errno() as isize;
+    }
+    // SAFETY: Called with the arguments the VFS gave this callback.
+    unsafe { bindings::filemap_splice_read(file, ppos, pipe, len, flags) }
+}
+
+/// `file_operations::llseek` of files read from the image.
+///
+/// # Safety
+///
+/// Called by the VFS with an open file, position updates serialised.
+unsafe extern "C" fn cached_llseek(file: *mut bindings::file, offset: i64, whence: c_int) -> i64 {
+    // SAFETY: The VFS passes an open file.
+    if unsafe { direct_set(file) } {
+        return EINVAL.to_errno().into();
+    }
+    // SAFETY: Called with the arguments the VFS gave this callback.
+    unsafe { bindings::generic_file_llseek(file, offset, whence) }
+}
+
+/// `file_operations::mmap_prepare` of files read from the image.
+///
+/// # Safety
+///
+/// Called by the mmap code with a valid descriptor of a mapping of an open
+/// file.
+unsafe extern "C" fn cached_mmap_prepare(desc: *mut bindings::vm_area_desc) -> c_int {
+    // SAFETY: The descriptor is valid and names the open file being mapped.
+    if unsafe { direct_set((*desc).file) } {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: Called with the argument the mmap code gave this callback.
+    unsafe { bindings::generic_file_readonly_mmap_prepare(desc) }
+}
+
+/// `file_operations::fadvise` of files read from the image.
+///
+/// # Safety
+///
+/// Called by the VFS with an open file.
+unsafe extern "C" fn cached_fadvise(
+    file: *mut bindings::file,
+    off: i64,
+    len: i64,
+    advice: c_int,
+) -> c_int {
+    // SAFETY: The VFS passes an open file.
+    if unsafe { direct_set(file) } {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: Called with the arguments the VFS gave this callback.
+    unsafe { bindings::generic_fadvise(file, off, len, advice) }
 }
 
 /// `address_space_operations::read_folio`.
