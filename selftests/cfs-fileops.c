@@ -5,7 +5,9 @@
  * composefs and the reference stack can be compared with diff:
  * O_DIRECT, O_NOATIME and O_PATH opens, write opens, SEEK_DATA/SEEK_HOLE,
  * posix_fadvise, fsync, flock and fcntl locks, copy_file_range and sendfile
- * (content hashes), statx's mask and attributes, a shared read-only mmap.
+ * (content hashes), statx's mask and attributes, a shared read-only mmap,
+ * O_DIRECT set with fcntl(F_SETFL) and the reads, seeks and mmap after it,
+ * listxattr's size query and a listxattr into a 3-byte buffer.
  * Values that legitimately differ between filesystems (ino, dev, blocks,
  * blksize) are not printed.
  */
@@ -20,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n)
@@ -162,6 +165,41 @@ static void one(const char *path)
 			printf(" mmap-write=%d", mprotect(m, st.st_size, PROT_READ | PROT_WRITE) < 0 ? -errno : 0);
 			munmap(m, st.st_size);
 		}
+	}
+	{
+		/* O_DIRECT through F_SETFL, then what reaches the data. */
+		int d = open(path, O_RDONLY);
+
+		if (d >= 0 && posix_memalign(&buf, 4096, 4096) == 0) {
+			int fl = fcntl(d, F_GETFL);
+			ssize_t n;
+			void *m;
+
+			printf(" setfl-direct=%d", RESULT(fcntl(d, F_SETFL, fl | O_DIRECT)));
+			n = pread(d, buf, 4096, 0);
+			printf("/pread%zd", n < 0 ? -errno : n);
+			printf("/lseek%d", RESULT(lseek(d, 0, SEEK_END)));
+			m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, d, 0);
+			printf("/mmap%d", m == MAP_FAILED ? -errno : 0);
+			if (m != MAP_FAILED)
+				munmap(m, 4096);
+			printf("/fadvise%d", posix_fadvise(d, 0, 0, POSIX_FADV_WILLNEED));
+			printf("/cleared%d", RESULT(fcntl(d, F_SETFL, fl)));
+			n = pread(d, buf, 4096, 0);
+			printf("/pread%zd", n < 0 ? -errno : n);
+			free(buf);
+		}
+		if (d >= 0)
+			close(d);
+	}
+	{
+		/* The size query and a buffer too small for the list. */
+		char small[3];
+		ssize_t n = listxattr(path, NULL, 0);
+
+		printf(" listxattr-size=%zd", n < 0 ? -errno : n);
+		n = listxattr(path, small, sizeof(small));
+		printf(" listxattr-3=%zd", n < 0 ? -errno : n);
 	}
 	close(fd);
 	putchar('\n');

@@ -184,6 +184,7 @@ pub fn random(r: &mut Rng, t: &Tree) -> Op {
                 libc::O_DIRECTORY,
                 libc::O_TRUNC,
                 libc::O_CREAT,
+                // Redundant (every open is non-blocking), kept so that seeds replay.
                 libc::O_NONBLOCK,
             ] {
                 if r.chance(12) {

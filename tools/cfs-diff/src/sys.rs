@@ -134,11 +134,14 @@ impl Drop for Fd {
     }
 }
 
-/// `openat(2)` relative to the current directory.
+/// `openat(2)` relative to the current directory, always `O_NONBLOCK`: the trees hold
+/// fifos, and opening one blocks until the other end is opened (a hang on both stacks);
+/// on any other file type the flag changes nothing these operations see.
 pub fn open(path: &[u8], flags: libc::c_int) -> SysResult<Fd> {
     let p = cstr(path);
+    let flags = flags | libc::O_CLOEXEC | libc::O_NONBLOCK;
     // SAFETY: `p` is a valid C string; the mode is only used with O_CREAT.
-    let fd = unsafe { libc::open(p.as_ptr(), flags | libc::O_CLOEXEC, 0o644 as libc::c_uint) };
+    let fd = unsafe { libc::open(p.as_ptr(), flags, 0o644 as libc::c_uint) };
     check(fd.into()).map(|fd| Fd(fd as libc::c_int))
 }
 
