@@ -15,7 +15,7 @@ rounds=${DIFF_ROUNDS:-2}
 ops=${DIFF_OPS:-200}
 for s in $seeds; do
 	# Streamed, so that a slow or stuck round shows where it is.
-	{ cfs-diff -s "$s" -n "$rounds" -o "$ops" 2>&1; echo "rc=$?"; } | tee /tmp/diff.out | sed -u "s/^/# /"
+	{ cfs-diff -s "$s" -n "$rounds" -o "$ops" 2>&1; echo "rc=$?"; } | tee /tmp/diff.out | awk '{ print "# " $0; fflush() }'
 	rc=$(sed -n 's/^rc=//p' /tmp/diff.out)
 	if [ "$rc" = 0 ] && grep -q '^difftest: .* 0 divergences' /tmp/diff.out; then
 		ktap_result pass "seed $s: $(grep '^difftest:' /tmp/diff.out)"

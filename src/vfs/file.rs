@@ -87,13 +87,14 @@ impl<T: FileSystem> Tables<T> {
     /// is in the image. There overlayfs accepts `O_DIRECT` (its inodes
     /// have a `direct_IO`) and hands it to the EROFS file, which cannot do
     /// it: the open fails with `EINVAL`, and after `fcntl(F_SETFL,
-    /// O_DIRECT)` so does every operation that reaches the real file
-    /// (`ovl_real_file` -> `ovl_change_flags`, fs/overlayfs/file.c).
+    /// O_DIRECT)` so do reads, seeks, splices and `fadvise`, which reach
+    /// the real file through `ovl_real_file` -> `ovl_change_flags`
+    /// (fs/overlayfs/file.c); `mmap` does not, and still works.
     pub(crate) const CACHED_FOPS: bindings::file_operations = bindings::file_operations {
         open: Some(cached_open),
         llseek: Some(cached_llseek),
         read_iter: Some(cached_read_iter),
-        mmap_prepare: Some(cached_mmap_prepare),
+        mmap_prepare: Some(bindings::generic_file_readonly_mmap_prepare),
         splice_read: Some(cached_splice_read),
         fadvise: Some(cached_fadvise),
         fsync: Some(bindings::noop_fsync),
@@ -180,21 +181,6 @@ unsafe extern "C" fn cached_llseek(file: *mut bindings::file, offset: i64, whenc
     }
     // SAFETY: Called with the arguments the VFS gave this callback.
     unsafe { bindings::generic_file_llseek(file, offset, whence) }
-}
-
-/// `file_operations::mmap_prepare` of files read from the image.
-///
-/// # Safety
-///
-/// Called by the mmap code with a valid descriptor of a mapping of an open
-/// file.
-unsafe extern "C" fn cached_mmap_prepare(desc: *mut bindings::vm_area_desc) -> c_int {
-    // SAFETY: The descriptor is valid and names the open file being mapped.
-    if unsafe { direct_set((*desc).file) } {
-        return EINVAL.to_errno();
-    }
-    // SAFETY: Called with the argument the mmap code gave this callback.
-    unsafe { bindings::generic_file_readonly_mmap_prepare(desc) }
 }
 
 /// `file_operations::fadvise` of files read from the image.
