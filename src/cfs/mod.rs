@@ -104,6 +104,9 @@ pub(crate) struct OverlayXattrs {
     redirect: Result<Option<crate::format::reader::XattrValue>>,
 }
 
+/// The header's `composefs_version` of composefs-rs's legacy V2 images.
+const COMPOSEFS_RS_V2: u32 = 2;
+
 /// Shorthand for an inode of this filesystem.
 type CInode = INode<Composefs>;
 
@@ -254,7 +257,13 @@ impl FileSystem for Composefs {
             fc.error(c"basedir filesystems are stacked too deep");
             return Err(EINVAL);
         }
-        let has_acl = image.header().flags & layout::COMPOSEFS_FLAGS_HAS_ACL != 0;
+        let header = image.header();
+        // ACLs are enforced by default when the header says the image has
+        // some, as mount.composefs mounts EROFS, and for composefs-rs's
+        // legacy V2 layout, which never sets the flag and which composefs-rs
+        // mounts with ACLs enforced (it never passes `noacl`).
+        let has_acl = header.flags & layout::COMPOSEFS_FLAGS_HAS_ACL != 0
+            || header.composefs_version == COMPOSEFS_RS_V2;
         sb.init(&SuperParams {
             magic: u64::from(layout::COMPOSEFS_MAGIC),
             blocksize_bits: 12,
