@@ -85,6 +85,25 @@ check "reference case: by name, an image with another digest is refused (EIO)" [
 check_errno "$want" "digest= with a descriptor source of another image: refused as by name" \
 	sh -c "exec 7<'$w/other.cfs'; cfs-mount -N -o 'source@fd=7,basedir=$w/store,digest=$digest' - /mnt/cfs"
 
+# A block device as the source descriptor (a loop device of a copy of the
+# image): claimed as by name, so that it cannot be opened for writing while
+# mounted (vm-run boots with bdev_allow_write_mounted=0).
+cp "$w/img.cfs" "$w/loop.cfs"
+loop=$(losetup -f)
+if losetup "$loop" "$w/loop.cfs" 2>/dev/null; then
+	check "before the mount the device opens for writing" sh -c ": >>$loop"
+	exec 8<"$loop"
+	fd_case "a block device as the source descriptor" "source@fd=8,basedir=$w/store" -
+	check "... /proc/mounts names the device as the source" [ "$(mount_field /mnt/cfs 1)" = "$loop" ]
+	check "... the device cannot be opened for writing while mounted" \
+		sh -c "! sh -c ': >>$loop' 2>/dev/null"
+	cfs-mount -u /mnt/cfs
+	exec 8<&-
+	losetup -d "$loop"
+else
+	ktap_result fail "a loop device of the image (losetup)"
+fi
+
 # 2. A detached image file: unlinked after it was opened.
 cp "$w/img.cfs" "$w/detached.cfs"
 exec 6<"$w/detached.cfs"
