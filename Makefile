@@ -61,7 +61,7 @@ tools:
 	@for t in $(TOOLS); do cp -f tools/target/$(CARGO_TARGET)/release/$$t build/bin/; done
 
 SELFTEST_BINS := build/bin/cfs-mount build/bin/cfs-walk build/bin/cfs-verity build/bin/cfs-resident build/bin/cfs-handle build/bin/cfs-idmap build/bin/cfs-fileops build/bin/cfs-fanotify
-SELFTEST_BINS += build/bin/cfs-bench build/bin/cfs-sound
+SELFTEST_BINS += build/bin/cfs-bench build/bin/cfs-sound build/bin/cfs-op
 
 selftests: $(SELFTEST_BINS)
 

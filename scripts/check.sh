@@ -67,6 +67,8 @@ for dump in build/testdata/*.dump; do
 			"${dump%.dump}-ref-v$v.cfs"
 	done
 done
+log "test data: images from composefs-rs"
+scripts/gen-cfsrs-images.sh build/testdata
 
 log "guest selftests (run_kselftest.sh in selftests/vm-run; kernel log in build/guest-console.log)"
 if [ -x build/kselftest/run_kselftest.sh ]; then

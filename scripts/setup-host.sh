@@ -4,7 +4,7 @@
 # packages, rust-src, bindgen-cli and libclang (into the cache).
 . "$(dirname "$0")/common.sh"
 
-HOST_PKGS="gcc make bc bison flex libelf-dev libssl-dev cpio kmod qemu-system-x86
+HOST_PKGS="gcc make bc bison flex libelf-dev libssl-dev pkg-config cpio kmod qemu-system-x86
 busybox-static e2fsprogs fsverity rsync python3-venv xz-utils gnuplot-nox"
 
 missing=()

@@ -8,6 +8,13 @@
  *
  *   cfs-mount [-t TYPE] [-o OPTS] SOURCE TARGET    mount(2)
  *   cfs-mount -N [-t TYPE] [-o OPTS] SOURCE TARGET fsopen/fsconfig/fsmount/move_mount
+ *       With -N an option KEY@fd=N is given as file descriptor N
+ *       (FSCONFIG_SET_FD; N is inherited, e.g. opened by the shell), and
+ *       KEY@opath=PATH as an O_PATH descriptor of PATH; SOURCE "-" sets
+ *       no source string (give it as source@fd=N).
+ *   cfs-mount -N -D FILE ... SOURCE TARGET         before move_mount, copy FILE,
+ *       relative to the detached mount fsmount(2) returned, to stdout;
+ *       TARGET "-" leaves the mount detached (closed, so it goes away)
  *   cfs-mount -w ...                               mount(2) without MS_RDONLY
  *   cfs-mount -C ...                               mount without CAP_DAC_OVERRIDE
  *       and CAP_DAC_READ_SEARCH (dropped from this process's capabilities
@@ -45,6 +52,9 @@
 #define FSCONFIG_SET_FLAG 0
 #define FSCONFIG_SET_STRING 1
 #define FSCONFIG_CMD_CREATE 6
+#endif
+#ifndef FSCONFIG_SET_FD
+#define FSCONFIG_SET_FD 5
 #endif
 #ifndef FSCONFIG_CMD_RECONFIGURE
 #define FSCONFIG_CMD_RECONFIGURE 7
@@ -109,7 +119,21 @@ static int set_options(int fd, char *opts)
 		char *eq = strchr(opt, '=');
 		int ret, err;
 
-		if (eq) {
+		char *at = strchr(opt, '@');
+
+		if (at && eq && at < eq && (!strncmp(at, "@fd=", 4) || !strncmp(at, "@opath=", 7))) {
+			int vfd;
+
+			*at = '\0';
+			if (at[1] == 'f') {
+				vfd = atoi(eq + 1);
+			} else {
+				vfd = open(eq + 1, O_PATH);
+				if (vfd < 0)
+					return fail(eq + 1, errno);
+			}
+			ret = sys_fsconfig(fd, FSCONFIG_SET_FD, opt, NULL, vfd);
+		} else if (eq) {
 			*eq = '\0';
 			ret = sys_fsconfig(fd, FSCONFIG_SET_STRING, opt, eq + 1, 0);
 		} else {
@@ -126,7 +150,7 @@ static int set_options(int fd, char *opts)
 
 /* Mount with the new mount API; options are comma separated. */
 static int mount_new(const char *type, const char *opts, const char *source,
-		     const char *target)
+		     const char *target, const char *detached_file)
 {
 	char *copy = strdup(opts ? opts : "");
 	int fd, mfd, err;
@@ -134,7 +158,7 @@ static int mount_new(const char *type, const char *opts, const char *source,
 	fd = sys_fsopen(type, 0);
 	if (fd < 0)
 		return fail("fsopen", errno);
-	if (sys_fsconfig(fd, FSCONFIG_SET_STRING, "source", source, 0) < 0) {
+	if (strcmp(source, "-") && sys_fsconfig(fd, FSCONFIG_SET_STRING, "source", source, 0) < 0) {
 		err = errno;
 		drain_log(fd);
 		return fail("fsconfig source", err);
@@ -151,6 +175,26 @@ static int mount_new(const char *type, const char *opts, const char *source,
 	mfd = sys_fsmount(fd, 0, MOUNT_ATTR_RDONLY);
 	if (mfd < 0)
 		return fail("fsmount", errno);
+	if (detached_file) {
+		char buf[65536];
+		ssize_t n;
+		int ffd = openat(mfd, detached_file, O_RDONLY);
+
+		if (ffd < 0)
+			return fail(detached_file, errno);
+		while ((n = read(ffd, buf, sizeof(buf))) > 0)
+			if (write(1, buf, n) != n)
+				return fail("write", errno);
+		if (n < 0)
+			return fail("read", errno);
+		close(ffd);
+	}
+	if (!strcmp(target, "-")) {
+		close(mfd);
+		close(fd);
+		free(copy);
+		return 0;
+	}
 	if (sys_move_mount(mfd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return fail("move_mount", errno);
 	close(mfd);
@@ -277,7 +321,7 @@ static int bench(long cycles, char **m1, char **m2)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: cfs-mount [-N|-w] [-C] [-t TYPE] [-o OPTS] SOURCE TARGET\n"
+		"usage: cfs-mount [-N [-D FILE]|-w] [-C] [-t TYPE] [-o OPTS] SOURCE TARGET\n"
 		"       cfs-mount -u [-l] TARGET\n"
 		"       cfs-mount -r [-N] [-o OPTS] TARGET\n"
 		"       cfs-mount -b CYCLES -t TYPE -o OPTS SOURCE TARGET [TYPE2 OPTS2 SOURCE2 TARGET2]\n");
@@ -286,11 +330,11 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-	const char *type = "composefs", *opts = NULL;
+	const char *type = "composefs", *opts = NULL, *detached_file = NULL;
 	int new_api = 0, unmount = 0, lazy = 0, writable = 0, remount = 0, nodac = 0, c;
 	long cycles = 0;
 
-	while ((c = getopt(argc, argv, "Nt:o:ulwrCb:")) != -1) {
+	while ((c = getopt(argc, argv, "Nt:o:ulwrCb:D:")) != -1) {
 		switch (c) {
 		case 'N': new_api = 1; break;
 		case 't': type = optarg; break;
@@ -301,6 +345,7 @@ int main(int argc, char **argv)
 		case 'r': remount = 1; break;
 		case 'C': nodac = 1; break;
 		case 'b': cycles = strtol(optarg, NULL, 10); break;
+		case 'D': detached_file = optarg; break;
 		default: return usage();
 		}
 	}
@@ -333,7 +378,7 @@ int main(int argc, char **argv)
 	if (argc != 2)
 		return usage();
 	if (new_api)
-		return mount_new(type, opts, argv[0], argv[1]);
+		return mount_new(type, opts, argv[0], argv[1], detached_file);
 	if (mount(argv[0], argv[1], type, writable ? 0 : MS_RDONLY, opts) < 0)
 		return fail("mount", errno);
 	return 0;

@@ -105,6 +105,9 @@ pub(crate) struct OverlayXattrs {
     redirect: Result<Option<crate::format::reader::XattrValue>>,
 }
 
+/// The header's `composefs_version` of composefs-rs's legacy V2 images.
+const COMPOSEFS_RS_V2: u32 = 2;
+
 /// Shorthand for an inode of this filesystem.
 type CInode = INode<Composefs>;
 
@@ -135,6 +138,16 @@ fn resolve_basedirs(fc: &FsContext, list: Option<&CString>) -> Result<KVec<Priva
         dirs.push(clone, GFP_KERNEL)?;
     }
     Ok(dirs)
+}
+
+/// The `basedir=` value that lists the `basedir+` directories by `names`
+/// (path names, which hold no NUL).
+fn basedir_of_names(names: &[u8]) -> Result<CString> {
+    let mut v = KVec::with_capacity(names.len() + 1, GFP_KERNEL)?;
+    v.extend_from_slice(names, GFP_KERNEL)?;
+    v.push(0, GFP_KERNEL)?;
+    let s = CStr::from_bytes_with_nul(&v).map_err(|_| EINVAL)?;
+    Ok(CString::try_from(s)?)
 }
 
 /// Checks the image's fs-verity digest against `digest=`.
@@ -184,7 +197,13 @@ impl FileSystem for Composefs {
             fc.error(c"no image given (source)");
             return Err(EINVAL);
         };
-        let src = match SourceFile::open(source) {
+        // A source given as a file descriptor is opened from its path (the
+        // name set as the source is only for show).
+        let opened = match opts.source_file.take() {
+            Some(p) => SourceFile::open_path(&p, &crate::vfs::current_cred()),
+            None => SourceFile::open(source),
+        };
+        let src = match opened {
             Ok(s) => s,
             Err(e) => {
                 let msg = match e {
@@ -215,7 +234,23 @@ impl FileSystem for Composefs {
                 });
             }
         };
-        let basedirs = resolve_basedirs(fc, opts.basedir.as_ref())?;
+        let basedirs = if opts.basedir_add.is_empty() {
+            resolve_basedirs(fc, opts.basedir.as_ref())?
+        } else {
+            // `basedir+` directories were resolved as they were given; they
+            // are listed in `/proc/mounts` as `basedir=` with their names.
+            let mut dirs = KVec::with_capacity(opts.basedir_add.len(), GFP_KERNEL)?;
+            for p in &opts.basedir_add {
+                dirs.push(
+                    p.clone_private().inspect_err(|_| {
+                        fc.error(c"cannot clone the mount of a basedir+ directory");
+                    })?,
+                    GFP_KERNEL,
+                )?;
+            }
+            opts.basedir = Some(basedir_of_names(&opts.basedir_add_names)?);
+            dirs
+        };
         // Backing files are opened through the basedirs' filesystems: stack
         // on top of the deepest, within the kernel's limit (as overlayfs).
         let stack_depth = basedirs.iter().map(|p| p.stack_depth()).max().unwrap_or(0) + 1;
@@ -223,7 +258,13 @@ impl FileSystem for Composefs {
             fc.error(c"basedir filesystems are stacked too deep");
             return Err(EINVAL);
         }
-        let has_acl = image.header().flags & layout::COMPOSEFS_FLAGS_HAS_ACL != 0;
+        let header = image.header();
+        // ACLs are enforced by default when the header says the image has
+        // some, as mount.composefs mounts EROFS, and for composefs-rs's
+        // legacy V2 layout, which never sets the flag and which composefs-rs
+        // mounts with ACLs enforced (it never passes `noacl`).
+        let has_acl = header.flags & layout::COMPOSEFS_FLAGS_HAS_ACL != 0
+            || header.composefs_version == COMPOSEFS_RS_V2;
         sb.init(&SuperParams {
             magic: u64::from(layout::COMPOSEFS_MAGIC),
             blocksize_bits: 12,
@@ -269,6 +310,10 @@ impl FileSystem for Composefs {
             return Err(EROFS);
         }
         let d = sb.data();
+        if !opts.basedir_add.is_empty() {
+            // `basedir+` on a remount: the same directories, by name.
+            opts.basedir = Some(basedir_of_names(&opts.basedir_add_names)?);
+        }
         let changed = if opts
             .basedir
             .as_ref()

@@ -2,7 +2,10 @@
 
 //! Mount options.
 
-use crate::vfs::fs_context::{FsContext, FsParam, ParamValue};
+use crate::vfs::{
+    fs_context::{FsContext, FsParam, ParamValue},
+    path::Path,
+};
 use kernel::{prelude::*, str::CString};
 
 /// What fs-verity checks are made on backing objects.
@@ -85,6 +88,13 @@ pub(super) fn write_hex(bytes: &[u8], out: &mut [u8]) {
 pub(crate) struct Options {
     /// The `basedir=` value, `:`-separated absolute paths.
     pub(crate) basedir: Option<CString>,
+    /// The directories given by `basedir+`, in order, resolved when given.
+    pub(crate) basedir_add: KVec<Path>,
+    /// Their names at that time, `:`-separated (as `basedir=` would list
+    /// them), for `/proc/mounts`.
+    pub(crate) basedir_add_names: KVec<u8>,
+    /// The image, when the source was given as a file descriptor.
+    pub(crate) source_file: Option<Path>,
     /// The `digest=` value.
     pub(crate) digest: Option<Digest>,
     /// The `verity=` choice, if one was given.
@@ -107,12 +117,56 @@ pub(crate) fn parse(fc: &mut FsContext, opts: &mut Options, param: &FsParam<'_>)
                 fc.error(c"basedir needs a value");
                 return Err(EINVAL);
             };
+            if !opts.basedir_add.is_empty() {
+                fc.error(c"basedir= cannot be combined with basedir+");
+                return Err(EINVAL);
+            }
             let b = v.to_bytes();
             if b.is_empty() || b.split(|&c| c == b':').any(|d| !d.starts_with(b"/")) {
                 fc.error(c"basedir must be a list of absolute paths separated by ':'");
                 return Err(EINVAL);
             }
             opts.basedir = Some(CString::try_from(v)?);
+        }
+        b"basedir+" => {
+            if opts.basedir.is_some() {
+                fc.error(c"basedir+ cannot be combined with basedir=");
+                return Err(EINVAL);
+            }
+            let path = match &param.value {
+                ParamValue::String(v) if !v.to_bytes().is_empty() => Path::lookup_dir(v)
+                    .inspect_err(|_| fc.error_arg(c"cannot resolve basedir+", v))?,
+                ParamValue::File(f) => {
+                    let p = f.path();
+                    if !p.is_dir() {
+                        fc.error(c"basedir+ descriptor is not a directory");
+                        return Err(ENOTDIR);
+                    }
+                    p
+                }
+                _ => {
+                    fc.error(c"basedir+ needs a directory path or descriptor");
+                    return Err(EINVAL);
+                }
+            };
+            let name = path.name()?;
+            if !opts.basedir_add_names.is_empty() {
+                opts.basedir_add_names.push(b':', GFP_KERNEL)?;
+            }
+            opts.basedir_add_names
+                .extend_from_slice(name.to_bytes(), GFP_KERNEL)?;
+            opts.basedir_add.push(path, GFP_KERNEL)?;
+        }
+        // A source given as a file descriptor (`FSCONFIG_SET_FD`); a string
+        // source is the VFS's.
+        b"source" => {
+            let ParamValue::File(f) = &param.value else {
+                return Err(ENOPARAM);
+            };
+            let path = f.path();
+            // Shown as the mount's source: the image's name when it was given.
+            fc.set_source(&path.name()?)?;
+            opts.source_file = Some(path);
         }
         b"digest" => {
             let d = string.and_then(|v| Digest::parse(v.to_bytes()));

@@ -6,8 +6,9 @@
 
 use super::bindings;
 use super::fs_type::FileSystem;
+use super::path::Path;
 use super::sb::{NewSuperBlock, SuperBlock};
-use core::marker::PhantomData;
+use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{error::from_result, prelude::*, str::CStr, types::Opaque};
 
 /// A filesystem context (`struct fs_context`).
@@ -91,6 +92,26 @@ impl FsContext {
         Some(unsafe { CStr::from_char_ptr(s) })
     }
 
+    /// Sets the mount source (`fc->source`), shown as the mount's source in
+    /// `/proc/self/mountinfo`; `EINVAL` if one was given already.
+    pub(crate) fn set_source(&mut self, name: &CStr) -> Result {
+        if self.source().is_some() {
+            self.error(c"only one source may be given");
+            return Err(EINVAL);
+        }
+        // SAFETY: `name` is NUL-terminated; `kstrdup` returns a new
+        // allocation or NULL.
+        let copy = unsafe { bindings::kstrdup(name.as_char_ptr(), bindings::GFP_KERNEL) };
+        if copy.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: By the type invariant the context is valid; `&mut self`
+        // means the VFS handed it to this callback. `source` was NULL
+        // (above); the context frees it with `kfree` (`put_fs_context`).
+        unsafe { (*self.as_raw()).source = copy };
+        Ok(())
+    }
+
     /// The superblock flags requested (`fc->sb_flags`).
     pub(crate) fn sb_flags(&self) -> u32 {
         // SAFETY: By the type invariant the context is valid.
@@ -124,8 +145,32 @@ pub(crate) enum ParamValue<'a> {
     Flag,
     /// A string value (`basedir=/x`).
     String(&'a CStr),
-    /// Some other kind of value (a blob, a path or a file descriptor).
+    /// A file descriptor (`FSCONFIG_SET_FD`): the file it refers to.
+    File(FileParam<'a>),
+    /// Some other kind of value (a blob or a path name).
     Other,
+}
+
+/// The file of a file-descriptor parameter, borrowed for a `parse_param`
+/// callback.
+///
+/// # Invariants
+///
+/// `file` is an open file the parameter holds a reference to for `'a`.
+pub(crate) struct FileParam<'a> {
+    file: NonNull<bindings::file>,
+    _p: PhantomData<&'a bindings::file>,
+}
+
+impl FileParam<'_> {
+    /// The file's path (`f_path`), with a reference of its own: for an
+    /// `O_PATH` descriptor too, and for a file unlinked since it was opened.
+    pub(crate) fn path(&self) -> Path {
+        // SAFETY: By the type invariant the file is open: its `f_path` is
+        // referenced by it and, set up when the file was opened, has a
+        // positive dentry.
+        unsafe { Path::get(&raw const (*self.file.as_ptr()).__bindgen_anon_1.f_path) }
+    }
 }
 
 /// One mount parameter (`struct fs_parameter`), borrowed for a
@@ -161,6 +206,19 @@ impl<'a> FsParam<'a> {
                     // SAFETY: A string parameter's value is NUL-terminated and
                     // lives as long as the parameter.
                     ParamValue::String(unsafe { CStr::from_char_ptr(sp) })
+                }
+            }
+            bindings::fs_value_type_fs_value_is_file => {
+                // SAFETY: `file` is the union member of a file parameter.
+                match NonNull::new(unsafe { p.__bindgen_anon_1.file }) {
+                    // INVARIANT: `fsconfig` holds a reference to the file of a
+                    // file parameter until the parameter is freed, after the
+                    // callback that borrows it.
+                    Some(file) => ParamValue::File(FileParam {
+                        file,
+                        _p: PhantomData,
+                    }),
+                    None => ParamValue::Other,
                 }
             }
             _ => ParamValue::Other,

@@ -9,7 +9,13 @@ use super::bindings;
 use super::cred::with_creds;
 use super::helpers;
 use core::ptr::NonNull;
-use kernel::{cred::Credential, error::to_result, ffi::c_uint, prelude::*};
+use kernel::{
+    cred::Credential,
+    error::to_result,
+    ffi::{c_int, c_uint},
+    prelude::*,
+    str::CString,
+};
 
 /// `LOOKUP_FOLLOW` (checked against the C value in `helpers.c`).
 const LOOKUP_FOLLOW: c_uint = 1 << 0;
@@ -43,13 +49,70 @@ impl Path {
         Ok(Self(unsafe { p.assume_init() }))
     }
 
-    /// Whether the path is a regular file (`d_is_reg`).
-    pub(crate) fn is_reg(&self) -> bool {
+    /// Takes a new reference to `raw` (`path_get`).
+    ///
+    /// # Safety
+    ///
+    /// `raw` must point to a referenced path with a positive dentry (the
+    /// `f_path` of an open file, for instance), valid for the call.
+    pub(crate) unsafe fn get(raw: *const bindings::path) -> Self {
+        // SAFETY: Per the function's contract `raw` is a valid, referenced
+        // path; `path_get` takes one more reference to its mount and dentry.
+        unsafe { bindings::path_get(raw) };
+        // INVARIANT: the references just taken are owned by the new value,
+        // and the caller guarantees the dentry is positive.
+        // SAFETY: `raw` is valid for reads (above); the copy shares the
+        // pointers whose references were taken.
+        Self(unsafe { core::ptr::read(raw) })
+    }
+
+    /// The dentry's type bits (`DCACHE_ENTRY_TYPE` of `d_flags`).
+    fn entry_type(&self) -> c_uint {
         // SAFETY: By the type invariant the dentry is referenced; its type
         // bits are read once.
         let flags = unsafe { core::ptr::read_volatile(&(*self.0.dentry).d_flags) };
         flags & bindings::dentry_flags_DCACHE_ENTRY_TYPE
-            == bindings::dentry_flags_DCACHE_REGULAR_TYPE
+    }
+
+    /// Whether the path is a directory (`d_is_dir`).
+    pub(crate) fn is_dir(&self) -> bool {
+        self.entry_type() == bindings::dentry_flags_DCACHE_DIRECTORY_TYPE
+    }
+
+    /// The device number of a block device node, `None` for anything else.
+    pub(crate) fn block_device(&self) -> Option<bindings::dev_t> {
+        // SAFETY: By the type invariant the dentry is positive and
+        // referenced, so its inode is valid; its mode and device number are
+        // fixed for the inode's life.
+        let (mode, rdev) = unsafe {
+            let inode = helpers::cfs_d_inode(self.0.dentry);
+            (u32::from((*inode).i_mode), (*inode).i_rdev)
+        };
+        (mode & bindings::S_IFMT == bindings::S_IFBLK).then_some(rdev)
+    }
+
+    /// The path's name as `/proc/self/mountinfo` would print it (`d_path`):
+    /// absolute in the caller's root; `" (deleted)"` is appended for an
+    /// unlinked file.
+    pub(crate) fn name(&self) -> Result<CString> {
+        const BUF: usize = 4096;
+        let mut buf = KVec::<u8>::with_capacity(BUF, GFP_KERNEL)?;
+        buf.resize(BUF, 0, GFP_KERNEL)?;
+        let start = buf.as_mut_ptr();
+        // SAFETY: By the type invariant the path is referenced; `buf` is
+        // writable for `BUF` bytes; `d_path` writes the NUL-terminated name
+        // at the end of the buffer and returns its start, or an error pointer.
+        let p = unsafe { bindings::d_path(&self.0, start.cast(), BUF as c_int) };
+        let p = kernel::error::from_err_ptr(p)?;
+        // SAFETY: On success `p` points into `buf` at a NUL-terminated string
+        // that ends within it.
+        let name = unsafe { CStr::from_char_ptr(p) };
+        Ok(CString::try_from(name)?)
+    }
+
+    /// Whether the path is a regular file (`d_is_reg`).
+    pub(crate) fn is_reg(&self) -> bool {
+        self.entry_type() == bindings::dentry_flags_DCACHE_REGULAR_TYPE
     }
 
     /// Whether overlayfs would take the path's dentry for a weird one

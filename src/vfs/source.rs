@@ -8,8 +8,10 @@
 use super::bindings;
 use super::folio::FolioRef;
 use super::helpers;
+use super::path::Path;
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{
+    cred::Credential,
     error::to_result,
     ffi::c_ulong,
     fs::File,
@@ -165,8 +167,56 @@ impl SourceFile {
         let f = kernel::error::from_err_ptr(unsafe {
             bindings::filp_open(path.as_char_ptr(), flags, 0)
         })?;
-        // SAFETY: `f` is a new reference to a valid file; `ARef` drops it
-        // on the error paths below.
+        // SAFETY: `filp_open` returned a new reference to an open file.
+        unsafe { Self::from_file(f) }
+    }
+
+    /// Opens the source named by `path` (the path of a file descriptor
+    /// given as the mount source) read-only, as [`Self::open`] opens a
+    /// name: a block device is claimed, a regular file has its writes
+    /// denied. Read permission is checked with `cred`, as an open by name
+    /// checks it (the descriptor may be an `O_PATH` one); anything but a
+    /// regular file or a block device is refused without being opened.
+    pub(crate) fn open_path(path: &Path, cred: &Credential) -> Result<Self, SourceError> {
+        path.permission(Path::MAY_OPEN_READ, cred)?;
+        if let Some(dev) = path.block_device() {
+            let holder = core::ptr::from_ref(&BDEV_HOLDER).cast_mut().cast();
+            // SAFETY: `holder` is a unique static address used only as a
+            // claim token (as in `open`); the result is a referenced file or
+            // an error pointer.
+            let bdev = unsafe {
+                bindings::bdev_file_open_by_dev(
+                    dev,
+                    BLK_OPEN_READ | BLK_OPEN_RESTRICT_WRITES,
+                    holder,
+                    core::ptr::null(),
+                )
+            };
+            let f = kernel::error::from_err_ptr(bdev)?;
+            return Self::new_bdev(NonNull::new(f).ok_or(EIO)?);
+        }
+        if !path.is_reg() {
+            return Err(SourceError::NotFileOrBdev);
+        }
+        let flags = (bindings::O_RDONLY | bindings::O_LARGEFILE) as c_int;
+        // SAFETY: `path` is a referenced, positive path and `cred` valid;
+        // `dentry_open` returns a referenced file or an error pointer.
+        let f = kernel::error::from_err_ptr(unsafe {
+            bindings::dentry_open(path.as_raw(), flags, cred.as_ptr())
+        })?;
+        // SAFETY: `dentry_open` returned a new reference to an open file.
+        unsafe { Self::from_file(f) }
+    }
+
+    /// Takes over `f`, a regular file opened read-only, for [`Self::open`]
+    /// and [`Self::open_path`].
+    ///
+    /// # Safety
+    ///
+    /// `f` must be a new reference to an open file, given to this function.
+    unsafe fn from_file(f: *mut bindings::file) -> Result<Self, SourceError> {
+        // SAFETY: Per the function's contract `f` is a new reference to an
+        // open file (so non-NULL); `ARef` drops it on the error paths below.
         let file: ARef<File> = unsafe { ARef::from_raw(NonNull::new_unchecked(f.cast())) };
         // SAFETY: The file is open, so its inode is valid.
         let inode = unsafe { helpers::cfs_file_inode(f) };
