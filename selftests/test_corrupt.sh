@@ -206,6 +206,18 @@ if [ "$fstype" = composefs ]; then
 		check "swapped names: the names were swapped in place" sh -c "head -n 6 '$w/order.walk' | grep -q n15"
 		same_output "swapped names: lookups in readdir order find what fresh lookups find" \
 			"$w/order.fresh.sorted" "$w/order.inorder"
+		# The reference's lookups (erofs_namei) over the same damaged block.
+		if ref_mount "$w/order.cfs" /mnt/corrupt-ref "$w/objects"; then
+			for n in $names; do
+				if stat "/mnt/corrupt-ref/d/$n" >/dev/null 2>&1; then echo "$n found"; else echo "$n absent"; fi
+			done | sort >"$w/order.ref"
+			ref_umount /mnt/corrupt-ref
+			echo "# found on the reference stack: $(grep -c found "$w/order.ref") of 20"
+			same_output "swapped names: lookups find what the reference's find" \
+				"$w/order.ref" "$w/order.fresh.sorted"
+		else
+			ktap_result fail "swapped names: the reference stack mounts the image"
+		fi
 	else
 		ktap_result fail "swapped names: the image mounts"
 	fi
