@@ -9,7 +9,8 @@
 . "$(dirname "$0")/common.sh"
 
 out=${1:?usage: gen-cfsrs-images.sh DIR}
-target=${CFSRS_TARGET_DIR:-$PROJECT_ROOT/build/cfsrs-target}
+# Kept with the other caches, so that a fresh clone does not rebuild it.
+target=${CFSRS_TARGET_DIR:-$CACHE_DIR/cfsrs-target}
 cargo build --quiet --release --locked \
 	--manifest-path "$PROJECT_ROOT/tools/cfsrs-mkimage/Cargo.toml" --target-dir "$target"
 for dump in "$out"/*.dump; do
