@@ -529,7 +529,9 @@ fn check_dirent_target(e: &DirEntry<'_>, image_size: u64) -> Result<()> {
 /// The name offset of entry `index` of a directory block as EROFS reads it in a lookup
 /// (`nameoff_from_disk`): modulo the block size.
 fn erofs_nameoff(block: &[u8], index: usize) -> Result<usize> {
-    let off = index.checked_mul(DIRENT_SIZE).ok_or(FormatError::Overflow)?;
+    let off = index
+        .checked_mul(DIRENT_SIZE)
+        .ok_or(FormatError::Overflow)?;
     let d = Dirent::parse(block.get(off..).ok_or(FormatError::BadDirent)?)?;
     Ok(usize::from(d.nameoff) & (BLOCK_SIZE - 1))
 }
@@ -615,7 +617,10 @@ fn has_slash_or_nul(name: &[u8]) -> bool {
         return bad(w);
     }
     let mut words = name.chunks_exact(8);
-    if words.by_ref().any(|w| <[u8; 8]>::try_from(w).is_ok_and(bad)) {
+    if words
+        .by_ref()
+        .any(|w| <[u8; 8]>::try_from(w).is_ok_and(bad))
+    {
         return true;
     }
     // The last word, overlapping the one before it, covers the bytes left over.
@@ -1285,7 +1290,8 @@ impl<S: BlockSource> Image<S> {
             let Ok(b) = DirBlock::parse(&bytes, self.size) else {
                 return Ok(false);
             };
-            let (Some(first), Some(last)) = (b.get(0), b.len().checked_sub(1).and_then(|i| b.get(i)))
+            let (Some(first), Some(last)) =
+                (b.get(0), b.len().checked_sub(1).and_then(|i| b.get(i)))
             else {
                 return Ok(false);
             };
@@ -1337,9 +1343,10 @@ impl<S: BlockSource> Image<S> {
             .filter(|h| h.block < hi)
             .map(|h| (h.block, h.index.wrapping_add(1), true));
         while lo < hi {
-            let (mid, next, chain) = probe
-                .take()
-                .unwrap_or((lo + (hi - lo) / 2, usize::MAX, false));
+            let (mid, next, chain) =
+                probe
+                    .take()
+                    .unwrap_or((lo + (hi - lo) / 2, usize::MAX, false));
             let bytes = self.dir_block_bytes(dir, mid)?;
             let b = DirBlock::parse_count(&bytes)?;
             let found = |e: DirEntry<'_>, index| {
@@ -1391,7 +1398,10 @@ impl<S: BlockSource> Image<S> {
             .ok_or(FormatError::Overflow)?;
         // `off < self.size` (the extent was checked against the image): no underflow.
         let len = block_end.min(self.size).saturating_sub(off);
-        self.bytes(off, usize::try_from(len).map_err(|_| FormatError::Overflow)?)
+        self.bytes(
+            off,
+            usize::try_from(len).map_err(|_| FormatError::Overflow)?,
+        )
     }
 
     /// Looks `name` up as EROFS does (`erofs_namei`, fs/erofs/namei.c): a binary search over
@@ -1459,7 +1469,9 @@ impl<S: BlockSource> Image<S> {
     /// Entry `index` of directory block `blk` (whose bytes are `bytes`) as a lookup result,
     /// its file type and nid checked.
     fn erofs_found(&self, bytes: &[u8], blk: u64, index: usize) -> Result<Found> {
-        let off = index.checked_mul(DIRENT_SIZE).ok_or(FormatError::Overflow)?;
+        let off = index
+            .checked_mul(DIRENT_SIZE)
+            .ok_or(FormatError::Overflow)?;
         let d = Dirent::parse(bytes.get(off..).ok_or(FormatError::BadDirent)?)?;
         let e = DirEntry {
             name: &[],
@@ -1749,7 +1761,12 @@ impl<S: BlockSource> Image<S> {
         let mut cur = Cursor::new(self);
         let inode = self.inode_in(&mut cur, nid)?;
         let found = if want(&inode) {
-            self.find_xattrs_in(&mut cur, &inode, keys.map(|k| (&k.key, Some(k.bit))), values)
+            self.find_xattrs_in(
+                &mut cur,
+                &inode,
+                keys.map(|k| (&k.key, Some(k.bit))),
+                values,
+            )
         } else {
             [const { Ok(None) }; N]
         };

@@ -337,11 +337,26 @@ fn primitives() {
     // comparison; algorithm 0 asks for no digest.
     assert_eq!(metacopy_digest_at_open(b""), Ok(None));
     assert_eq!(metacopy_digest_at_open(&[0, 4, 0, 0]), Ok(None));
-    assert_eq!(metacopy_digest_at_open(&[0, 4, 0, 9]), Ok(Some((9, &[][..]))));
-    assert_eq!(metacopy_digest_at_open(&[0, 5, 7, 1, 3]), Ok(Some((1, &[3u8][..]))));
-    assert_eq!(metacopy_digest_at_open(&[1, 4, 0, 0]), Err(FormatError::BadMetacopy));
-    assert_eq!(metacopy_digest_at_open(&[0, 5, 0, 0]), Err(FormatError::BadMetacopy));
-    assert_eq!(metacopy_digest_at_open(&[0, 3, 0]), Err(FormatError::BadMetacopy));
+    assert_eq!(
+        metacopy_digest_at_open(&[0, 4, 0, 9]),
+        Ok(Some((9, &[][..])))
+    );
+    assert_eq!(
+        metacopy_digest_at_open(&[0, 5, 7, 1, 3]),
+        Ok(Some((1, &[3u8][..])))
+    );
+    assert_eq!(
+        metacopy_digest_at_open(&[1, 4, 0, 0]),
+        Err(FormatError::BadMetacopy)
+    );
+    assert_eq!(
+        metacopy_digest_at_open(&[0, 5, 0, 0]),
+        Err(FormatError::BadMetacopy)
+    );
+    assert_eq!(
+        metacopy_digest_at_open(&[0, 3, 0]),
+        Err(FormatError::BadMetacopy)
+    );
 
     assert_eq!(redirect_object_path(b"/ab/cd"), Ok(&b"ab/cd"[..]));
     for bad in [
@@ -381,7 +396,11 @@ fn xxh32_bytewise(input: &[u8], seed: u32) -> u32 {
     const P3: u32 = 0xc2b2_ae3d;
     const P4: u32 = 0x27d4_eb2f;
     const P5: u32 = 0x1656_67b1;
-    let round = |acc: u32, x: u32| acc.wrapping_add(x.wrapping_mul(P2)).rotate_left(13).wrapping_mul(P1);
+    let round = |acc: u32, x: u32| {
+        acc.wrapping_add(x.wrapping_mul(P2))
+            .rotate_left(13)
+            .wrapping_mul(P1)
+    };
     let le = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     let mut i = 0;
     let mut h = if input.len() >= 16 {
@@ -406,11 +425,17 @@ fn xxh32_bytewise(input: &[u8], seed: u32) -> u32 {
     };
     h = h.wrapping_add(input.len() as u32);
     while i + 4 <= input.len() {
-        h = h.wrapping_add(le(&input[i..]).wrapping_mul(P3)).rotate_left(17).wrapping_mul(P4);
+        h = h
+            .wrapping_add(le(&input[i..]).wrapping_mul(P3))
+            .rotate_left(17)
+            .wrapping_mul(P4);
         i += 4;
     }
     for &b in &input[i..] {
-        h = h.wrapping_add(u32::from(b).wrapping_mul(P5)).rotate_left(11).wrapping_mul(P1);
+        h = h
+            .wrapping_add(u32::from(b).wrapping_mul(P5))
+            .rotate_left(11)
+            .wrapping_mul(P1);
     }
     h ^= h >> 15;
     h = h.wrapping_mul(P2);
@@ -445,10 +470,20 @@ fn lookup_hints() {
         absent.extend(names.iter().map(|(n, _)| [&n[..], b"~"].concat()));
         for hint in &hints {
             for (name, nid) in &names {
-                let f = img.lookup_near(&dir, name, *hint).expect("lookup").expect("found");
+                let f = img
+                    .lookup_near(&dir, name, *hint)
+                    .expect("lookup")
+                    .expect("found");
                 assert_eq!(f.nid, *nid, "{name:?} {hint:?}");
                 // Starting from what it found finds the next entry too.
-                let again = img.lookup_near(&dir, name, Some(LookupHint { block: f.block, index: f.index }));
+                let again = img.lookup_near(
+                    &dir,
+                    name,
+                    Some(LookupHint {
+                        block: f.block,
+                        index: f.index,
+                    }),
+                );
                 assert_eq!(again.expect("lookup").expect("found").nid, *nid);
             }
             for name in &absent {
@@ -460,9 +495,15 @@ fn lookup_hints() {
         // In readdir order, each lookup starting from the previous one's entry.
         let mut hint = None;
         for (name, nid) in &names {
-            let f = img.lookup_near(&dir, name, hint).expect("lookup").expect("found");
+            let f = img
+                .lookup_near(&dir, name, hint)
+                .expect("lookup")
+                .expect("found");
             assert_eq!(f.nid, *nid);
-            hint = Some(LookupHint { block: f.block, index: f.index });
+            hint = Some(LookupHint {
+                block: f.block,
+                index: f.index,
+            });
         }
     }
 }
@@ -607,4 +648,60 @@ fn inline_xattrs_in_and_across_blocks() {
         within > 0 && across > 0,
         "{within} areas in one block, {across} across two"
     );
+}
+
+/// Every name a directory lists is found by a lookup, with names of every byte value (bytes
+/// at and above 0x80 sort after ASCII, as EROFS compares them: unsigned) and of blocks of
+/// many entries.
+#[test]
+fn lookup_finds_every_listed_name() {
+    let mut s = String::from("/ 4096 40755 3 0 0 0 0.0 - - -\n/d 4096 40755 2 0 0 0 0.0 - - -\n");
+    let mut names = Vec::new();
+    let mut x: u32 = 12345;
+    for i in 0..600 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let mut n = format!("{:03x}", (x >> 8) & 0xfff).into_bytes();
+        if i % 3 == 0 {
+            n.insert(1, 0x80 + (x % 100) as u8);
+        }
+        if i % 5 == 0 {
+            n.push(0x01 + (x % 30) as u8);
+        }
+        n.extend_from_slice(format!("-{i}").as_bytes());
+        names.push(n);
+    }
+    for n in &names {
+        let esc: String = n
+            .iter()
+            .map(|&c| {
+                if c.is_ascii_alphanumeric() || c == b'-' {
+                    (c as char).to_string()
+                } else {
+                    format!("\\x{c:02x}")
+                }
+            })
+            .collect();
+        s.push_str(&format!("/d/{esc} 0 100644 1 0 0 0 0.0 - - -\n"));
+    }
+    let data = image("bytes", &s, &[]);
+    let img = Image::open(SliceSource::new(&data)).expect("open");
+    let root = img.inode(img.root_nid()).expect("root");
+    let (dnid, _) = img.lookup(&root, b"d").expect("lookup").expect("d");
+    let dir = img.inode(dnid).expect("d");
+    let mut listed = Vec::new();
+    img.readdir(&dir, 0, |e, _| {
+        listed.push((e.name.to_vec(), e.nid));
+        true
+    })
+    .expect("readdir");
+    assert_eq!(listed.len(), names.len() + 2);
+    for (name, nid) in &listed {
+        let found = img.lookup(&dir, name).expect("lookup");
+        assert_eq!(
+            found.map(|f| f.0),
+            Some(*nid),
+            "lookup of {:?}",
+            String::from_utf8_lossy(name)
+        );
+    }
 }
