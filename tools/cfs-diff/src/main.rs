@@ -5,7 +5,7 @@
 //! test guest.
 //!
 //! ```text
-//! cfs-diff [-s SEED] [-r FIRST_ROUND] [-n ROUNDS] [-t SECONDS] [-o MAX_OPS] [-w WORKDIR] [-v]
+//! cfs-diff [-s SEED] [-r FIRST_ROUND] [-n ROUNDS] [-t SECONDS] [-o MAX_OPS] [-w WORKDIR] [-v] [-d]
 //! ```
 //!
 //! Each round, reproducible from (SEED, round) alone, generates a random tree, builds its
@@ -51,6 +51,8 @@ struct Args {
     max_ops: u64,
     workdir: PathBuf,
     verbose: bool,
+    /// Only print the dump of round `first`'s tree (`-d`), to look at a divergence's tree.
+    dump_only: bool,
 }
 
 fn parse_args() -> Option<Args> {
@@ -62,11 +64,16 @@ fn parse_args() -> Option<Args> {
         max_ops: 300,
         workdir: PathBuf::from("/scratch/cfs-diff"),
         verbose: false,
+        dump_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         if arg == "-v" {
             a.verbose = true;
+            continue;
+        }
+        if arg == "-d" {
+            a.dump_only = true;
             continue;
         }
         let v = it.next()?;
@@ -268,6 +275,12 @@ fn damage_metacopy(r: &mut Rng, img: &mut [u8], t: &Tree) -> Option<String> {
 /// One round: generate, mount, compare, tear down.
 fn round(a: &Args, index: u64, st: &mut Stats) -> Result<(), String> {
     let mut r = Rng::new(a.seed, index);
+    if a.dump_only {
+        let n = r.range(50, 500) as usize;
+        use std::io::Write;
+        let _ = std::io::stdout().write_all(&Tree::generate(&mut r, n).dump());
+        return Ok(());
+    }
     let w = a.workdir.join(format!("r{index}"));
     clean(&w);
     fs::create_dir_all(&w).map_err(|e| format!("workdir: {e}"))?;
@@ -613,7 +626,7 @@ impl std::fmt::Debug for OpArgs<'_> {
 
 fn main() -> ExitCode {
     let Some(a) = parse_args() else {
-        eprintln!("usage: cfs-diff [-s SEED] [-r FIRST_ROUND] [-n ROUNDS] [-t SECONDS] [-o MAX_OPS] [-w WORKDIR] [-v]");
+        eprintln!("usage: cfs-diff [-s SEED] [-r FIRST_ROUND] [-n ROUNDS] [-t SECONDS] [-o MAX_OPS] [-w WORKDIR] [-v] [-d]");
         return ExitCode::from(2);
     };
     let start = Instant::now();
