@@ -305,29 +305,9 @@ check "all $count corrupt images tried" [ "$total" = "$count" ]
 compared=$(wc -l <"$w/compared")
 diverged=$(grep -c ' diverged$' "$w/compared")
 echo "# $compared mounted images walked on the reference stack too: $diverged diverged"
-# Known divergences, open in issue 14 (found by this comparison, not yet
-# fixed; each is a place where composefs is more lenient than EROFS or
-# hides an entry the reference lists): a damaged xattr name length
-# (composefs returns a value where the reference gives ENODATA), an
-# over-long symlink and a truncated image's inline data that composefs
-# reads where EROFS says EUCLEAN or EIO, a directory whose size grew that
-# composefs lists where EROFS fails with EUCLEAN, and root entries named
-# like the whiteout stubs (00..ff) that composefs hides where the reference
-# lists them. They come from these damage classes; any other class that
-# diverges fails.
-known="xattr-entry dirent-nameoff dirent-name dir-size symlink truncate multi"
-known_div=0
-for c in $known; do
-	known_div=$((known_div + $(grep -c "^$c diverged$" "$w/compared")))
-done
 if [ "$fstype" = composefs ]; then
-	check "walks of corrupt images equal the reference's where both mount ($((diverged - known_div)) of $compared differ outside the known classes)" \
-		[ "$((diverged - known_div))" = 0 ]
-	if [ "$known_div" = 0 ]; then
-		ktap_result pass "no known divergence (classes: $known) showed"
-	else
-		skip "walks of damaged images in the classes $known" "$known_div known divergences, open in issue 14"
-	fi
+	check "walks of corrupt images equal the reference's where both mount ($diverged of $compared differ)" \
+		[ "$diverged" = 0 ]
 fi
 check "no walk of a corrupt image hung" [ "$hangs" = 0 ]
 check "every mounted corrupt image unmounted" [ "$stuck" = 0 ]
