@@ -48,13 +48,9 @@ kvars=(ARCH=x86 CROSS_COMPILE=x86_64-linux-gnu- CC=x86_64-linux-gnu-gcc-14 HOSTC
 	RUSTC=rustc HOSTRUSTC=rustc CLIPPY_DRIVER=clippy-driver BINDGEN=bindgen PAHOLE=pahole
 	KERNELRELEASE="$DEBIAN_KREL")
 
-key=$({
-	echo "$srcver $tc"
-	cat "$hdr/.config" "$0"
-} | sha256sum | cut -c1-16)
-out=$CACHE_DIR/kbuild/debian-$key
-
-if [ ! -e "$out/.built" ]; then
+# Debian's configuration over the same source, built up to what modules
+# need (modules_prepare builds rust/), into $out.
+prepare_kernel() {
 	log "rebuilding $DEBIAN_KREL's Rust crates in $out (a few minutes)"
 	rm -rf "$out"
 	mkdir -p "$out"
@@ -82,6 +78,17 @@ if [ ! -e "$out/.built" ]; then
 	# (modpost reads them) and the BTF-only vmlinux of its headers package.
 	cp "$hdr/Module.symvers" "$hdr/vmlinux" "$out/"
 	touch "$out/.built"
+}
+
+# The cache key: what the build depends on, this recipe included.
+key=$({
+	echo "$srcver $tc ${kvars[*]}"
+	declare -f prepare_kernel
+	cat "$hdr/.config"
+} | sha256sum | cut -c1-16)
+out=$CACHE_DIR/kbuild/debian-$key
+if [ ! -e "$out/.built" ]; then
+	prepare_kernel
 fi
 
 # The rebuilt crates' exports (generated from their objects) against
