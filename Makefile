@@ -44,7 +44,7 @@ SHELL := /bin/bash
 CARGO_TARGET := x86_64-unknown-linux-gnu
 TOOLS := mkcomposefs composefs-info cfs-mutate cfs-diff
 
-.PHONY: all module module-bench tools selftests kernel check demo bench profile fuzz stress clean difftest
+.PHONY: all module module-bench module-debian tools selftests kernel check demo bench profile fuzz stress clean difftest
 
 all: module tools selftests
 
@@ -53,6 +53,11 @@ module:
 
 module-bench:
 	@scripts/build-module.sh bench
+
+# The module for Debian 13's stock kernel, built with Debian's own
+# toolchain (rustc 1.85.1, the kernel's minimum) into build/debian/.
+module-debian:
+	@scripts/build-distro.sh debian >/dev/null
 
 tools:
 	cd tools && RUSTFLAGS='-C target-feature=+crt-static' \
@@ -73,8 +78,11 @@ kernel:
 	@scripts/build-kernel.sh debug >/dev/null
 	@scripts/build-kernel.sh bench >/dev/null
 
-check: all
-	@scripts/check.sh
+# KERNEL=debian runs the guest selftests on Debian 13's stock kernel
+# (scripts/check.sh), which needs its own build of the module, not the
+# debug kernel's.
+check: $(if $(filter debian,$(KERNEL)),tools selftests,all)
+	@KERNEL=$(KERNEL) scripts/check.sh
 
 demo: all
 	@scripts/demo.sh

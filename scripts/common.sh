@@ -22,6 +22,18 @@ GUEST_USERSPACE_PKGS="mount/trixie util-linux/trixie coreutils/trixie libmount1/
 	libblkid1/trixie libsmartcols1/trixie libselinux1/trixie libpcre2-8-0/trixie
 	libudev1/trixie libcap2/trixie libc6/trixie"
 
+# Debian 13's backported stock kernel (scripts/fetch-debian.sh,
+# scripts/build-distro.sh): the release, its package version (the same
+# source as $KERNEL_SOURCE_PKG), and the toolchain Debian built it with,
+# taken from Debian 13 itself (apt resolves their dependencies there).
+DEBIAN_KREL=7.3.4+deb13-amd64
+DEBIAN_KVERSION=7.3.4-1~bpo13+1
+DEBIAN_KERNEL_PKGS="linux-image-$DEBIAN_KREL linux-binary-$DEBIAN_KREL linux-modules-$DEBIAN_KREL linux-base-$DEBIAN_KREL
+	linux-headers-$DEBIAN_KREL linux-headers-7.3.4+deb13-common linux-kbuild-7.3.4+deb13"
+DEBIAN_TOOLCHAIN_SUITE=trixie
+DEBIAN_TOOLCHAIN_PKGS="gcc-14 binutils pahole rustc rust-src rust-clippy bindgen libclang1-19"
+DEBIAN_DIR=$CACHE_DIR/debian
+
 BINDGEN_DIR=$CACHE_DIR/bindgen-$BINDGEN_VERSION
 LIBCLANG_VENV=$CACHE_DIR/libclang-$LIBCLANG_VERSION
 APT_ALT=$CACHE_DIR/apt-alt

@@ -7,6 +7,10 @@
 //! comes from `kernel::bindings`, re-exported here so that the VFS layer has
 //! one place to take C items from.
 
+// `unnecessary_transmutes` is known from rustc 1.88 on: older compilers
+// (the kernel's minimum, 1.85) would reject the allow below as an unknown
+// lint, as the kernel's own bindings crate provides for.
+#![cfg_attr(not(CONFIG_RUSTC_HAS_UNNECESSARY_TRANSMUTES), allow(unknown_lints))]
 #![allow(
     non_camel_case_types,
     non_upper_case_globals,
