@@ -67,6 +67,13 @@ same_output() {
 	fi
 }
 
+# same_tree DESCRIPTION DIR: DIR's walk (cfs-walk) equals the reference's
+# walk the script saved in $w/ref.txt.
+same_tree() {
+	cfs-walk "$2" >"$w/walk.txt" 2>&1
+	same_output "$1" "$w/ref.txt" "$w/walk.txt"
+}
+
 ktap_finish() {
 	echo "1..$KTAP_N"
 	echo "# totals: $((KTAP_N - KTAP_FAIL - KTAP_SKIP)) pass, $KTAP_FAIL fail, $KTAP_SKIP skip"

@@ -50,11 +50,6 @@ if ! ref_mount "$img" /mnt/ref "$w/store"; then
 fi
 cfs-walk /mnt/ref >"$w/ref.txt"
 
-# same_tree DESCRIPTION DIR: DIR's walk equals the reference's.
-same_tree() {
-	cfs-walk "$2" >"$w/walk.txt" 2>&1
-	same_output "$1" "$w/ref.txt" "$w/walk.txt"
-}
 loaded() { grep -q '^composefs ' /proc/modules; }
 fstype_at() { awk -v t="$1" '$2 == t { f = $3 } END { print f }' /proc/mounts; }
 # Per-mount flags (mountinfo's sixth field) of the mount at TARGET.

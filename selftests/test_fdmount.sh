@@ -31,11 +31,6 @@ if ! ref_mount "$w/img.cfs" /mnt/ref "$w/store"; then
 fi
 cfs-walk /mnt/ref >"$w/ref.txt"
 
-# same_tree DESCRIPTION DIR: DIR's walk equals the reference's.
-same_tree() {
-	cfs-walk "$2" >"$w/walk.txt" 2>&1
-	same_output "$1" "$w/ref.txt" "$w/walk.txt"
-}
 # mount_field TARGET N: field N of /proc/mounts for TARGET (1 source, 4 options).
 mount_field() { awk -v t="$1" -v n="$2" '$2 == t { f = $n } END { print f }' /proc/mounts; }
 # fd_case DESCRIPTION OPTIONS SOURCE: mount through the new API, walk, unmount.
