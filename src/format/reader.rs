@@ -1385,19 +1385,27 @@ impl<S: BlockSource> Image<S> {
         Ok(None)
     }
 
-    /// The bytes of directory block `index` of `dir` as EROFS' lookup sees them: from the
-    /// block's start to the end of the image block holding it (for the inline tail, the
-    /// bytes after the tail too), cut at the end of the image.
+    /// The bytes of directory block `index` of `dir` as EROFS' lookup sees them in the
+    /// directory's page cache: a plain block whole, to the end of the image block holding
+    /// it (past the directory's size too: the block is read from the image as it is), cut
+    /// at the end of the image; the inline tail only up to the directory's size, since the
+    /// page cache holds zeros after it (`iomap_read_inline_data` and EROFS' file-backed
+    /// reads fill the rest of the folio with zeros). A name that runs to the end of the
+    /// returned bytes is therefore compared as if a NUL followed, as EROFS compares it.
     fn dir_block_for_lookup(&self, dir: &Inode, index: u64) -> Result<Bytes<'_, S>> {
         let pos = index
             .checked_mul(BLOCK_SIZE_U64)
             .ok_or(FormatError::Overflow)?;
-        let (off, _) = self.flat_extent(dir, pos)?.ok_or(FormatError::OutOfRange)?;
-        let block_end = (off | (BLOCK_SIZE_U64 - 1))
-            .checked_add(1)
-            .ok_or(FormatError::Overflow)?;
-        // `off < self.size` (the extent was checked against the image): no underflow.
-        let len = block_end.min(self.size).saturating_sub(off);
+        let (off, avail) = self.flat_extent(dir, pos)?.ok_or(FormatError::OutOfRange)?;
+        let len = if index < dir.plain_blocks() {
+            let block_end = (off | (BLOCK_SIZE_U64 - 1))
+                .checked_add(1)
+                .ok_or(FormatError::Overflow)?;
+            // `off < self.size` (the extent was checked against the image): no underflow.
+            block_end.min(self.size).saturating_sub(off)
+        } else {
+            avail as u64
+        };
         self.bytes(
             off,
             usize::try_from(len).map_err(|_| FormatError::Overflow)?,
