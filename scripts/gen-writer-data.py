@@ -77,11 +77,17 @@ def tree(root):
     os.symlink("/etc/conf", os.path.join(root, "abs-link"))
     os.symlink("does/not/exist", os.path.join(root, "dangling"))
     os.symlink("usr/lib", os.path.join(root, "lib"))
-    # A directory of many entries (several directory blocks), small files.
-    for i in range(300):
-        put("usr/share/many/entry-%03d" % i, b"entry %d\n" % i)
+    # A directory of two blocks of entries, small files.
+    for i in range(150):
+        put("usr/share/many/entry-with-a-longer-name-%03d" % i, b"entry %d\n" % i)
     # Deep nesting.
     put("a/b/c/d/e/f/g/h/leaf", rnd.randbytes(2000))
+    # Fixed times (composefs-rs records them), so that the images are the
+    # same on every run.
+    for top, dirs, files in os.walk(root, topdown=False):
+        for n in dirs + files:
+            os.utime(os.path.join(top, n), (1700000000, 1700000000), follow_symlinks=False)
+    os.utime(root, (1700000000, 1700000000))
 
 
 # --- container layers ---
