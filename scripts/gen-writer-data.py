@@ -19,8 +19,14 @@ Contents are deterministic (fixed seeds).
 import hashlib
 import os
 import random
+import struct
 import subprocess
 import sys
+
+
+def acl(entries):
+    """A POSIX ACL xattr value: version 2, then (tag, perm, id) entries."""
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", t, p, i) for t, p, i in entries)
 
 
 def tree(root):
@@ -62,6 +68,15 @@ def tree(root):
     put("usr/bin/sgid", rnd.randbytes(100), mode=0o2711, gid=50)
     mkdir("home/user", mode=0o700, uid=1000, gid=1000)
     put("home/user/private", rnd.randbytes(1000), mode=0o600, uid=1000, gid=1000)
+    # POSIX ACLs: uid 1000 may read a file its mode keeps from others, and
+    # a directory's default ACL.
+    put("etc/acl-file", rnd.randbytes(300), mode=0o640,
+        xattrs=[("system.posix_acl_access", acl([(1, 6, 0xffffffff), (2, 4, 1000),
+                                                 (4, 4, 0xffffffff), (0x10, 4, 0xffffffff),
+                                                 (0x20, 0, 0xffffffff)]))])
+    mkdir("acl-dir", xattrs=[("system.posix_acl_default", acl([(1, 7, 0xffffffff), (2, 5, 1000),
+                                                              (4, 5, 0xffffffff), (0x10, 5, 0xffffffff),
+                                                              (0x20, 5, 0xffffffff)]))])
     mkdir("tmp", mode=0o1777)
     mkdir("empty-dir")
     mkdir("etc", xattrs=[("user.dir-note", b"on a directory")])

@@ -4,6 +4,7 @@
 # the real tools into DIR (the guest sees it as /attach/testdata/writers):
 #   contents.txt   every regular file of the test tree (gen-writer-data.py
 #                  tree) with its md5, taken from the tree itself
+#   cfsrs-objects.txt  how many distinct contents of over 64 bytes it has
 #   ostree/        an ostree repository's objects/ (XX/<sha256>.file names)
 #                  after `ostree commit --generate-composefs-metadata` of the
 #                  tree, the images of `ostree checkout --composefs` and
@@ -29,6 +30,10 @@ trap 'rm -rf "$tmp"' EXIT
 tree=$tmp/tree
 "$PROJECT_ROOT/scripts/gen-writer-data.py" tree "$tree"
 (cd "$tree" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 md5sum) >"$out/contents.txt"
+# composefs-rs stores files of up to 64 bytes in the image, the others as
+# one object per content: how many objects the tree makes.
+(cd "$tree" && find . -type f -size +64c -print0 | xargs -0 md5sum | cut -d' ' -f1 | sort -u | wc -l) \
+	>"$out/cfsrs-objects.txt"
 
 # ostree: a bare repository, as ostree-booted systems have.
 ostree=$("$PROJECT_ROOT/scripts/fetch-ostree.sh")/ostree

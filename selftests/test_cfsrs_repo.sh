@@ -17,6 +17,10 @@ d=/attach/testdata/writers
 mkdir -p /mnt/cfs /mnt/ref
 nimg=$(wc -l <"$d/contents.txt" 2>/dev/null || echo 0)
 
+# uid 1000 reads FILE: "read" or "denied".
+grep -q '^cfsrs1000:' /etc/passwd || echo 'cfsrs1000:x:1000:1000::/:/bin/sh' >>/etc/passwd
+read_as_1000() { su cfsrs1000 -s /bin/sh -c "cat '$1'" >/dev/null 2>&1 && echo read || echo denied; }
+
 # (One md5sum for all: names are split at newlines only.)
 contents() {
 	(cd "$1" && set -f && IFS='
@@ -47,8 +51,9 @@ for alg in sha256 sha512; do
 		m=$(cfs-verity measure "$f")
 		[ "$m" = "$alg:$name" ] || { echo "# $f measures $m"; bad=$((bad + 1)); }
 	done
-	check "$alg: each object is named by its $alg fs-verity digest ($n: the tree's 12 contents over 64 bytes and 3 images)" \
-		[ "$n" = 15 ] && [ "$bad" = 0 ]
+	want=$(($(cat "$d/cfsrs-objects.txt") + 3))
+	check "$alg: each object is named by its $alg fs-verity digest ($n: the tree's contents over 64 bytes and 3 images, $want)" \
+		[ "$n" = "$want" ] && [ "$bad" = 0 ]
 	for v in 0 1 2; do
 		ref=$repo/images/refs/v$v
 		img=$(readlink -f "$ref")
@@ -66,6 +71,9 @@ for alg in sha256 sha512; do
 			if cfs-mount -t composefs -o "basedir=$repo/objects,verity=require,digest=$digest" \
 				"$img" /mnt/cfs; then
 				same_tree "$alg v$v: tree and contents equal the reference's" /mnt/cfs
+				r=$(read_as_1000 /mnt/ref/etc/acl-file) c=$(read_as_1000 /mnt/cfs/etc/acl-file)
+				check "$alg v$v: the ACL lets uid 1000 read etc/acl-file, as on the reference ($r)" \
+					[ "$r" = read ] && [ "$c" = "$r" ]
 				contents /mnt/cfs >"$w/cfs-md5.txt"
 				same_output "$alg v$v: the $nimg regular files have the imported tree's contents" \
 					"$d/contents.txt" "$w/cfs-md5.txt"

@@ -32,6 +32,10 @@ nimg=$(wc -l <"$d/contents.txt")
 
 # contents MOUNTPOINT: "md5  ./path" for every regular file, sorted, as
 # contents.txt lists the committed tree.
+# uid 1000 reads FILE: "read" or "denied".
+grep -q '^cfsrs1000:' /etc/passwd || echo 'cfsrs1000:x:1000:1000::/:/bin/sh' >>/etc/passwd
+read_as_1000() { su cfsrs1000 -s /bin/sh -c "cat '$1'" >/dev/null 2>&1 && echo read || echo denied; }
+
 # (One md5sum for all: names are split at newlines only.)
 contents() {
 	(cd "$1" && set -f && IFS='
@@ -51,6 +55,9 @@ if ref_mount "$w/ostree.cfs" /mnt/ref "$w/objects" ",verity=require"; then
 	if cfs-mount -t composefs -o "basedir=$w/objects,verity=require,digest=$digest" \
 		"$w/ostree.cfs" /mnt/cfs; then
 		same_tree "ostree.cfs (verity=require, digest=): tree and contents equal the reference's" /mnt/cfs
+		r=$(read_as_1000 /mnt/ref/etc/acl-file) c=$(read_as_1000 /mnt/cfs/etc/acl-file)
+		check "ostree.cfs: the ACL lets uid 1000 read etc/acl-file, as on the reference ($r)" \
+			[ "$r" = read ] && [ "$c" = "$r" ]
 		contents /mnt/cfs >"$w/cfs-md5.txt"
 		same_output "ostree.cfs: the $nimg regular files have the committed tree's contents" \
 			"$d/contents.txt" "$w/cfs-md5.txt"
