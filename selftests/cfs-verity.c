@@ -52,6 +52,10 @@ int main(int argc, char **argv)
 		int alg = !strcmp(argv[2], "sha512") ? FS_VERITY_HASH_ALG_SHA512 : FS_VERITY_HASH_ALG_SHA256;
 		int i, err, first = 0;
 
+		if (argc < 4) {
+			fprintf(stderr, "cfs-verity enable-all: no files\n");
+			return 2;
+		}
 		for (i = 3; i < argc; i++) {
 			err = enable(argv[i], alg);
 			if (err && !first)

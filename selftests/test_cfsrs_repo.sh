@@ -53,7 +53,7 @@ for alg in sha256 sha512; do
 	done
 	want=$(($(cat "$d/cfsrs-objects.txt") + 3))
 	check "$alg: each object is named by its $alg fs-verity digest ($n: the tree's contents over 64 bytes and 3 images, $want)" \
-		[ "$n" = "$want" ] && [ "$bad" = 0 ]
+		[ "$n" = "$want" -a "$bad" = 0 ]
 	for v in 0 1 2; do
 		ref=$repo/images/refs/v$v
 		img=$(readlink -f "$ref")
@@ -73,7 +73,7 @@ for alg in sha256 sha512; do
 				same_tree "$alg v$v: tree and contents equal the reference's" /mnt/cfs
 				r=$(read_as_1000 /mnt/ref/etc/acl-file) c=$(read_as_1000 /mnt/cfs/etc/acl-file)
 				check "$alg v$v: the ACL lets uid 1000 read etc/acl-file, as on the reference ($r)" \
-					[ "$r" = read ] && [ "$c" = "$r" ]
+					[ "$r" = read -a "$c" = "$r" ]
 				contents /mnt/cfs >"$w/cfs-md5.txt"
 				same_output "$alg v$v: the $nimg regular files have the imported tree's contents" \
 					"$d/contents.txt" "$w/cfs-md5.txt"

@@ -57,7 +57,7 @@ if ref_mount "$w/ostree.cfs" /mnt/ref "$w/objects" ",verity=require"; then
 		same_tree "ostree.cfs (verity=require, digest=): tree and contents equal the reference's" /mnt/cfs
 		r=$(read_as_1000 /mnt/ref/etc/acl-file) c=$(read_as_1000 /mnt/cfs/etc/acl-file)
 		check "ostree.cfs: the ACL lets uid 1000 read etc/acl-file, as on the reference ($r)" \
-			[ "$r" = read ] && [ "$c" = "$r" ]
+			[ "$r" = read -a "$c" = "$r" ]
 		contents /mnt/cfs >"$w/cfs-md5.txt"
 		same_output "ostree.cfs: the $nimg regular files have the committed tree's contents" \
 			"$d/contents.txt" "$w/cfs-md5.txt"
