@@ -23,6 +23,7 @@ read_as_1000() { su cfsrs1000 -s /bin/sh -c "cat '$1'" >/dev/null 2>&1 && echo r
 
 # (One md5sum for all: names are split at newlines only.)
 contents() {
+	# shellcheck disable=SC2046
 	(cd "$1" && set -f && IFS='
 ' && md5sum $(find . -type f | LC_ALL=C sort))
 }
@@ -92,6 +93,7 @@ for alg in sha256 sha512; do
 	img=$(readlink -f "$repo/images/refs/v1")
 	line=$(grep ' \./usr/lib/large$' "$d/contents.txt")
 	sum=${line%% *}
+	# shellcheck disable=SC2086
 	obj=$(md5sum $objs | grep "^$sum " | head -n1 | cut -c35-)
 	if [ -n "$obj" ] && [ -f "$img" ]; then
 		rm -f "$obj"

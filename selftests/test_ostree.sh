@@ -38,6 +38,7 @@ read_as_1000() { su cfsrs1000 -s /bin/sh -c "cat '$1'" >/dev/null 2>&1 && echo r
 
 # (One md5sum for all: names are split at newlines only.)
 contents() {
+	# shellcheck disable=SC2046
 	(cd "$1" && set -f && IFS='
 ' && md5sum $(find . -type f | LC_ALL=C sort))
 }
@@ -79,6 +80,7 @@ check "ostree.cfs: another digest= is refused" sh -c \
 # and the other files still read.
 line=$(grep ' \./etc/conf$' "$d/contents.txt")
 sum=${line%% *}
+# shellcheck disable=SC2046
 obj=$(cd "$w/objects" && md5sum $(find . -name '*.file' -type f) | grep "^$sum " | head -n1 | cut -c35-)
 [ -z "$obj" ] || obj=$w/objects/${obj#./}
 if [ -n "$obj" ]; then
