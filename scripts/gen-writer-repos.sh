@@ -24,7 +24,9 @@
 out=${1:?usage: gen-writer-repos.sh DIR}/writers
 rm -rf "$out"
 mkdir -p "$out"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/writers.XXXXXX")
+# Next to the output rather than in /tmp, which may be a tmpfs without
+# user xattrs or ACLs.
+tmp=$(mktemp -d "$out.tmp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 tree=$tmp/tree
