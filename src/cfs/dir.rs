@@ -127,12 +127,15 @@ impl dir::Operations for Composefs {
         // a whiteout (`ovl_check_whiteouts`, fs/overlayfs/readdir.c): in a
         // damaged directory the lookup may miss, and the entry is listed.
         let is_root = raw.nid() == img.root_nid();
-        if is_root && start == 0 {
+        let checked = &sb.data().root_listing_checked;
+        if is_root && start == 0 && !checked.load(Ordering::Relaxed) {
             // Overlayfs reads a merged directory whole into its cache before
             // listing any of it (`ovl_dir_read_merged`): a damaged entry
-            // anywhere fails the listing before its first entry.
+            // anywhere fails the listing before its first entry. Once read
+            // without error, the same bytes read the same way again.
             img.readdir(raw, 0, |_, _| true)
                 .map_err(|e| image::error(sb.id(), e, "directory", raw.nid()))?;
+            checked.store(true, Ordering::Relaxed);
         }
         let end = img
             .readdir(raw, start, |e, next| {

@@ -49,6 +49,10 @@ pub(crate) struct CfsSuper {
     /// Which inode slots the tree reaches from the root, one bit per nid:
     /// made by the first file-handle decode, which accepts only those.
     reachable: once::OnceBox<KVVec<u64>>,
+    /// Whether the root directory was once read whole without error (see
+    /// `iterate`): the image does not change while mounted, so later
+    /// listings need not read it twice.
+    root_listing_checked: core::sync::atomic::AtomicBool,
 }
 
 /// Per-inode state: the decoded image inode.
@@ -287,6 +291,7 @@ impl FileSystem for Composefs {
                 verity,
                 digest: opts.digest,
                 reachable: once::OnceBox::new(),
+                root_listing_checked: core::sync::atomic::AtomicBool::new(false),
             },
             GFP_KERNEL,
         )?)
