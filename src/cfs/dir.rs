@@ -114,6 +114,15 @@ impl dir::Operations for Composefs {
         Ok(Some(child))
     }
 
+    /// The root is what overlayfs always merges (`ovl_fill_super` marks it
+    /// as possibly holding whiteouts), so it seeks as a merged directory;
+    /// other directories of the single lower layer are read through the
+    /// real (EROFS) directory, as here.
+    fn seeks_as_merged(dir: &CInode) -> bool {
+        let img = &dir.super_block().data().image;
+        dir.data().raw.nid() == img.root_nid()
+    }
+
     fn iterate(dir: &CInode, em: &mut DirEmitter<'_>) -> Result {
         let sb = dir.super_block();
         let img = &sb.data().image;
