@@ -17,7 +17,7 @@ use crate::vfs::{
     cred,
     fs_context::{FsContext, FsParam},
     fs_type::FileSystem,
-    inode::{INode, MAY_APPEND, MAY_READ, MAY_WRITE},
+    inode::{INode, MAY_APPEND, MAY_EXEC, MAY_READ, MAY_WRITE},
     path::{Path, PrivateMount},
     sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock, SuperParams, MAX_STACK_DEPTH},
     source::{SourceError, SourceFile},
@@ -377,19 +377,28 @@ impl FileSystem for Composefs {
     /// mounter must be able to copy it up). So a mounter without
     /// `CAP_DAC_OVERRIDE` (dropped, or an unprivileged owner of the mount)
     /// cannot pass a caller through a directory or into a file it could
-    /// not reach itself. A mounter with it passes every such check (it
-    /// overrides read, write and search, and execute wherever an execute
-    /// bit is set, which the caller's own check already required), unless
-    /// the inode's owner or group is the invalid id, which no capability
-    /// covers.
+    /// not reach itself. A mounter with it passes such a check (it
+    /// overrides read, write and search, and execute wherever the mode has
+    /// an execute bit), unless the inode's owner or group is the invalid
+    /// id, which no capability covers, or execute is asked of a
+    /// non-directory whose mode has no execute bit (an image's ACL may
+    /// grant the caller what its mode does not: the capability does not
+    /// cover that).
     fn permission(inode: &CInode, mask: c_int) -> Result {
         let sbi = Self::sbi(inode);
         let raw = &inode.data().raw;
-        if sbi.mounter_dac_override && raw.uid() != u32::MAX && raw.gid() != u32::MAX {
+        let mode = raw.mode();
+        let exec_without_x_bit =
+            mask & MAY_EXEC != 0 && mode & layout::S_IFMT != layout::S_IFDIR && mode & 0o111 == 0;
+        if sbi.mounter_dac_override
+            && raw.uid() != u32::MAX
+            && raw.gid() != u32::MAX
+            && !exec_without_x_bit
+        {
             return Ok(());
         }
         let special = matches!(
-            raw.mode() & layout::S_IFMT,
+            mode & layout::S_IFMT,
             layout::S_IFCHR | layout::S_IFBLK | layout::S_IFIFO | layout::S_IFSOCK
         );
         let mask = if mask & MAY_WRITE != 0 && !special {

@@ -19,7 +19,9 @@ use kernel::{
     types::Opaque,
 };
 
-/// Access masks of [`FileSystem::permission`] (`MAY_*`).
+/// Access masks of [`FileSystem::permission`] (`MAY_*`): execute or search.
+pub(crate) const MAY_EXEC: c_int = bindings::MAY_EXEC as c_int;
+/// Read access.
 pub(crate) const MAY_READ: c_int = bindings::MAY_READ as c_int;
 /// Write access.
 pub(crate) const MAY_WRITE: c_int = bindings::MAY_WRITE as c_int;
