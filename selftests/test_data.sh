@@ -125,6 +125,53 @@ cfs-mount -u /mnt/cfs
 echo 1 >/proc/sys/vm/drop_caches
 set -- $1 $(cfs-resident "$w/img.cfs")
 check "unmounting lets go of them ($1 cached before, $2 of $3 after)" [ "$1" -gt 0 -a "$2" = 0 ]
+
+# The superblock's shrinker is asked per memory cgroup (and node), and gives
+# back only the kept folios charged to the cgroup being reclaimed. A mount
+# made and walked in cgroup A keeps its last image folios (charged to A);
+# tasks of cgroup B then look up missing names (negative dentries charged
+# to B, so the shrinker is asked for B; the image pages they read are
+# cached already, charged to A). Reclaim of B must not take A's folios;
+# reclaim of A gives them back.
+cg=/sys/fs/cgroup
+grep -q " $cg cgroup2 " /proc/mounts || mount -t cgroup2 none $cg 2>/dev/null
+if grep -qw memory $cg/cgroup.controllers 2>/dev/null; then
+	echo +memory >$cg/cgroup.subtree_control
+	mkdir -p $cg/cfs-a $cg/cfs-b
+	i=0
+	while [ $i -lt 3000 ]; do
+		echo "/f$i 1 100644 1 0 0 0 0.0 - x -"
+		i=$((i + 1))
+	done >"$w/many.dump"
+	sed -i '1i / 4096 40755 2 0 0 0 0.0 - - -' "$w/many.dump"
+	mkcomposefs --from-file "$w/many.dump" "$w/many.cfs"
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	echo 3 >/proc/sys/vm/drop_caches
+	# Mounted from A too: the mount reads the image's first pages (with
+	# readahead, most of this one), and a page is charged to the cgroup of
+	# the task that brings it into the page cache.
+	sh -c "echo \$\$ >$cg/cfs-a/cgroup.procs &&
+		cfs-mount -t composefs -o basedir=$w/store $w/many.cfs /mnt/cfs2 &&
+		exec cfs-walk /mnt/cfs2" >/dev/null
+	sh -c "echo \$\$ >$cg/cfs-b/cgroup.procs && for i in \$(seq 200); do stat /mnt/cfs2/missing-\$i; done" >/dev/null 2>&1
+	echo 1 >/proc/sys/vm/drop_caches
+	set -- $(cfs-resident "$w/many.cfs")
+	kept=$1
+	echo 1G >$cg/cfs-b/memory.reclaim 2>/dev/null
+	echo 1 >/proc/sys/vm/drop_caches
+	set -- $kept $(cfs-resident "$w/many.cfs")
+	check "reclaim of another cgroup leaves the kept folios charged to the walker's ($1 pages kept, $2 of $3 after)" \
+		[ "$1" -gt 0 -a "$2" = "$1" ]
+	echo 1G >$cg/cfs-a/memory.reclaim 2>/dev/null
+	echo 1 >/proc/sys/vm/drop_caches
+	set -- $(cfs-resident "$w/many.cfs")
+	check "reclaim of the walker's cgroup gives them back ($1 of $2 still cached)" [ "$1" = 0 ]
+	cfs-mount -u /mnt/cfs2
+	rmdir $cg/cfs-a $cg/cfs-b
+else
+	ktap_result fail "the shrinker per memory cgroup: the guest has no cgroup2 memory controller"
+fi
 ref_umount /mnt/ref
 
 # fs-verity enforcement: replace the object of f65 by different content.

@@ -38,6 +38,9 @@ void cfs_folio_put(struct folio *folio);
 void cfs_folio_get(struct folio *folio);
 struct address_space *cfs_folio_mapping(const struct folio *folio);
 size_t cfs_folio_size(struct folio *folio);
+int cfs_folio_nid(const struct folio *folio);
+struct mem_cgroup *cfs_folio_memcg(struct folio *folio);
+bool cfs_mem_cgroup_is_root(struct mem_cgroup *memcg);
 loff_t cfs_folio_pos(struct folio *folio);
 struct inode *cfs_file_inode(const struct file *file);
 struct inode *cfs_d_inode(const struct dentry *dentry);
@@ -199,6 +202,22 @@ struct address_space *cfs_folio_mapping(const struct folio *folio)
 size_t cfs_folio_size(struct folio *folio)
 {
 	return folio_size(folio);
+}
+
+int cfs_folio_nid(const struct folio *folio)
+{
+	return folio_nid(folio);
+}
+
+/* The caller holds the RCU read lock, as folio_memcg() requires. */
+struct mem_cgroup *cfs_folio_memcg(struct folio *folio)
+{
+	return folio_memcg(folio);
+}
+
+bool cfs_mem_cgroup_is_root(struct mem_cgroup *memcg)
+{
+	return mem_cgroup_is_root(memcg);
 }
 
 loff_t cfs_folio_pos(struct folio *folio)

@@ -15,6 +15,7 @@ mod xattr;
 use crate::format::{layout, reader::Image};
 use crate::vfs::{
     cred,
+    folio::ShrinkScope,
     fs_context::{FsContext, FsParam},
     fs_type::FileSystem,
     inode::{INode, MAY_APPEND, MAY_EXEC, MAY_READ, MAY_WRITE},
@@ -409,12 +410,12 @@ impl FileSystem for Composefs {
         cred::with_creds(&sbi.cred, || inode.generic_permission(mask))
     }
 
-    fn cached_objects(sb: &SuperBlock<Self>) -> usize {
-        sb.data().image.source().0.recent_folios()
+    fn cached_objects(sb: &SuperBlock<Self>, scope: &ShrinkScope) -> usize {
+        sb.data().image.source().0.recent_folios(scope)
     }
 
-    fn free_cached_objects(sb: &SuperBlock<Self>, nr: usize) -> usize {
-        sb.data().image.source().0.forget_recent_folios(nr)
+    fn free_cached_objects(sb: &SuperBlock<Self>, nr: usize, scope: &ShrinkScope) -> usize {
+        sb.data().image.source().0.forget_recent_folios(nr, scope)
     }
 
     fn show_options(sb: &SuperBlock<Self>, seq: &SeqFile) -> Result {

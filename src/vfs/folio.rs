@@ -8,7 +8,7 @@
 use super::bindings;
 use super::helpers;
 use core::{marker::PhantomData, ptr::NonNull};
-use kernel::{page::PAGE_SIZE, prelude::*};
+use kernel::{ffi::c_int, page::PAGE_SIZE, prelude::*};
 
 /// A locked folio being read in (`read_folio`).
 ///
@@ -90,3 +90,52 @@ impl Drop for FolioRef {
 // SAFETY: A folio reference is not tied to a task: `folio_put` may be
 // called on any task in process context.
 unsafe impl Send for FolioRef {}
+
+/// What one call of a superblock's shrinker may reclaim (`struct
+/// shrink_control`): the shrinker is NUMA- and memcg-aware, so it is asked
+/// per node and per memory cgroup, and counts and frees only the objects
+/// charged to that node and cgroup, or the reclaim of one cgroup would take
+/// what another one's tasks use.
+pub(crate) struct ShrinkScope {
+    /// The node being shrunk.
+    nid: c_int,
+    /// The memory cgroup being shrunk; NULL without memory cgroups.
+    memcg: *mut bindings::mem_cgroup,
+}
+
+impl ShrinkScope {
+    /// The scope of shrink control `sc`.
+    ///
+    /// # Safety
+    ///
+    /// `sc` must be a valid shrink control of a running shrinker call, whose
+    /// memory cgroup (if any) stays alive for the call, as the shrinker
+    /// guarantees.
+    pub(crate) unsafe fn from_raw(sc: *const bindings::shrink_control) -> Self {
+        // SAFETY: Per the function's contract `sc` is valid for reads.
+        let (nid, memcg) = unsafe { ((*sc).nid, (*sc).memcg) };
+        Self { nid, memcg }
+    }
+
+    /// Whether `folio` is charged to this scope's node and memory cgroup.
+    /// An uncharged folio counts as the root cgroup's, as reclaim treats
+    /// it. The answer may be stale at once (a cgroup's charges move to its
+    /// parent when it goes away); the shrinker only needs a fair count.
+    pub(super) fn covers(&self, folio: &FolioRef) -> bool {
+        // SAFETY: `folio` is referenced, so valid.
+        if unsafe { helpers::cfs_folio_nid(folio.as_ptr()) } != self.nid {
+            return false;
+        }
+        if self.memcg.is_null() {
+            return true;
+        }
+        let _rcu = kernel::sync::rcu::read_lock();
+        // SAFETY: `folio` is referenced, so valid; the RCU read lock is held,
+        // as `folio_memcg` requires of its caller.
+        let charged = unsafe { helpers::cfs_folio_memcg(folio.as_ptr()) };
+        charged == self.memcg
+            // SAFETY: A shrinker call's cgroup is alive for the call (the
+            // contract of `from_raw`).
+            || (charged.is_null() && unsafe { helpers::cfs_mem_cgroup_is_root(self.memcg) })
+    }
+}

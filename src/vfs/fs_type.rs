@@ -5,6 +5,7 @@
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h)
 
 use super::bindings;
+use super::folio::ShrinkScope;
 use super::fs_context::{ContextOps, FsContext, FsParam};
 use super::inode::{INode, INodeBox};
 use super::sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock};
@@ -101,15 +102,16 @@ pub(crate) trait FileSystem:
     /// Shows the mount options in `/proc/mounts`.
     fn show_options(sb: &SuperBlock<Self>, seq: &SeqFile) -> Result;
 
-    /// How many objects the superblock's data keeps cached that the
-    /// superblock's shrinker may ask back (`nr_cached_objects`).
-    fn cached_objects(_sb: &SuperBlock<Self>) -> usize {
+    /// How many objects charged to `scope` the superblock's data keeps
+    /// cached that the superblock's shrinker may ask back
+    /// (`nr_cached_objects`).
+    fn cached_objects(_sb: &SuperBlock<Self>, _scope: &ShrinkScope) -> usize {
         0
     }
 
     /// Frees up to `nr` of those objects under memory pressure
     /// (`free_cached_objects`); returns how many were freed.
-    fn free_cached_objects(_sb: &SuperBlock<Self>, _nr: usize) -> usize {
+    fn free_cached_objects(_sb: &SuperBlock<Self>, _nr: usize, _scope: &ShrinkScope) -> usize {
         0
     }
 

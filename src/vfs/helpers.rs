@@ -36,6 +36,9 @@ extern "C" {
     pub(crate) fn cfs_folio_get(folio: *mut bindings::folio);
     pub(crate) fn cfs_folio_mapping(folio: *const bindings::folio) -> *mut bindings::address_space;
     pub(crate) fn cfs_folio_size(folio: *mut bindings::folio) -> usize;
+    pub(crate) fn cfs_folio_nid(folio: *const bindings::folio) -> c_int;
+    pub(crate) fn cfs_folio_memcg(folio: *mut bindings::folio) -> *mut bindings::mem_cgroup;
+    pub(crate) fn cfs_mem_cgroup_is_root(memcg: *mut bindings::mem_cgroup) -> bool;
     pub(crate) fn cfs_folio_pos(folio: *mut bindings::folio) -> i64;
     pub(crate) fn cfs_file_inode(file: *const bindings::file) -> *mut bindings::inode;
     pub(crate) fn cfs_d_inode(dentry: *const bindings::dentry) -> *mut bindings::inode;

@@ -5,6 +5,7 @@
 //! C header: [`include/linux/fs/super_types.h`](srctree/include/linux/fs/super_types.h)
 
 use super::bindings;
+use super::folio::ShrinkScope;
 use super::fs_type::{FileSystem, Registration};
 use super::helpers;
 use super::inode::{INode, INodeBox};
@@ -432,11 +433,14 @@ impl<T: FileSystem> SuperOps<T> {
     /// freed before `kill_sb` drops the data.
     unsafe extern "C" fn nr_cached_objects(
         sb: *mut bindings::super_block,
-        _sc: *mut bindings::shrink_control,
+        sc: *mut bindings::shrink_control,
     ) -> c_long {
         // SAFETY: Per the contract the superblock is live with data set.
         let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
-        c_long::try_from(T::cached_objects(sb)).unwrap_or(c_long::MAX)
+        // SAFETY: The shrinker passes a valid shrink control, whose cgroup
+        // it keeps alive for the call.
+        let scope = unsafe { ShrinkScope::from_raw(sc) };
+        c_long::try_from(T::cached_objects(sb, &scope)).unwrap_or(c_long::MAX)
     }
 
     /// `super_operations::free_cached_objects`, from the superblock's
@@ -454,6 +458,8 @@ impl<T: FileSystem> SuperOps<T> {
         let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
         // SAFETY: The shrinker passes a valid shrink control.
         let nr = unsafe { (*sc).nr_to_scan };
-        c_long::try_from(T::free_cached_objects(sb, nr)).unwrap_or(c_long::MAX)
+        // SAFETY: As above; the shrinker keeps the cgroup alive for the call.
+        let scope = unsafe { ShrinkScope::from_raw(sc) };
+        c_long::try_from(T::free_cached_objects(sb, nr, &scope)).unwrap_or(c_long::MAX)
     }
 }

@@ -6,7 +6,7 @@
 //! C header: [`include/linux/pagemap.h`](srctree/include/linux/pagemap.h)
 
 use super::bindings;
-use super::folio::FolioRef;
+use super::folio::{FolioRef, ShrinkScope};
 use super::helpers;
 use super::path::Path;
 use core::{marker::PhantomData, ptr::NonNull};
@@ -399,20 +399,31 @@ impl SourceFile {
         Some((r.folio.clone(), r.first))
     }
 
-    /// How many folios the recently used ones hold referenced.
-    pub(crate) fn recent_folios(&self) -> usize {
-        self.recent.lock().slots.iter().flatten().count()
+    /// How many of the recently used folios that `scope` covers are held
+    /// referenced.
+    pub(crate) fn recent_folios(&self, scope: &ShrinkScope) -> usize {
+        self.recent
+            .lock()
+            .slots
+            .iter()
+            .flatten()
+            .filter(|r| scope.covers(&r.folio))
+            .count()
     }
 
-    /// Drops up to `nr` of the recently used folios (the superblock's
-    /// shrinker asks under memory pressure, and `drop_caches`, so that what
-    /// the mount keeps is given back like the rest of the page cache);
-    /// returns how many were dropped.
-    pub(crate) fn forget_recent_folios(&self, nr: usize) -> usize {
+    /// Drops up to `nr` of the recently used folios that `scope` covers
+    /// (the superblock's shrinker asks under memory pressure, and
+    /// `drop_caches`, so that what the mount keeps is given back like the
+    /// rest of the page cache); returns how many were dropped.
+    pub(crate) fn forget_recent_folios(&self, nr: usize, scope: &ShrinkScope) -> usize {
         let mut dropped: [Option<RecentFolio>; RECENT_FOLIOS] = [const { None }; RECENT_FOLIOS];
         let mut n = 0;
         let mut recent = self.recent.lock();
-        let kept = recent.slots.iter_mut().filter(|s| s.is_some()).take(nr);
+        let kept = recent
+            .slots
+            .iter_mut()
+            .filter(|s| s.as_ref().is_some_and(|r| scope.covers(&r.folio)))
+            .take(nr);
         for (slot, out) in kept.zip(dropped.iter_mut()) {
             *out = slot.take();
             n += 1;
