@@ -87,6 +87,21 @@ label() {
 label_as() {
 	su "$1" -s /bin/sh -c "cfs-op getxattr '$2' security.selinux 2>&1 | tr -d '\\000'; echo"
 }
+# stat_labels ROOT: the same as coreutils' `stat -c %C` and `ls -Zd` show
+# them (libselinux's lgetfilecon).
+stat_labels() {
+	while read -r p rest; do
+		echo "$p $(/usr/bin/stat -c %C "$1$p" 2>&1)"
+		echo "$p $(/usr/bin/ls -Zd "$1$p" 2>&1 | sed 's/ .*//')"
+	done <"$w/entries"
+}
+# stat_expect FILE: FILE's lines twice, as stat_labels prints them.
+stat_expect() {
+	while read -r line; do
+		echo "$line"
+		echo "$line"
+	done <"$1"
+}
 # labels ROOT [USER]: "path label" for every entry of the image.
 labels() {
 	while read -r p rest; do
@@ -161,6 +176,9 @@ if mount_both "without module"; then
 	labels /mnt/cfs >"$w/cfs.txt"
 	same_output "without module: the reference's files have the image's labels" "$w/want.txt" "$w/ref.txt"
 	same_output "without module: composefs's files are all $unlabeled" "$w/want-unlabeled.txt" "$w/cfs.txt"
+	stat_expect "$w/want-unlabeled.txt" >"$w/want-stat.txt"
+	stat_labels /mnt/cfs >"$w/cfs-stat.txt"
+	same_output "without module: stat -c %C and ls -Z show $unlabeled on composefs" "$w/want-stat.txt" "$w/cfs-stat.txt"
 	umount_both
 fi
 
@@ -174,6 +192,11 @@ if mount_both "with module"; then
 	labels /mnt/cfs >"$w/cfs.txt"
 	same_output "with module: the reference's files have the image's labels" "$w/want.txt" "$w/ref.txt"
 	same_output "with module: composefs's files have the image's labels" "$w/want.txt" "$w/cfs.txt"
+	stat_expect "$w/want.txt" >"$w/want-stat.txt"
+	stat_labels /mnt/ref >"$w/ref-stat.txt"
+	stat_labels /mnt/cfs >"$w/cfs-stat.txt"
+	same_output "with module: stat -c %C and ls -Z show the image's labels on the reference" "$w/want-stat.txt" "$w/ref-stat.txt"
+	same_output "with module: stat -c %C and ls -Z show the image's labels on composefs" "$w/want-stat.txt" "$w/cfs-stat.txt"
 	# An unprivileged reader sees the policy's view: the undefined
 	# context is unlabeled to it, on both stacks alike.
 	labels /mnt/ref nobody >"$w/ref-nobody.txt"
