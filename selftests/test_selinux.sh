@@ -147,11 +147,14 @@ load_policy() {
 	dd if="$1" of=/sys/fs/selinux/load bs=1M 2>/dev/null
 }
 
+expect raw >"$w/want-raw.txt"
+expect policy >"$w/want.txt"
+expect unlabeled >"$w/want-unlabeled.txt"
+
 # 1. No policy loaded.
 if [ -e /sys/fs/selinux/class/file ]; then
 	ktap_result fail "no policy is loaded before this test (a policy stays until reboot)"
 elif mount_both "no policy"; then
-	expect raw >"$w/want-raw.txt"
 	labels /mnt/ref >"$w/ref.txt"
 	labels /mnt/cfs >"$w/cfs.txt"
 	same_output "no policy: the reference's getxattr returns the stored labels" "$w/want-raw.txt" "$w/ref.txt"
@@ -170,8 +173,6 @@ check "permissive mode" [ "$(cat /sys/fs/selinux/enforce)" = 0 ]
 check "the policy is in force: this process runs in the kernel's initial context" \
 	grep -q '^system_u:system_r:kernel_t:' /proc/self/attr/current
 if mount_both "without module"; then
-	expect policy >"$w/want.txt"
-	expect unlabeled >"$w/want-unlabeled.txt"
 	labels /mnt/ref >"$w/ref.txt"
 	labels /mnt/cfs >"$w/cfs.txt"
 	same_output "without module: the reference's files have the image's labels" "$w/want.txt" "$w/ref.txt"
