@@ -18,6 +18,15 @@
 #   BENCH_HOST_RUNS=$BENCH_RUNS  interleaved runs per tool on the host
 #   BENCH_REAL=0                 skip the real tree (the kernel source's include/)
 #   BENCH_GUEST=0                skip the guest
+#   BENCH_SETS=main,real,mount_scale,lookup_bigdir,many_mounts,shared_cache,container_start,walk_cold_parallel
+#                                the guest's groups of metrics to run (default
+#                                all of them; e.g. BENCH_SETS=many_mounts runs
+#                                only that, on a small generated image)
+#   BENCH_HUGE=1                 add the 1,000,000-entry sizes of mount_scale
+#                                and lookup_bigdir (off by default: building
+#                                them takes minutes under TCG)
+#   BENCH_MANY=1000              images many_mounts mounts at once
+#   BENCH_TIMEOUT=2400           seconds before the guest is killed
 #   BENCH_MODULE_REV=<commit>    build the module from that commit's src/
 #                                instead of the work tree (by default the work
 #                                tree, falling back to HEAD if it does not build)
@@ -72,6 +81,45 @@
 #   *_real             walk_cold, walk_cold_vs_erofs, walk_warm, open_close and
 #                      mem_inodes again on a real tree: the kernel source's
 #                      include/ (~7,000 entries, no xattrs), same method.
+# How the cost grows (selftests/bench/scale.sh). Trees too big for /scratch's
+# inodes are dump files (cfs-bench gendump) whose files are backed by a few
+# real objects; "_vs_erofs" lines are EROFS alone, the floor, no target.
+#   walk_warm_vs_tmpfs walk_warm against the same tree on tmpfs (the floor),
+#                      all sides mounted and their runs interleaved. <= 1.05.
+#   mount_scale_<size> mount_umount on images of 10k and 100k entries (1m
+#                      with BENCH_HUGE=1), 1,000 files per directory. <= 0.5.
+#   mount_scale_growth_<size>  composefs at that size against composefs at
+#                      10k: mount time must not grow with the image. <= 1.2.
+#   lookup_bigdir      us per cold lstat of 2,000 random names in one directory
+#                      of 100,000 entries, fresh mount after drop_caches.
+#                      <= 0.5. lookup_bigdir_1k (all 1,000 names, random
+#                      order) and _1m (BENCH_HUGE=1) likewise.
+#   lookup_bigdir_growth_<size>  composefs's per-lookup time at that size
+#                      against 1k: grows at most logarithmically. <= 2.5.
+#   walk_cold_parallel the walk_cold walk by 2 processes splitting the top two
+#                      levels between them (disjoint subtrees). <= 0.45.
+#                      _same: both walk the whole tree. <= 0.45.
+#   walk_cold_parallel_speedup  walk_cold / walk_cold_parallel, per side;
+#                      ratio = composefs's speed-up / the reference's. >= 1.0.
+#   many_mounts        ms to mount BENCH_MANY distinct images of 200 entries
+#                      (one store), left mounted together. <= 0.5.
+#   many_mounts_mem    KiB per mounted image (slab + page cache above the
+#                      baseline) after each was walked once and the caches
+#                      dropped twice. <= 0.4.
+#   many_mounts_slab_left  KiB of slab above the baseline after unmounting
+#                      them all; composefs <= 1024 KiB. many_mounts_cfs_inode_left:
+#                      the composefs_inode cache, <= 0 (needs /proc/slabinfo);
+#                      many_mounts_inodes_left: fs.inode-nr (information).
+#   shared_cache       page cache (KiB) after reading every file of tree A and
+#                      then of tree B (90% of B's objects are A's) against
+#                      after A alone, composefs. <= 1.15. shared_cache_reference:
+#                      the same on the reference stack; shared_cache_unshared:
+#                      the two trees as plain files on ext4 (what sharing saves).
+#   container_start    ms for 4 processes, each on its own fresh mount of the
+#                      generated image after drop_caches, to open + read +
+#                      close the same ~3,000 files (.so files, config files,
+#                      the 100 largest others). <= 0.75. _vs_direct: against
+#                      the store's objects read directly (the floor).
 # Extra "# <metric> erofs|reference: median ..." lines give the other sides.
 # Timing: the bench kernel under TCG only has a jiffies clocksource (4 ms
 # steps), so the guest calibrates the TSC against it over 2 s (cfs-bench
@@ -213,6 +261,7 @@ if [ "${BENCH_GUEST:-1}" != 0 ]; then
 	echo "# $module_note" | tee "$out/guest.log"
 	# The real tree: the kernel source's include/ (headers, symlinks).
 	real=()
+	case ",${BENCH_SETS:-real}," in *,real,*) ;; *) BENCH_REAL=0 ;; esac
 	if [ "${BENCH_REAL:-1}" != 0 ]; then
 		ksrc=$("$PROJECT_ROOT/scripts/fetch-kernel.sh")
 		mkdir -p "$out/realtree"
@@ -224,6 +273,8 @@ if [ "${BENCH_GUEST:-1}" != 0 ]; then
 	COMPOSEFS_KO=$out/composefs.ko "$PROJECT_ROOT/selftests/vm-run" --kernel bench \
 		--timeout "${BENCH_TIMEOUT:-2400}" --attach "$PROJECT_ROOT/selftests/bench" "${real[@]}" -- \
 		sh /attach/bench/guest.sh "$RUNS" "$ENTRIES" "$SEED" "$CYCLES" "$BIG" \
+		"${BENCH_SETS:-main,real,mount_scale,lookup_bigdir,many_mounts,shared_cache,container_start,walk_cold_parallel}" \
+		"${BENCH_HUGE:-0}" "${BENCH_MANY:-1000}" \
 		2>"$out/console.log" | tee -a "$out/guest.log"
 	rc=${PIPESTATUS[0]}
 	set -e

@@ -100,6 +100,8 @@ log "test data: SELinux policies (secilc)"
 scripts/build-selinux-policy.sh build/testdata/selinux
 log "test data: images from composefs-rs"
 scripts/gen-cfsrs-images.sh build/testdata
+log "test data: an ostree repository and its images, composefs-rs repositories, container layers"
+scripts/gen-writer-repos.sh build/testdata
 
 log "guest selftests on the $kernel kernel (run_kselftest.sh in selftests/vm-run; kernel log in build/guest-console.log)"
 if [ "$kernel" = debian ]; then

@@ -36,6 +36,11 @@ DEBIAN_KERNEL_PKGS="linux-image-$DEBIAN_KREL linux-binary-$DEBIAN_KREL linux-mod
 DEBIAN_TOOLCHAIN_SUITE=trixie
 DEBIAN_TOOLCHAIN_PKGS="gcc-14 binutils pahole rustc rust-src rust-clippy bindgen libclang1-19"
 DEBIAN_DIR=$CACHE_DIR/debian
+# ostree for the test images of scripts/gen-writer-repos.sh
+# (scripts/fetch-ostree.sh): Debian 13's 2025.2 is built without composefs
+# (`checkout --composefs` says so), the suite after it (2026.4) with it.
+OSTREE_SUITE=sid
+OSTREE_DIR=$CACHE_DIR/ostree
 
 BINDGEN_DIR=$CACHE_DIR/bindgen-$BINDGEN_VERSION
 LIBCLANG_VENV=$CACHE_DIR/libclang-$LIBCLANG_VERSION

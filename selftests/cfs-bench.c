@@ -52,6 +52,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -599,6 +600,570 @@ static int cmd_read(int argc, char **argv, int use_mmap)
 	return 0;
 }
 
+/* ---- scale workloads: generated dump files, lookups, many mounts ---- */
+
+/* Hash of an index: names and object choices derive from it alone. */
+static uint64_t mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* Name of file I of a generated dump with TAG (see gendump). */
+static void gen_name(char *out, size_t len, const char *tag, uint64_t i)
+{
+	uint64_t h = mix(i);
+
+	snprintf(out, len, "%s%s-%08lx%s", tag, words[h % NELEM(words)], (unsigned long)i,
+		 exts[(h >> 32) % NELEM(exts)]);
+}
+
+struct tobj {
+	char *size, *payload, *digest;
+};
+
+/* Regular files with a backing object in the dump file PATH. */
+static struct tobj *read_template(const char *path, long *n)
+{
+	FILE *f = fopen(path, "r");
+	struct tobj *t = NULL;
+	char line[8192];
+	long cap = 0;
+
+	*n = 0;
+	if (!f)
+		die("open", path);
+	while (fgets(line, sizeof(line), f)) {
+		char *fld[11], *save = NULL, *p = line;
+		int k;
+
+		for (k = 0; k < 11; k++, p = NULL)
+			if (!(fld[k] = strtok_r(p, " \n", &save)))
+				break;
+		/* path size mode nlink uid gid rdev mtime payload content digest */
+		if (k < 11 || strncmp(fld[2], "100", 3) || !strcmp(fld[8], "-") ||
+		    !strcmp(fld[10], "-"))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			t = realloc(t, cap * sizeof(*t));
+		}
+		t[*n].size = strdup(fld[1]);
+		t[*n].payload = strdup(fld[8]);
+		t[*n].digest = strdup(fld[10]);
+		(*n)++;
+	}
+	fclose(f);
+	return t;
+}
+
+/*
+ * gendump [-n ENTRIES] [-f FANOUT] [-t TAG] [-x] TEMPLATE: a composefs dump
+ * on stdout of ENTRIES entries: directories /dNNNNN (under the root) of
+ * FANOUT regular files each, named gen_name(TAG, index within the
+ * directory), each backed by one of TEMPLATE's objects (the regular files
+ * with a payload and a digest in that dump), so that the image can use the
+ * store TEMPLATE's image was built with. -x adds a security.selinux label
+ * to every entry.
+ */
+static int cmd_gendump(int argc, char **argv)
+{
+	long entries = 10000, fanout = 1000, ndirs, nt, d, i, done = 0;
+	const char *tag = "", *xa = "";
+	struct tobj *t;
+	char name[256];
+	int c;
+
+	while ((c = getopt(argc, argv, "n:f:t:x")) != -1) {
+		switch (c) {
+		case 'n': entries = strtol(optarg, NULL, 0); break;
+		case 'f': fanout = strtol(optarg, NULL, 0); break;
+		case 't': tag = optarg; break;
+		case 'x': xa = " security.selinux=system_u:object_r:usr_t:s0\\x00"; break;
+		default: return 2;
+		}
+	}
+	if (optind + 1 != argc || entries < 2 || fanout < 1)
+		return 2;
+	t = read_template(argv[optind], &nt);
+	if (!nt) {
+		fprintf(stderr, "cfs-bench: no regular file with an object in %s\n", argv[optind]);
+		return 1;
+	}
+	ndirs = (entries - 1 + fanout) / (fanout + 1);
+	if (ndirs < 1)
+		ndirs = 1;
+	printf("/ 4096 40755 %ld 0 0 0 1700000000.0 - - -%s\n", ndirs + 2, xa);
+	for (d = 0; d < ndirs; d++) {
+		long nf = d + 1 < ndirs ? fanout : entries - 1 - ndirs - done;
+
+		if (nf < 0)
+			nf = 0;
+		printf("/d%05ld 4096 40755 2 0 0 0 1700000000.0 - - -%s\n", d, xa);
+		for (i = 0; i < nf; i++) {
+			struct tobj *o = &t[mix(i ^ (d << 32)) % nt];
+
+			gen_name(name, sizeof(name), tag, i);
+			printf("/d%05ld/%s %s 100644 1 0 0 0 1700000000.0 %s - %s%s\n", d, name,
+			       o->size, o->payload, o->digest, xa);
+		}
+		done += nf;
+	}
+	if (fflush(stdout) || ferror(stdout))
+		die("write", "stdout");
+	return 0;
+}
+
+/*
+ * lookup [-s SEED] [-c COUNT] [-t TAG] DIR ENTRIES: stat of COUNT names
+ * picked at random among the ENTRIES files gendump put in DIR (distinct
+ * names if COUNT <= ENTRIES; DIR itself is opened before the clock starts);
+ * prints "US_PER_LOOKUP COUNT".
+ */
+static int cmd_lookup(int argc, char **argv)
+{
+	long count = 2000, entries, i;
+	const char *tag = "";
+	char name[256];
+	struct stat st;
+	uint64_t *pick;
+	double t;
+	int c, dfd;
+
+	rng_state = 1;
+	while ((c = getopt(argc, argv, "s:c:t:")) != -1) {
+		switch (c) {
+		case 's': rng_state = strtoull(optarg, NULL, 0); break;
+		case 'c': count = strtol(optarg, NULL, 0); break;
+		case 't': tag = optarg; break;
+		default: return 2;
+		}
+	}
+	if (optind + 2 != argc || count < 1)
+		return 2;
+	entries = strtol(argv[optind + 1], NULL, 0);
+	if (entries < 1)
+		return 2;
+	dfd = open_root(argv[optind]);
+	/* Distinct names (a partial shuffle) when there are enough. */
+	pick = calloc(count > entries ? count : entries, sizeof(*pick));
+	if (!pick)
+		die("calloc", NULL);
+	for (i = 0; i < entries; i++)
+		pick[i] = i;
+	for (i = 0; i < count; i++) {
+		if (count > entries) {
+			pick[i] = rndn(entries);
+		} else {
+			uint64_t j = i + rndn(entries - i), x = pick[i];
+
+			pick[i] = pick[j];
+			pick[j] = x;
+		}
+	}
+	t = now_ms();
+	for (i = 0; i < count; i++) {
+		gen_name(name, sizeof(name), tag, pick[i]);
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			die("stat", name);
+	}
+	t = now_ms() - t;
+	printf("%.3f %ld\n", t * 1e3 / count, count);
+	return 0;
+}
+
+/* S with every "{}" replaced by I, zero-padded to 4 digits. */
+static char *subst(const char *s, long i)
+{
+	char *out = malloc(strlen(s) * 4 + 16), *o = out;
+
+	if (!out)
+		die("malloc", NULL);
+	while (*s) {
+		if (s[0] == '{' && s[1] == '}') {
+			o += sprintf(o, "%04ld", i);
+			s += 2;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+/*
+ * mountall N TYPE OPTS SRC TGT [TYPE2 OPTS2 SRC2 TGT2]: mount N filesystems
+ * ("{}" in any argument stands for 0000..N-1) and leave them mounted; with a
+ * second mount, each stack mounts both and detaches the first (as
+ * cfs-bench mount's reference). Prints ms for all.
+ */
+static int cmd_mountall(long n, char **m1, char **m2)
+{
+	double start = now_ms();
+	long i;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		char *a[4], *b[4];
+
+		for (k = 0; k < 4; k++)
+			a[k] = subst(m1[k], i);
+		if (mount(a[2], a[3], a[0], MS_RDONLY, a[1]) < 0)
+			die("mount", a[3]);
+		if (m2) {
+			for (k = 0; k < 4; k++)
+				b[k] = subst(m2[k], i);
+			if (mount(b[2], b[3], b[0], MS_RDONLY, b[1]) < 0)
+				die("mount", b[3]);
+			if (umount2(a[3], MNT_DETACH) < 0)
+				die("detach", a[3]);
+			for (k = 0; k < 4; k++)
+				free(b[k]);
+		}
+		for (k = 0; k < 4; k++)
+			free(a[k]);
+	}
+	printf("%.3f %ld\n", now_ms() - start, n);
+	return 0;
+}
+
+/* umountall N TGT: unmount what mountall mounted on TGT; prints ms. */
+static int cmd_umountall(long n, const char *tgt)
+{
+	double start = now_ms();
+	long i;
+
+	for (i = 0; i < n; i++) {
+		char *p = subst(tgt, i);
+
+		if (umount2(p, 0) < 0)
+			die("umount", p);
+		free(p);
+	}
+	printf("%.3f %ld\n", now_ms() - start, n);
+	return 0;
+}
+
+/* walkall N DIR: walk of every DIR ("{}" as for mountall); prints "MS ENTRIES". */
+static int cmd_walkall(long n, const char *dir)
+{
+	double t = now_ms();
+	long i;
+
+	for (i = 0; i < n; i++) {
+		char *p = subst(dir, i);
+
+		walk(open_root(p), "", 0);
+		free(p);
+	}
+	printf("%.3f %ld\n", now_ms() - t, n_entries);
+	return 0;
+}
+
+/* One line of /proc/meminfo, in KiB (-1 if absent). */
+static long meminfo(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	size_t kl = strlen(key);
+	long v = -1;
+
+	if (!f)
+		die("open", "/proc/meminfo");
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			v = strtol(line + kl + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/*
+ * KiB held by one slab cache: active_objs * objsize from /proc/slabinfo,
+ * else objects * object_size from /sys/kernel/slab/NAME; -1 if neither.
+ */
+static double cache_kib(const char *cache)
+{
+	FILE *f = fopen("/proc/slabinfo", "r");
+	char line[512], path[256];
+	double kib = -1, objs, size;
+
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			char name[128];
+			unsigned long active, num, objsize;
+
+			if (sscanf(line, "%127s %lu %lu %lu", name, &active, &num, &objsize) == 4 &&
+			    !strcmp(name, cache))
+				kib = active * (double)objsize / 1024;
+		}
+		fclose(f);
+		return kib < 0 ? 0 : kib;
+	}
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/objects", cache);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lf", &objs) != 1)
+		objs = -1;
+	fclose(f);
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/object_size", cache);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lf", &size) != 1)
+		size = -1;
+	fclose(f);
+	return objs < 0 || size < 0 ? -1 : objs * size / 1024;
+}
+
+/* mem [CACHE]: "SLAB_KIB CACHED_KIB [CACHE_KIB]" (cmd_slab's sum, meminfo's
+ * Cached, and one slab cache's KiB or -1 if it cannot be read). */
+static int cmd_mem(const char *cache)
+{
+	FILE *f = fopen("/proc/slabinfo", "r");
+	char line[512];
+	double slab = 0;
+
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			char name[128];
+			unsigned long active, num, objsize;
+
+			if (sscanf(line, "%127s %lu %lu %lu", name, &active, &num, &objsize) == 4)
+				slab += active * (double)objsize / 1024;
+		}
+		fclose(f);
+	} else {
+		slab = meminfo("Slab");
+	}
+	printf("%.0f %ld", slab, meminfo("Cached"));
+	if (cache)
+		printf(" %.0f", cache_kib(cache));
+	printf("\n");
+	return 0;
+}
+
+/* Paths listed one per line in PATH. */
+static char **read_list(const char *path, long *n)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096], **v = NULL;
+	long cap = 0;
+
+	*n = 0;
+	if (!f)
+		die("open", path);
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		if (!line[0])
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			v = realloc(v, cap * sizeof(*v));
+		}
+		v[(*n)++] = strdup(line);
+	}
+	fclose(f);
+	return v;
+}
+
+/*
+ * start LIST ROOT...: one process per ROOT, all started together, each
+ * opening, reading to the end (128 KiB at a time) and closing every file of
+ * LIST (paths relative to ROOT); prints "MS FILES BYTES" for all of them,
+ * from the start to the last one's end.
+ */
+static int cmd_start(const char *list, int nroot, char **roots)
+{
+	static char rbuf[128 << 10];
+	long n, i;
+	char **paths = read_list(list, &n);
+	double t;
+	int r, status, failed = 0;
+	uint64_t bytes = 0;
+	int pfd[2];
+
+	if (pipe(pfd) < 0)
+		die("pipe", NULL);
+	t = now_ms();
+	for (r = 0; r < nroot; r++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork", NULL);
+		if (pid == 0) {
+			int rfd = open_root(roots[r]);
+			uint64_t b = 0;
+
+			for (i = 0; i < n; i++) {
+				int fd = openat(rfd, paths[i], O_RDONLY);
+				ssize_t got;
+
+				if (fd < 0)
+					die("open", paths[i]);
+				while ((got = read(fd, rbuf, sizeof(rbuf))) > 0)
+					b += got;
+				if (got < 0)
+					die("read", paths[i]);
+				close(fd);
+			}
+			if (write(pfd[1], &b, sizeof(b)) != sizeof(b))
+				_exit(1);
+			_exit(0);
+		}
+	}
+	for (r = 0; r < nroot; r++) {
+		if (wait(&status) < 0)
+			die("wait", NULL);
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			failed = 1;
+	}
+	t = now_ms() - t;
+	close(pfd[1]);
+	for (r = 0; r < nroot; r++) {
+		uint64_t b;
+
+		if (read(pfd[0], &b, sizeof(b)) == sizeof(b))
+			bytes += b;
+	}
+	if (failed) {
+		fprintf(stderr, "cfs-bench: start: a reader failed\n");
+		return 1;
+	}
+	printf("%.3f %ld %lu\n", t, n * nroot, (unsigned long)bytes);
+	return 0;
+}
+
+/* Claim flags of pwalk's split mode, shared by the walkers. */
+#define NCLAIM (1L << 22)
+static unsigned char *claimed;
+static long claim_k;
+static int walker_id, n_walkers;
+
+/* The next unit of work (the same sequence in every walker): ours if no
+ * other walker took it first. */
+static int claim(void)
+{
+	long k = claim_k++;
+
+	if (k >= NCLAIM)
+		return k % n_walkers == walker_id;
+	return !__atomic_exchange_n(&claimed[k], 1, __ATOMIC_SEQ_CST);
+}
+
+static int is_dot(const char *n)
+{
+	return n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2]));
+}
+
+/* The top two levels of the tree, shared out entry by entry: each walker
+ * reads the root and its subdirectories, and stats (and walks) an entry of
+ * the first two levels only if it claims it. */
+static void split_walk(int dfd, int depth)
+{
+	DIR *dir = fdopendir(dfd);
+	struct dirent *de;
+	struct stat st;
+
+	if (!dir)
+		die("fdopendir", NULL);
+	while ((de = readdir(dir))) {
+		int isdir = de->d_type == DT_DIR, fd, mine;
+
+		if (is_dot(de->d_name))
+			continue;
+		if (de->d_type == DT_UNKNOWN) {
+			if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				die("stat", de->d_name);
+			isdir = S_ISDIR(st.st_mode);
+		}
+		mine = claim();
+		if (!mine && !(depth == 0 && isdir))
+			continue;
+		if (depth == 0 && isdir) {
+			/* Every walker descends; only the claimer stats it. */
+			if (mine) {
+				if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+					die("stat", de->d_name);
+				n_entries++;
+			}
+			fd = openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+			if (fd < 0)
+				die("opendir", de->d_name);
+			split_walk(fd, 1);
+			continue;
+		}
+		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			die("stat", de->d_name);
+		n_entries++;
+		if (S_ISDIR(st.st_mode)) {
+			fd = openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+			if (fd < 0)
+				die("opendir", de->d_name);
+			walk(fd, NULL, 0);
+		}
+	}
+	closedir(dir);
+}
+
+/*
+ * pwalk split|same NPROC ROOT: NPROC processes walk ROOT together. split:
+ * the entries of the top two levels are shared out as the walkers reach
+ * them (each takes what nobody has claimed yet, and walks all of it), so
+ * every entry is stat'ed once; same: each walks all of ROOT. Prints
+ * "MS ENTRIES" from the start to the last walker's end (ENTRIES summed over
+ * the walkers).
+ */
+static int cmd_pwalk(const char *mode, int nproc, const char *root)
+{
+	long *total;
+	int split = !strcmp(mode, "split"), p, status, failed = 0;
+	double t;
+
+	if ((!split && strcmp(mode, "same")) || nproc < 1)
+		return 2;
+	total = mmap(NULL, sizeof(*total), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	claimed = mmap(NULL, NCLAIM, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (total == MAP_FAILED || claimed == MAP_FAILED)
+		die("mmap", NULL);
+	memset(claimed, 0, NCLAIM);
+	*total = 0;
+	n_walkers = nproc;
+	t = now_ms();
+	for (p = 0; p < nproc; p++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork", NULL);
+		if (pid)
+			continue;
+		walker_id = p;
+		if (split)
+			split_walk(open_root(root), 0);
+		else
+			walk(open_root(root), NULL, 0);
+		__atomic_fetch_add(total, n_entries, __ATOMIC_SEQ_CST);
+		_exit(0);
+	}
+	for (p = 0; p < nproc; p++) {
+		if (wait(&status) < 0)
+			die("wait", NULL);
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			failed = 1;
+	}
+	t = now_ms() - t;
+	if (failed) {
+		fprintf(stderr, "cfs-bench: pwalk: a walker failed\n");
+		return 1;
+	}
+	printf("%.3f %ld\n", t, *total);
+	return 0;
+}
+
 static int cmd_slab(void)
 {
 	FILE *f = fopen("/proc/slabinfo", "r");
@@ -690,7 +1255,14 @@ static int usage(void)
 			"       cfs-bench slab|drop\n"
 			"       cfs-bench verity DIR\n"
 			"       cfs-bench calibrate [SECONDS]\n"
-			"       cfs-bench mount CYCLES TYPE OPTS SRC TGT [TYPE2 OPTS2 SRC2 TGT2]\n");
+			"       cfs-bench mount CYCLES TYPE OPTS SRC TGT [TYPE2 OPTS2 SRC2 TGT2]\n"
+			"       cfs-bench gendump [-n ENTRIES] [-f FANOUT] [-t TAG] [-x] TEMPLATE_DUMP\n"
+			"       cfs-bench lookup [-s SEED] [-c COUNT] [-t TAG] DIR ENTRIES\n"
+			"       cfs-bench mountall N TYPE OPTS SRC TGT [TYPE2 OPTS2 SRC2 TGT2]\n"
+			"       cfs-bench umountall|walkall N DIR\n"
+			"       cfs-bench mem [CACHE]\n"
+			"       cfs-bench start LIST ROOT...\n"
+			"       cfs-bench pwalk split|same NPROC ROOT\n");
 	return 2;
 }
 
@@ -721,6 +1293,31 @@ int main(int argc, char **argv)
 		return cmd_read(argc - 2, argv + 2, 1);
 	if (!strcmp(argv[1], "slab"))
 		return cmd_slab();
+	if (!strcmp(argv[1], "gendump")) {
+		int r = cmd_gendump(argc - 1, argv + 1);
+
+		return r == 2 ? usage() : r;
+	}
+	if (!strcmp(argv[1], "lookup")) {
+		int r = cmd_lookup(argc - 1, argv + 1);
+
+		return r == 2 ? usage() : r;
+	}
+	if (!strcmp(argv[1], "mountall") && (argc == 7 || argc == 11))
+		return cmd_mountall(strtol(argv[2], NULL, 10), argv + 3, argc == 11 ? argv + 7 : NULL);
+	if (!strcmp(argv[1], "umountall") && argc == 4)
+		return cmd_umountall(strtol(argv[2], NULL, 10), argv[3]);
+	if (!strcmp(argv[1], "walkall") && argc == 4)
+		return cmd_walkall(strtol(argv[2], NULL, 10), argv[3]);
+	if (!strcmp(argv[1], "mem") && argc <= 3)
+		return cmd_mem(argc == 3 ? argv[2] : NULL);
+	if (!strcmp(argv[1], "start") && argc >= 4)
+		return cmd_start(argv[2], argc - 3, argv + 3);
+	if (!strcmp(argv[1], "pwalk") && argc == 5) {
+		int r = cmd_pwalk(argv[2], atoi(argv[3]), argv[4]);
+
+		return r == 2 ? usage() : r;
+	}
 	if (!strcmp(argv[1], "drop"))
 		return cmd_drop();
 	if (!strcmp(argv[1], "verity") && argc == 3) {

@@ -4,6 +4,9 @@
  *
  *   cfs-verity enable FILE [sha256|sha512]   FS_IOC_ENABLE_VERITY, 4096-byte blocks, no salt
  *   cfs-verity measure FILE                  print the kernel's digest, "sha256:<hex>"
+ *   cfs-verity enable-all sha256|sha512 FILE...
+ *                                            enable on each FILE (one process for a whole
+ *                                            store); a failure is reported and the rest done
  *
  * Exits with the errno of a failing call (0 on success).
  */
@@ -15,13 +18,50 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+static int enable(const char *path, int alg)
+{
+	struct fsverity_enable_arg arg = {
+		.version = 1,
+		.hash_algorithm = alg,
+		.block_size = 4096,
+	};
+	int fd = open(path, O_RDONLY), err = 0;
+
+	if (fd < 0) {
+		err = errno;
+		perror(path);
+		return err;
+	}
+	if (ioctl(fd, FS_IOC_ENABLE_VERITY, &arg) < 0) {
+		err = errno;
+		fprintf(stderr, "FS_IOC_ENABLE_VERITY %s: %s\n", path, strerror(err));
+	}
+	close(fd);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	int fd;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: cfs-verity enable FILE [sha256|sha512] | measure FILE\n");
+		fprintf(stderr, "usage: cfs-verity enable FILE [sha256|sha512] | measure FILE | enable-all sha256|sha512 FILE...\n");
 		return 2;
+	}
+	if (!strcmp(argv[1], "enable-all")) {
+		int alg = !strcmp(argv[2], "sha512") ? FS_VERITY_HASH_ALG_SHA512 : FS_VERITY_HASH_ALG_SHA256;
+		int i, err, first = 0;
+
+		if (argc < 4) {
+			fprintf(stderr, "cfs-verity enable-all: no files\n");
+			return 2;
+		}
+		for (i = 3; i < argc; i++) {
+			err = enable(argv[i], alg);
+			if (err && !first)
+				first = err;
+		}
+		return first;
 	}
 	fd = open(argv[2], O_RDONLY);
 	if (fd < 0) {

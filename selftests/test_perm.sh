@@ -70,4 +70,76 @@ if cfs-mount -t composefs "$w/types.cfs" /mnt/cfs; then
 else
 	ktap_result fail "mount for the idmapped test"
 fi
+
+# A mounter without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (cfs-mount -C):
+# overlayfs checks every access a second time, with the mounter's
+# credentials, on the lower inode (ovl_permission, fs/overlayfs/inode.c),
+# which has the same mode, owner and ACLs; so even root is refused what the
+# mounter (uid 0, now bound by the owner bits) may not do. A write is checked
+# there as a read.
+cat >"$w/mounter.dump" <<'EOF2'
+/ 0 40755 7 0 0 0 0.0 - - -
+/locked 0 40600 2 0 0 0 0.0 - - -
+/locked/f 5 100644 1 0 0 0 0.0 - hello -
+/wonly 5 100200 1 0 0 0 0.0 - hello -
+/theirs 5 100640 1 1000 1000 0 0.0 - hello -
+/grp 5 100040 1 1000 0 0 0.0 - hello -
+/open 5 100644 1 0 0 0 0.0 - hello -
+/fifo 0 10620 1 1000 1000 0 0.0 - - -
+/sub 0 40711 2 1000 1000 0 0.0 - - -
+/sub/f 5 100644 1 0 0 0 0.0 - hello -
+/aclx 5 100644 1 0 0 0 0.0 - hello - system.posix_acl_access=\x02\x00\x00\x00\x01\x00\x00\x00\xff\xff\xff\xff\x02\x00\x05\x00\xe8\x03\x00\x00\x04\x00\x03\x00\xff\xff\xff\xff\x08\x00\x02\x00\xe8\x03\x00\x00\x10\x00\x07\x00\xff\xff\xff\xff\x20\x00\x05\x00\xff\xff\xff\xff
+EOF2
+mkcomposefs --from-file "$w/mounter.dump" "$w/mounter.cfs"
+# mounter_table ROOT: what root and u1000 may do, probed as access_table
+# does, plus write access (test -w; only the fifo is not refused by the
+# read-only filesystem first) and stat.
+mounter_table() {
+	for u in root u1000; do
+		su "$u" -s /bin/sh -c "cd '$1' && for p in locked locked/f wonly theirs grp open fifo sub sub/f aclx; do
+			a=
+			[ -r \"\$p\" ] && a=\${a}r || a=\${a}-
+			[ -f \"\$p\" ] && cat \"\$p\" >/dev/null 2>&1 && a=\${a}c || a=\${a}-
+			ls \"\$p\" >/dev/null 2>&1 && a=\${a}l || a=\${a}-
+			[ -x \"\$p\" ] && a=\${a}x || a=\${a}-
+			[ -w \"\$p\" ] && a=\${a}w || a=\${a}-
+			stat \"\$p\" >/dev/null 2>&1 && a=\${a}s || a=\${a}-
+			echo \"$u \$p \$a\"
+		done"
+	done
+}
+if REF_MOUNT_ARGS=-C ref_mount "$w/mounter.cfs" /mnt/ref "$w/store" &&
+	cfs-mount -C -t composefs -o "basedir=$w/store" "$w/mounter.cfs" /mnt/cfs; then
+	mounter_table /mnt/ref >"$w/mounter-ref.txt"
+	mounter_table /mnt/cfs >"$w/mounter-cfs.txt"
+	sed 's/^/# reference: /' "$w/mounter-ref.txt"
+	# The reference does refuse root what the mounter may not do, and lets
+	# it read what the mounter may: the comparison below can fail.
+	check "mounter without DAC capabilities: the reference refuses root locked/f" \
+		grep -q '^root locked/f --' "$w/mounter-ref.txt"
+	check "mounter without DAC capabilities: the reference lets root read open" \
+		grep -q '^root open rc' "$w/mounter-ref.txt"
+	same_output "mounter without DAC capabilities: root's and u1000's access equal the reference's" \
+		"$w/mounter-ref.txt" "$w/mounter-cfs.txt"
+	ref_umount /mnt/ref
+	cfs-mount -u /mnt/cfs
+else
+	ktap_result fail "mounts by a mounter without DAC capabilities"
+fi
+# The same with root as the mounter: its capabilities override every mode
+# but execute of a file whose mode has no execute bit, which aclx's ACL
+# (not matching its mode, as a crafted image may have it) grants u1000.
+if ref_mount "$w/mounter.cfs" /mnt/ref "$w/store" &&
+	cfs-mount -t composefs -o "basedir=$w/store" "$w/mounter.cfs" /mnt/cfs; then
+	mounter_table /mnt/ref >"$w/mounter-ref.txt"
+	mounter_table /mnt/cfs >"$w/mounter-cfs.txt"
+	check "root mounter: the reference refuses u1000 execute of aclx" \
+		grep -q '^u1000 aclx ...-' "$w/mounter-ref.txt"
+	same_output "root mounter: root's and u1000's access equal the reference's" \
+		"$w/mounter-ref.txt" "$w/mounter-cfs.txt"
+	ref_umount /mnt/ref
+	cfs-mount -u /mnt/cfs
+else
+	ktap_result fail "mounts by root of the mounter test image"
+fi
 ktap_finish

@@ -4,7 +4,13 @@
 # Guest side of the benchmark (driven by scripts/bench.sh through
 # selftests/vm-run --kernel bench; see the comment there for the metrics).
 #
-#   sh guest.sh [RUNS [ENTRIES [SEED [CYCLES [BIG]]]]]
+#   sh guest.sh [RUNS [ENTRIES [SEED [CYCLES [BIG [SETS [HUGE [MANY]]]]]]]]
+#
+# SETS: comma-separated groups to run (default all): main (the metrics of
+# the generated image, walk_warm_vs_tmpfs among them), real (the real tree),
+# and the scale metrics of scale.sh: mount_scale, lookup_bigdir,
+# many_mounts, shared_cache, container_start, walk_cold_parallel. HUGE=1
+# adds the 1,000,000-entry sizes; MANY is many_mounts' number of images.
 #
 # Builds the generated workload (tree from `cfs-bench gen` in /tmp, image and
 # fs-verity store on /scratch from the project's mkcomposefs --digest-store), then
@@ -23,6 +29,15 @@ ENTRIES=${2:-50000}
 SEED=${3:-1}
 CYCLES=${4:-200}
 BIG=${5:-4:16}
+SETS=${6:-main,real,mount_scale,lookup_bigdir,many_mounts,shared_cache,container_start,walk_cold_parallel}
+SCALE_HUGE=${7:-0}
+MANY=${8:-1000}
+
+# has SET: SET is among those to run.
+has() {
+	case ",$SETS," in *,"$1",*) return 0 ;; esac
+	return 1
+}
 
 S=/scratch
 IMG=$S/img.cfs
@@ -64,15 +79,9 @@ t2=$(date +%s)
 # make sure every object has it, and say if mkcomposefs left any without.
 v=$(cfs-bench verity $STORE) || { echo "# enabling fs-verity on the store failed"; exit 1; }
 [ "${v%% *}" = 0 ] || echo "# store: WARNING: mkcomposefs left ${v%% *} of $((${v%% *} + ${v#* })) objects without fs-verity; enabled it on them"
-# The floor of a warm walk: the same tree on tmpfs (no image, no stacking),
-# reported for information next to walk_warm's sides.
-cfs-bench walk $SRC >/dev/null
-r=0
-while [ $r -lt "$RUNS" ]; do
-	run walk_warm tmpfs cfs-bench walk $SRC
-	r=$((r + 1))
-done
-rm -rf $SRC
+# The floor of a warm walk is the same tree on tmpfs (no image, no
+# stacking): $SRC stays until walk_warm has walked it interleaved with the
+# mounted sides.
 echo "# workload: generated in $((t1 - t0)) s, image + store built in $((t2 - t1)) s; image $(wc -c <$IMG) bytes, store $(du -sk $STORE | cut -f1) KiB, $(find $STORE -type f | wc -l) objects"
 composefs-info dump $IMG >/tmp/dump
 BIGFILES=$(cat $S/big.list)
@@ -110,13 +119,15 @@ mount_bench() {
 			overlay "$OVL_OPTS" composefs $M/reference ;;
 	esac
 }
-echo "# t=$(date +%s) mount"
-for side in $SIDES; do mount_bench $side 20 >/dev/null; done
-r=0
-while [ $r -lt "$RUNS" ]; do
-	for side in $SIDES; do run mount_umount $side mount_bench $side "$CYCLES"; done
-	r=$((r + 1))
-done
+if has main; then
+	echo "# t=$(date +%s) mount"
+	for side in $SIDES; do mount_bench $side 20 >/dev/null; done
+	r=0
+	while [ $r -lt "$RUNS" ]; do
+		for side in $SIDES; do run mount_umount $side mount_bench $side "$CYCLES"; done
+		r=$((r + 1))
+	done
+fi
 
 # ---- walk_cold and mem_inodes: fresh mount after drop_caches ----
 # (SUFFIX names the image: "" for the generated one)
@@ -138,19 +149,25 @@ bench_walk_cold() {
 	done
 }
 
-# ---- walk_warm: the same walk, repeated on one mount ----
+# ---- walk_warm: the same walk, repeated on one mount; all sides mounted
+# at once and their runs interleaved (with TREE, the source tree on tmpfs
+# as one more side: walk_warm_vs_tmpfs) ----
 bench_walk_warm() {
-	local r side
+	local r side sides= tree=${2:-}
 	for side in $SIDES; do
-		mnt $side || continue
-		cfs-bench walk $M/$side >/dev/null
-		r=0
-		while [ $r -lt "$RUNS" ]; do
-			run walk_warm$1 $side cfs-bench walk $M/$side
-			r=$((r + 1))
-		done
-		umnt $side
+		mnt $side && sides="$sides $side"
 	done
+	for side in $sides; do cfs-bench walk $M/$side >/dev/null; done
+	[ -n "$tree" ] && cfs-bench walk "$tree" >/dev/null
+	r=0
+	while [ $r -lt "$RUNS" ]; do
+		[ -n "$tree" ] && run walk_warm$1 tmpfs cfs-bench walk "$tree"
+		for side in $sides; do
+			run walk_warm$1 $side cfs-bench walk $M/$side
+		done
+		r=$((r + 1))
+	done
+	for side in $sides; do umnt $side; done
 }
 
 # ---- open_close: open + close of every regular file on a fresh mount
@@ -169,15 +186,24 @@ bench_open_close() {
 	done
 }
 
-echo "# t=$(date +%s) metadata"
-bench_walk_cold ""
-bench_walk_warm ""
-bench_open_close ""
+. "$(dirname "$0")/scale.sh"
+
+if has main || has walk_cold_parallel; then
+	echo "# t=$(date +%s) metadata"
+	bench_walk_cold ""
+fi
+if has main; then
+	bench_walk_warm "" $SRC
+	bench_open_close ""
+fi
+rm -rf $SRC
+has walk_cold_parallel && bench_walk_cold_parallel
+has container_start && bench_container_start
 
 # ---- read_seq and mmap_read: large files, cold cache ----
-echo "# t=$(date +%s) data"
+has main && echo "# t=$(date +%s) data"
 RSIDES="direct ${SIDES%% erofs}"
-for metric in read_seq mmap_read; do
+has main && for metric in read_seq mmap_read; do
 	tool=read
 	[ $metric = mmap_read ] && tool=mmap
 	r=0
@@ -194,7 +220,7 @@ done
 
 # ---- a real tree (attached by scripts/bench.sh): metadata metrics ----
 REAL=/attach/realtree
-if [ -d $REAL ]; then
+if [ -d $REAL ] && has real; then
 	mkcomposefs --quiet --digest-store=$S/store-real $REAL $S/real.cfs ||
 		{ echo "# real tree: mkcomposefs failed"; exit 1; }
 	v=$(cfs-bench verity $S/store-real)
@@ -204,4 +230,8 @@ if [ -d $REAL ]; then
 	bench_walk_warm _real
 	bench_open_close _real
 fi
+has mount_scale && bench_mount_scale
+has lookup_bigdir && bench_lookup_bigdir
+has many_mounts && bench_many_mounts
+has shared_cache && bench_shared_cache
 echo "# guest: done; TSC recalibrated: $(cfs-bench calibrate 2) Hz"

@@ -40,8 +40,80 @@ METRICS = [
 # The metadata metrics again on the real tree.
 METRICS += [(m[0] + "_real",) + m[1:6] + (m[6] + " (real tree)",) for m in METRICS
             if m[0] in ("walk_cold", "walk_cold_vs_erofs", "walk_warm", "open_close", "mem_inodes")]
+# How the cost grows (issue 18). A side written "metric:side" takes its
+# values from another raw metric (a growth is a size against a smaller one,
+# in the same run); a target ("abs", x) is judged on composefs's value
+# itself, not on the ratio; None: printed for information (a floor).
+METRICS += [
+    ("walk_warm_vs_tmpfs", "composefs", "tmpfs", "ms", 1.05, False,
+     "warm walk against the same tree on tmpfs, runs interleaved"),
+]
+for tag, n in (("10k", "10,000"), ("100k", "100,000"), ("1m", "1,000,000")):
+    METRICS += [
+        ("mount_scale_" + tag, "composefs", "reference", "us", 0.5, False,
+         "mount + umount, image of %s entries" % n),
+        ("mount_scale_%s_vs_erofs" % tag, "mount_scale_%s:composefs" % tag,
+         "mount_scale_%s:erofs" % tag, "us", None, False, "the same, against EROFS alone"),
+    ]
+    if tag != "10k":
+        METRICS.append(("mount_scale_growth_" + tag, "mount_scale_%s:composefs" % tag,
+                        "mount_scale_10k:composefs", "us", 1.2, False,
+                        "composefs's mount + umount, %s entries against 10,000" % n))
+for tag, n in (("1k", "1,000"), ("100k", "100,000"), ("1m", "1,000,000")):
+    name = "lookup_bigdir" if tag == "100k" else "lookup_bigdir_" + tag
+    METRICS += [
+        (name, "lookup_bigdir_%s:composefs" % tag, "lookup_bigdir_%s:reference" % tag,
+         "us/lookup", 0.5, False, "cold stat of 2,000 random names in a directory of %s" % n),
+        (name + "_vs_erofs", "lookup_bigdir_%s:composefs" % tag, "lookup_bigdir_%s:erofs" % tag,
+         "us/lookup", None, False, "the same, against EROFS alone"),
+    ]
+    if tag != "1k":
+        METRICS.append(("lookup_bigdir_growth_" + tag, "lookup_bigdir_%s:composefs" % tag,
+                        "lookup_bigdir_1k:composefs", "us/lookup", 2.5, False,
+                        "composefs's per-lookup time, %s entries against 1,000" % n))
+METRICS += [
+    ("walk_cold_parallel", "composefs", "reference", "ms", 0.45, False,
+     "cold walk by 2 processes over disjoint subtrees"),
+    ("walk_cold_parallel_vs_erofs", "walk_cold_parallel:composefs", "walk_cold_parallel:erofs",
+     "ms", None, False, "the same, against EROFS alone"),
+    ("walk_cold_parallel_same", "composefs", "reference", "ms", 0.45, False,
+     "cold walk by 2 processes, each over the whole tree"),
+    ("walk_cold_parallel_speedup", "composefs", "reference", "x", 1.0, True,
+     "walk_cold / walk_cold_parallel: speed-up from 1 to 2 walkers"),
+    ("many_mounts", "composefs", "reference", "ms", 0.5, False,
+     "mount 1,000 images of 200 entries, one store, all at once"),
+    ("many_mounts_vs_erofs", "many_mounts:composefs", "many_mounts:erofs", "ms", None, False,
+     "the same, against EROFS alone"),
+    ("many_mounts_mem", "composefs", "reference", "KiB/image", 0.4, False,
+     "slab + page cache per mounted image, each walked once, after drop_caches twice"),
+    ("many_mounts_mem_vs_erofs", "many_mounts_mem:composefs", "many_mounts_mem:erofs",
+     "KiB/image", None, False, "the same, against EROFS alone"),
+    ("many_mounts_umount", "composefs", "reference", "ms", None, False,
+     "unmount the 1,000 images"),
+    ("many_mounts_slab_left", "composefs", "reference", "KiB", ("abs", 1024), False,
+     "slab above its baseline after unmounting them all (target: composefs <= 1 MiB)"),
+    ("many_mounts_cfs_inode_left", "composefs", "composefs", "KiB", ("abs", 0), False,
+     "composefs_inode slab above its baseline after unmounting them all"),
+    ("many_mounts_inodes_left", "composefs", "reference", "inodes", None, False,
+     "inodes in use (fs.inode-nr) above the baseline after unmounting them all"),
+    ("shared_cache", "shared_cache_ab:composefs", "shared_cache_a:composefs", "KiB", 1.15, False,
+     "page cache after reading trees A and B (90% shared objects) / after A alone"),
+    ("shared_cache_reference", "shared_cache_ab:reference", "shared_cache_a:reference", "KiB",
+     None, False, "the same on the reference stack"),
+    ("shared_cache_unshared", "shared_cache_ab:plain", "shared_cache_a:plain", "KiB", None, False,
+     "the same for the two trees as plain files on ext4 (no sharing)"),
+    ("shared_cache_read_b", "shared_cache_read_b:composefs", "shared_cache_read_a:composefs",
+     "KiB", None, False, "read from disk (pgpgin) for B after A / for A"),
+    ("container_start", "composefs", "reference", "ms", 0.75, False,
+     "4 processes over 4 fresh mounts each open + read + close 3,000 files"),
+    ("container_start_vs_direct", "container_start:composefs", "container_start:direct", "ms",
+     None, False, "the same, against the store's objects read directly (the floor)"),
+]
 # Raw metric a derived metric takes its values from.
-SOURCE = {"walk_cold_vs_erofs": "walk_cold", "walk_cold_vs_erofs_real": "walk_cold_real"}
+SOURCE = {"walk_cold_vs_erofs": "walk_cold", "walk_cold_vs_erofs_real": "walk_cold_real",
+          "walk_warm_vs_tmpfs": "walk_warm"}
+# Metrics whose values are one raw metric's over another's, per side.
+DERIVED = {"walk_cold_parallel_speedup": ("walk_cold", "walk_cold_parallel")}
 
 
 def median(v):
@@ -80,13 +152,25 @@ def main():
                 elif line.lstrip().startswith("# composefs"):
                     comments.append(line.strip())
 
+    def values(name, spec):
+        """The runs of one side: "side" of the metric's source, or "metric:side"."""
+        if name in DERIVED:
+            num, den = (runs.get((m, spec), []) for m in DERIVED[name])
+            # Paired run by run (both are measured once per run).
+            return [a / b for a, b in zip(num, den) if b]
+        metric, _, side = spec.rpartition(":")
+        return runs.get((metric or SOURCE.get(name, name), side), [])
+
     lines = []
     table = []
     for name, side, ref, unit, target, higher, what in METRICS:
-        src = SOURCE.get(name, name)
-        c = runs.get((src, side), [])
-        r = runs.get((src, ref), [])
+        c = values(name, side)
+        r = values(name, ref)
         if not c and not r:
+            continue
+        # A size or set that did not run at all (its raw metric is absent on
+        # every side): no line, rather than one against the other size.
+        if ":" in side and not any(k[0] == side.rpartition(":")[0] for k in runs):
             continue
         cm = median(c) if c else None
         rm = median(r) if r else None
@@ -94,20 +178,28 @@ def main():
         spread = "%s-%s" % (fmt(min(c)), fmt(max(c))) if c else "nan-nan"
         lines.append("BENCH name=%s composefs=%s reference=%s unit=%s ratio=%s spread=%s"
                      % (name, fmt(cm), fmt(rm), unit, fmt(ratio), spread))
-        if target is None or ratio is None:
+        absolute = isinstance(target, tuple)
+        judged = cm if absolute else ratio
+        limit = target[1] if absolute else target
+        if target is None or judged is None:
             verdict = "-"
-        elif (ratio >= target) if higher else (ratio <= target):
+        elif (judged >= limit) if higher else (judged <= limit):
             verdict = "met"
         else:
             verdict = "missed"
-        tgt = "-" if target is None else ("%s %g" % (">=" if higher else "<=", target))
+        if target is None:
+            tgt = "-"
+        else:
+            tgt = "%s %g%s" % (">=" if higher else "<=", limit, " " + unit if absolute else "")
         table.append((name, fmt(cm), fmt(rm), ref, unit, fmt(ratio), tgt, verdict,
                       len(c), len(r), what))
     # Informational lines: the other sides, where measured.
     extra = []
     for (metric, side), v in sorted(runs.items()):
-        if side in ("reference", "erofs", "tmpfs") and metric.replace("_real", "") in (
-                "mount_umount", "walk_warm", "open_close", "mem_inodes", "read_seq", "mmap_read"):
+        if side in ("reference", "erofs", "tmpfs", "direct", "plain") and metric.replace("_real", "") in (
+                "mount_umount", "walk_warm", "open_close", "mem_inodes", "read_seq", "mmap_read",
+                "walk_cold_parallel", "walk_cold_parallel_same", "many_mounts_umount",
+                "many_mounts_walk", "many_mounts_slab_left", "many_mounts_inodes_left"):
             extra.append("# %s %s: median %s (%d runs)" % (metric, side, fmt(median(v)), len(v)))
 
     hdr = ("metric", "composefs", "reference", "baseline", "unit", "ratio", "target", "", "n", "n_ref")
@@ -134,7 +226,8 @@ def main():
     with open(dat, "w") as f:
         for t in table:
             ratio = t[5] if t[5] != "nan" else "0"
-            target = t[6].split()[-1] if t[6] != "-" else "NaN"
+            # Absolute targets ("<= 1024 KiB") are not on the ratio's scale.
+            target = t[6].split()[1] if len(t[6].split()) == 2 else "NaN"
             f.write("%s %s %s\n" % (t[0], ratio, target))
     if shutil.which("gnuplot") and table:
         png = os.path.join(outdir, "results.png")

@@ -114,6 +114,15 @@ impl dir::Operations for Composefs {
         Ok(Some(child))
     }
 
+    /// The root is what overlayfs always merges (`ovl_fill_super` marks it
+    /// as possibly holding whiteouts), so it seeks as a merged directory;
+    /// other directories of the single lower layer are read through the
+    /// real (EROFS) directory, as here.
+    fn seeks_as_merged(dir: &CInode) -> bool {
+        let img = &dir.super_block().data().image;
+        dir.data().raw.nid() == img.root_nid()
+    }
+
     fn iterate(dir: &CInode, em: &mut DirEmitter<'_>) -> Result {
         let sb = dir.super_block();
         let img = &sb.data().image;
@@ -127,12 +136,15 @@ impl dir::Operations for Composefs {
         // a whiteout (`ovl_check_whiteouts`, fs/overlayfs/readdir.c): in a
         // damaged directory the lookup may miss, and the entry is listed.
         let is_root = raw.nid() == img.root_nid();
-        if is_root && start == 0 {
+        let checked = &sb.data().root_listing_checked;
+        if is_root && start == 0 && !checked.load(Ordering::Relaxed) {
             // Overlayfs reads a merged directory whole into its cache before
             // listing any of it (`ovl_dir_read_merged`): a damaged entry
-            // anywhere fails the listing before its first entry.
+            // anywhere fails the listing before its first entry. Once read
+            // without error, the same bytes read the same way again.
             img.readdir(raw, 0, |_, _| true)
                 .map_err(|e| image::error(sb.id(), e, "directory", raw.nid()))?;
+            checked.store(true, Ordering::Relaxed);
         }
         let end = img
             .readdir(raw, start, |e, next| {

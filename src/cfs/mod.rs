@@ -14,9 +14,10 @@ mod xattr;
 
 use crate::format::{layout, reader::Image};
 use crate::vfs::{
+    cred,
     fs_context::{FsContext, FsParam},
     fs_type::FileSystem,
-    inode::INode,
+    inode::{INode, MAY_APPEND, MAY_EXEC, MAY_READ, MAY_WRITE},
     path::{Path, PrivateMount},
     sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock, SuperParams, MAX_STACK_DEPTH},
     source::{SourceError, SourceFile},
@@ -49,6 +50,14 @@ pub(crate) struct CfsSuper {
     /// Which inode slots the tree reaches from the root, one bit per nid:
     /// made by the first file-handle decode, which accepts only those.
     reachable: once::OnceBox<KVVec<u64>>,
+    /// Whether the root directory was once read whole without error (see
+    /// `iterate`): the image does not change while mounted, so later
+    /// listings need not read it twice.
+    root_listing_checked: core::sync::atomic::AtomicBool,
+    /// Whether the mounter had `CAP_DAC_OVERRIDE` (in the initial user
+    /// namespace): then its access checks ([`Composefs::permission`]) pass
+    /// on every inode whose owner and group are valid ids.
+    mounter_dac_override: bool,
 }
 
 /// Per-inode state: the decoded image inode.
@@ -287,6 +296,9 @@ impl FileSystem for Composefs {
                 verity,
                 digest: opts.digest,
                 reachable: once::OnceBox::new(),
+                root_listing_checked: core::sync::atomic::AtomicBool::new(false),
+                // The mounter is the current task.
+                mounter_dac_override: crate::vfs::helpers::capable_dac_override(),
             },
             GFP_KERNEL,
         )?)
@@ -355,6 +367,46 @@ impl FileSystem for Composefs {
         buf.ffree = u64::MAX - d.image.superblock().inos;
         buf.namelen = 255;
         Ok(())
+    }
+
+    /// The mounter's access too, as overlayfs checks it on the lower inode
+    /// of the reference stack (`ovl_permission`, fs/overlayfs/inode.c):
+    /// that inode (EROFS's) has this inode's mode, owner, group and ACLs,
+    /// and overlayfs checks it with the mounter's credentials and no
+    /// idmapping, a write to anything but a special file as a read (the
+    /// mounter must be able to copy it up). So a mounter without
+    /// `CAP_DAC_OVERRIDE` (dropped, or an unprivileged owner of the mount)
+    /// cannot pass a caller through a directory or into a file it could
+    /// not reach itself. A mounter with it passes such a check (it
+    /// overrides read, write and search, and execute wherever the mode has
+    /// an execute bit), unless the inode's owner or group is the invalid
+    /// id, which no capability covers, or execute is asked of a
+    /// non-directory whose mode has no execute bit (an image's ACL may
+    /// grant the caller what its mode does not: the capability does not
+    /// cover that).
+    fn permission(inode: &CInode, mask: c_int) -> Result {
+        let sbi = Self::sbi(inode);
+        let raw = &inode.data().raw;
+        let mode = raw.mode();
+        let exec_without_x_bit =
+            mask & MAY_EXEC != 0 && mode & layout::S_IFMT != layout::S_IFDIR && mode & 0o111 == 0;
+        if sbi.mounter_dac_override
+            && raw.uid() != u32::MAX
+            && raw.gid() != u32::MAX
+            && !exec_without_x_bit
+        {
+            return Ok(());
+        }
+        let special = matches!(
+            mode & layout::S_IFMT,
+            layout::S_IFCHR | layout::S_IFBLK | layout::S_IFIFO | layout::S_IFSOCK
+        );
+        let mask = if mask & MAY_WRITE != 0 && !special {
+            (mask & !(MAY_WRITE | MAY_APPEND)) | MAY_READ
+        } else {
+            mask
+        };
+        cred::with_creds(&sbi.cred, || inode.generic_permission(mask))
     }
 
     fn cached_objects(sb: &SuperBlock<Self>) -> usize {

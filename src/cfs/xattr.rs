@@ -47,32 +47,31 @@ impl xattr::Operations for Composefs {
         let raw = &inode.data().raw;
         let acl = sb.posix_acl();
         let mounter_trusted = cred::with_creds(&sbi.cred, helpers::capable_sys_admin);
+        // One pass: the unfiltered list's length decides the size answer and
+        // `ERANGE` (overlayfs asks the real inode with the caller's buffer
+        // size), and the visible names go into the list as they come. The
+        // visible names are a part of the unfiltered list, so they cannot
+        // overflow a buffer that the whole list fits in.
+        let cap = list.capacity();
+        let caller_trusted = cap.is_some() && helpers::capable_sys_admin();
         let mut real_len = 0usize;
-        img.for_each_xattr(raw, |x| {
-            if let Some(prefix) = erofs_list_prefix(x.index, acl, mounter_trusted) {
-                // At most 255 entries' worth of short names per block: no
-                // overflow, but the sum is checked all the same.
-                real_len = real_len
-                    .checked_add(prefix.len() + x.suffix.len() + 1)
-                    .ok_or(crate::format::FormatError::Overflow)?;
-            }
-            Ok(true)
-        })
-        .map_err(|e| image::error(sb.id(), e, "xattrs", raw.nid()))?;
-        match list.capacity() {
-            None => {
-                list.answer_size(real_len);
-                return Ok(());
-            }
-            Some(cap) if real_len > cap => return Err(ERANGE),
-            Some(_) => {}
-        }
-        let caller_trusted = helpers::capable_sys_admin();
         let mut err = Ok(());
         img.for_each_xattr(raw, |x| {
             let Some(prefix) = erofs_list_prefix(x.index, acl, mounter_trusted) else {
                 return Ok(true);
             };
+            // At most 255 entries' worth of short names per block: no
+            // overflow, but the sum is checked all the same.
+            real_len = real_len
+                .checked_add(prefix.len() + x.suffix.len() + 1)
+                .ok_or(crate::format::FormatError::Overflow)?;
+            let Some(cap) = cap else {
+                return Ok(true);
+            };
+            if real_len > cap {
+                err = Err(ERANGE);
+                return Ok(false);
+            }
             let r = match overlay::xattr_visibility(x.index, x.suffix) {
                 XattrVisibility::Private => Ok(()),
                 _ if x.index == layout::XATTR_INDEX_TRUSTED && !caller_trusted => Ok(()),
@@ -88,6 +87,9 @@ impl xattr::Operations for Composefs {
             }
         })
         .map_err(|e| image::error(sb.id(), e, "xattrs", raw.nid()))?;
+        if cap.is_none() {
+            list.answer_size(real_len);
+        }
         err
     }
 

@@ -13,7 +13,9 @@
 //!   header, the EROFS superblock, compact and extended inodes, directory entries, xattr
 //!   headers and entries, the overlay metacopy header, name prefix indexes.
 //! - [`xxhash`]: xxHash32 and the xattr bloom filter bit.
-//! - [`reader`]: [`reader::BlockSource`], [`reader::Image`] and what hangs off it.
+//! - [`reader`]: [`reader::BlockSource`], [`reader::Image`] and what hangs off it, in
+//!   modules by concern as fs/erofs splits its files: the block source and cursor, inodes,
+//!   file data, directories, lookups and xattrs.
 //! - [`overlay`]: composefs conventions: metacopy digests, redirect paths, whiteouts and how
 //!   overlay xattrs are presented.
 //! - [`error`]: the error type, [`error::FormatError`].

@@ -23,6 +23,17 @@ pub(crate) trait Operations: Sized {
     fn iterate(dir: &INode<Self>, emitter: &mut DirEmitter<'_>) -> Result
     where
         Self: FileSystem;
+
+    /// Whether an open `dir` seeks as overlayfs seeks a merged directory
+    /// (`ovl_dir_llseek` without a real directory beneath): only
+    /// `SEEK_SET` and `SEEK_CUR`, to any position from 0 on. Otherwise it
+    /// seeks as a directory of a block filesystem (`generic_file_llseek`).
+    fn seeks_as_merged(_dir: &INode<Self>) -> bool
+    where
+        Self: FileSystem,
+    {
+        false
+    }
 }
 
 /// `DT_*` values of directory entries.
@@ -73,6 +84,7 @@ impl<T: FileSystem> Tables<T> {
     /// Directory inode operations.
     pub(crate) const DIR_IOPS: bindings::inode_operations = bindings::inode_operations {
         lookup: Some(lookup_callback::<T>),
+        permission: Some(super::inode::permission_callback::<T>),
         listxattr: Some(xattr::listxattr_callback::<T>),
         getattr: Some(super::inode::getattr_callback),
         get_inode_acl: xattr::Tables::<T>::REG_IOPS.get_inode_acl,
@@ -82,7 +94,7 @@ impl<T: FileSystem> Tables<T> {
 
     /// Directory file operations.
     pub(crate) const DIR_FOPS: bindings::file_operations = bindings::file_operations {
-        llseek: Some(bindings::generic_file_llseek),
+        llseek: Some(llseek_callback::<T>),
         read: Some(bindings::generic_read_dir),
         iterate_shared: Some(iterate_callback::<T>),
         // As on the reference stack: fsync succeeds, leases are granted.
@@ -123,6 +135,46 @@ unsafe extern "C" fn lookup_callback<T: FileSystem>(
     // SAFETY: `d_splice_alias` takes over the inode reference (or NULL for a
     // negative entry) and the dentry the VFS handed us.
     unsafe { bindings::d_splice_alias(inode, dentry) }
+}
+
+/// `file_operations::llseek` of directories (see
+/// [`Operations::seeks_as_merged`]).
+///
+/// # Safety
+///
+/// Called by the VFS with an open directory of type `T`, holding its
+/// position lock (`f_pos_lock`: directories are `FMODE_ATOMIC_POS`), which
+/// serialises position updates with `getdents` on the same open file.
+unsafe extern "C" fn llseek_callback<T: FileSystem>(
+    file: *mut bindings::file,
+    offset: i64,
+    whence: c_int,
+) -> i64 {
+    // SAFETY: Per the function's contract the file is open.
+    let dir = unsafe { helpers::cfs_file_inode(file) };
+    // SAFETY: Per the function's contract the open file's inode is a
+    // filled-in directory of type `T`, pinned by the file.
+    let dir = unsafe { INode::<T>::from_raw(dir) };
+    if !T::seeks_as_merged(dir) {
+        // SAFETY: Called as the VFS calls `llseek`, with its guarantees.
+        return unsafe { bindings::generic_file_llseek(file, offset, whence) };
+    }
+    // SAFETY: The file is open and its position ours to read and write
+    // under the position lock the caller holds.
+    let cur = unsafe { (*file).f_pos };
+    let pos = match u32::try_from(whence) {
+        Ok(bindings::SEEK_SET) => Some(offset),
+        Ok(bindings::SEEK_CUR) => offset.checked_add(cur),
+        _ => None,
+    };
+    match pos {
+        Some(p) if p >= 0 => {
+            // SAFETY: As above.
+            unsafe { (*file).f_pos = p };
+            p
+        }
+        _ => EINVAL.to_errno().into(),
+    }
 }
 
 /// `file_operations::iterate_shared`.

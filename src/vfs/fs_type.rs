@@ -112,6 +112,15 @@ pub(crate) trait FileSystem:
     fn free_cached_objects(_sb: &SuperBlock<Self>, _nr: usize) -> usize {
         0
     }
+
+    /// Access checks made after the caller's own (`generic_permission` with
+    /// the caller's credentials and mount idmapping passed) for the
+    /// `MAY_*` bits of `mask`; `MAY_NOT_BLOCK` in `mask` means an RCU path
+    /// walk, where nothing may sleep (return `ECHILD` to be called again
+    /// outside it).
+    fn permission(_inode: &INode<Self>, _mask: c_int) -> Result {
+        Ok(())
+    }
 }
 
 /// A registered filesystem type with its inode cache; unregistered when

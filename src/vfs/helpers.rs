@@ -100,9 +100,19 @@ pub(crate) fn ratelimit() -> bool {
 /// Whether the current task has `CAP_SYS_ADMIN` in the initial user
 /// namespace (checked without auditing, as listing `trusted.*` does).
 pub(crate) fn capable_sys_admin() -> bool {
+    capable_noaudit(bindings::CAP_SYS_ADMIN)
+}
+
+/// Whether the current task has `CAP_DAC_OVERRIDE` in the initial user
+/// namespace (checked without auditing).
+pub(crate) fn capable_dac_override() -> bool {
+    capable_noaudit(bindings::CAP_DAC_OVERRIDE)
+}
+
+/// Whether the current task has capability `cap` in the initial user
+/// namespace, checked without auditing.
+fn capable_noaudit(cap: u32) -> bool {
     // SAFETY: `init_user_ns` is a static that lives forever;
     // `ns_capable_noaudit` only reads it and the current credentials.
-    unsafe {
-        bindings::ns_capable_noaudit(&raw mut bindings::init_user_ns, bindings::CAP_SYS_ADMIN as c_int)
-    }
+    unsafe { bindings::ns_capable_noaudit(&raw mut bindings::init_user_ns, cap as c_int) }
 }

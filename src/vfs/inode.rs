@@ -13,10 +13,20 @@ use super::sb::SuperBlock;
 use super::xattr;
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 use kernel::{
+    error::{from_result, to_result},
     prelude::*,
     sync::aref::{ARef, AlwaysRefCounted},
     types::Opaque,
 };
+
+/// Access masks of [`FileSystem::permission`] (`MAY_*`): execute or search.
+pub(crate) const MAY_EXEC: c_int = bindings::MAY_EXEC as c_int;
+/// Read access.
+pub(crate) const MAY_READ: c_int = bindings::MAY_READ as c_int;
+/// Write access.
+pub(crate) const MAY_WRITE: c_int = bindings::MAY_WRITE as c_int;
+/// Append access.
+pub(crate) const MAY_APPEND: c_int = bindings::MAY_APPEND as c_int;
 
 /// The object a filesystem's inodes are allocated as: the VFS inode
 /// followed by the filesystem's per-inode data.
@@ -139,6 +149,19 @@ impl<T: FileSystem> INode<T> {
     /// Returns the raw inode pointer.
     pub(crate) fn as_raw(&self) -> *mut bindings::inode {
         self.0.get()
+    }
+
+    /// Checks the current credentials' access to the inode for the `MAY_*`
+    /// bits of `mask` by its mode, owner and ACLs, with no idmapping
+    /// (`generic_permission`), as the inode's own filesystem would check a
+    /// task that reaches it through a plain mount.
+    pub(crate) fn generic_permission(&self, mask: c_int) -> Result {
+        // SAFETY: The inode is filled in and live while borrowed;
+        // `nop_mnt_idmap` is a static that lives forever and is never
+        // written (the kernel only compares its address and reads it).
+        to_result(unsafe {
+            bindings::generic_permission(&raw mut bindings::nop_mnt_idmap, self.as_raw(), mask)
+        })
     }
 
     /// The inode's data.
@@ -362,6 +385,32 @@ impl<T: FileSystem> SuperBlock<T> {
             Ok(Cached::Existing(unsafe { ARef::from_raw(inode.cast()) }))
         }
     }
+}
+
+/// `inode_operations::permission` of every inode: the caller's access as the
+/// VFS checks it without this callback (`generic_permission` with the
+/// caller's mount idmapping), then the filesystem's own checks
+/// ([`FileSystem::permission`]).
+///
+/// # Safety
+///
+/// Called by the VFS with the caller's mount idmap and a filled-in inode of
+/// a superblock of type `T`, live for the call.
+pub(crate) unsafe extern "C" fn permission_callback<T: FileSystem>(
+    idmap: *mut bindings::mnt_idmap,
+    inode: *mut bindings::inode,
+    mask: c_int,
+) -> c_int {
+    // SAFETY: The VFS passes a valid idmap and a live inode.
+    let caller = unsafe { bindings::generic_permission(idmap, inode, mask) };
+    if caller != 0 {
+        return caller;
+    }
+    // SAFETY: The VFS only checks access to inodes it reached, which are
+    // filled in (`I_NEW` inodes are not visible to it), of type `T` (this
+    // table is only installed on such inodes), live for the call.
+    let inode = unsafe { INode::<T>::from_raw(inode) };
+    from_result(|| T::permission(inode, mask).map(|()| 0))
 }
 
 /// `inode_operations::getattr` of every inode: the generic attributes, and

@@ -295,6 +295,12 @@ impl<T: FileSystem> SuperOps<T> {
         alloc_inode: Some(Self::alloc_inode),
         destroy_inode: Some(Self::destroy_inode),
         free_inode: Some(Self::free_inode),
+        // An unused inode is freed at once rather than cached on the LRU, as
+        // overlayfs's are: what an inode learns while it lives (the backing
+        // object an external file's first open found) then lasts exactly as
+        // long as on the reference stack, while a dentry holds the inode,
+        // and not across a dcache shrink (e.g. the one every remount makes).
+        drop_inode: Some(bindings::inode_just_drop),
         statfs: Some(Self::statfs),
         show_options: Some(Self::show_options),
         nr_cached_objects: Some(Self::nr_cached_objects),

@@ -88,6 +88,7 @@ impl<T: FileSystem> Tables<T> {
     pub(crate) const REG_IOPS: bindings::inode_operations = bindings::inode_operations {
         listxattr: Some(listxattr_callback::<T>),
         getattr: Some(super::inode::getattr_callback),
+        permission: Some(super::inode::permission_callback::<T>),
         get_inode_acl: Some(get_inode_acl_callback::<T>),
         // SAFETY: All-zeroes is valid for the remaining optional callbacks.
         ..unsafe { core::mem::zeroed() }
@@ -98,6 +99,7 @@ impl<T: FileSystem> Tables<T> {
         get_link: Some(bindings::page_get_link),
         listxattr: Some(listxattr_callback::<T>),
         getattr: Some(super::inode::getattr_callback),
+        permission: Some(super::inode::permission_callback::<T>),
         get_inode_acl: Some(get_inode_acl_callback::<T>),
         // SAFETY: All-zeroes is valid for the remaining optional callbacks.
         ..unsafe { core::mem::zeroed() }
@@ -107,6 +109,7 @@ impl<T: FileSystem> Tables<T> {
     pub(crate) const SPECIAL_IOPS: bindings::inode_operations = bindings::inode_operations {
         listxattr: Some(listxattr_callback::<T>),
         getattr: Some(super::inode::getattr_callback),
+        permission: Some(super::inode::permission_callback::<T>),
         get_inode_acl: Some(get_inode_acl_callback::<T>),
         // SAFETY: All-zeroes is valid for the remaining optional callbacks.
         ..unsafe { core::mem::zeroed() }

@@ -705,3 +705,51 @@ fn lookup_finds_every_listed_name() {
         );
     }
 }
+
+/// A directory whose data is inline ends where its tail ends: EROFS reads it through the
+/// page cache, which holds zeros after the tail, so the last name ends there even when the
+/// image bytes after it (the next inode, when the tail ends on an inode slot boundary) are
+/// not zero. Directories with one file each, names of every length from 1 to 96 bytes, so
+/// that some tails end on a 32-byte slot boundary followed by an inode (as in cfs-diff
+/// seed 5).
+#[test]
+fn lookup_of_the_last_name_of_an_inline_directory() {
+    let mut s = String::from("/ 4096 40755 98 0 0 0 0.0 - - -\n");
+    for len in 1..=96 {
+        s.push_str(&format!("/d{len:02} 0 40755 2 0 0 0 0.0 - - -\n"));
+        let name: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        s.push_str(&format!("/d{len:02}/{name} 0 100644 1 0 0 0 0.0 - - -\n"));
+    }
+    let data = image("inline-tail", &s, &[]);
+    let img = Image::open(SliceSource::new(&data)).expect("open");
+    let root = img.inode(img.root_nid()).expect("root");
+    let mut tails_on_a_slot_boundary = 0;
+    for len in 1..=96usize {
+        let (dnid, _) = img
+            .lookup(&root, format!("d{len:02}").as_bytes())
+            .expect("lookup")
+            .expect("dir");
+        let dir = img.inode(dnid).expect("dir inode");
+        let name: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut listed = None;
+        img.readdir(&dir, 0, |e, _| {
+            if e.name == &name[..] {
+                listed = Some(e.nid);
+            }
+            true
+        })
+        .expect("readdir");
+        let listed = listed.expect("listed");
+        let found = img.lookup(&dir, &name).expect("lookup").map(|f| f.0);
+        assert_eq!(found, Some(listed), "lookup of a {len}-byte name");
+        let found = img.lookup_near(&dir, &name, None).expect("lookup").map(|f| f.nid);
+        assert_eq!(found, Some(listed), "lookup_near of a {len}-byte name");
+        // The dir's inline data: three entries and ".", ".." and the name.
+        let end = dir.tail_offset() + u64::from(dir.tail_len());
+        if dir.tail_len() as usize == 3 * 12 + 3 + len && end % 32 == 0 && data.get(end as usize) != Some(&0) {
+            tails_on_a_slot_boundary += 1;
+        }
+    }
+    // The case the test is about did occur.
+    assert!(tails_on_a_slot_boundary > 0);
+}

@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+
+//! Extended attributes (the counterpart of fs/erofs/xattr.c): the entries of an inode's xattr
+//! area, inline first and then shared (the order EROFS lists them in), lookups by name with
+//! the inode's bloom filter as EROFS uses it when the image has `XATTR_FILTER`, and
+//! [`Image::inode_with_xattrs`], which decodes an inode and finds its xattrs through one
+//! cursor.
+
+use crate::format::error::{FormatError, Result};
+use crate::format::layout::*;
+use crate::format::xxhash::xattr_filter_bit;
+
+use super::inode::Inode;
+use super::source::{crosses_block, BlockSource, Cursor};
+use super::Image;
+
+/// One xattr entry as stored: the name prefix index, the suffix and where the value is.
+#[derive(Clone, Copy, Debug)]
+pub struct XattrItem<'n> {
+    /// Name prefix index (`XATTR_INDEX_*`, 0..=6).
+    pub index: u8,
+    /// Name suffix (after the prefix of `index`).
+    pub suffix: &'n [u8],
+    /// Image offset of the value.
+    pub value_offset: u64,
+    /// Length of the value.
+    pub value_len: u16,
+    /// Whether the entry lives in the shared xattr table.
+    #[cfg(cfs_tools)]
+    pub shared: bool,
+    /// The value, if it lies in the image block that holds the name (where the search is
+    /// reading anyway); `None` if the entry crosses into the next block.
+    pub value: Option<&'n [u8]>,
+}
+
+impl XattrItem<'_> {
+    /// The name prefix of the entry's index.
+    #[cfg(cfs_tools)]
+    pub fn prefix(&self) -> &'static [u8] {
+        xattr_prefix(self.index).unwrap_or(b"")
+    }
+
+    /// Writes the full name (prefix and suffix) into `buf` and returns its length.
+    #[cfg(cfs_tools)]
+    pub fn full_name(&self, buf: &mut [u8]) -> Result<usize> {
+        let prefix = self.prefix();
+        let len = prefix
+            .len()
+            .checked_add(self.suffix.len())
+            .ok_or(FormatError::Overflow)?;
+        let out = buf.get_mut(..len).ok_or(FormatError::BufferTooSmall)?;
+        let (a, b) = out.split_at_mut(prefix.len());
+        a.copy_from_slice(prefix);
+        b.copy_from_slice(self.suffix);
+        Ok(len)
+    }
+}
+
+/// A name to look up among an inode's xattrs: a prefix index and a suffix given in up to two
+/// parts (so that `overlay.` can be put back in front of an escaped name without a copy).
+#[derive(Clone, Copy, Debug)]
+pub struct XattrKey<'k> {
+    /// Name prefix index.
+    pub index: u8,
+    /// First part of the suffix.
+    pub head: &'k [u8],
+    /// Second part of the suffix.
+    pub tail: &'k [u8],
+}
+
+impl XattrKey<'_> {
+    fn matches(&self, index: u8, suffix: &[u8]) -> bool {
+        // The length is compared first; most keys have no tail, so one comparison of bytes
+        // usually decides.
+        index == self.index
+            && suffix.len() == self.head.len() + self.tail.len()
+            && suffix
+                .split_at_checked(self.head.len())
+                .is_some_and(|(head, tail)| {
+                    head == self.head && (self.tail.is_empty() || tail == self.tail)
+                })
+    }
+
+    /// The key's bit in an inode's bloom filter word. EROFS hashes the whole suffix, so a
+    /// two-part key (an escaped overlay name) is hashed joined, as the reference stack's
+    /// `getxattr` of the escaped name is; a key too long for any entry (`None`) is not
+    /// filtered and never matches.
+    fn filter_bit(&self) -> Option<u32> {
+        if self.tail.is_empty() {
+            return Some(xattr_filter_bit(self.index, self.head));
+        }
+        if self.head.is_empty() {
+            return Some(xattr_filter_bit(self.index, self.tail));
+        }
+        let mut joined = [0u8; NAME_MAX];
+        let dst = joined.get_mut(..self.head.len().checked_add(self.tail.len())?)?;
+        let (head, tail) = dst.split_at_mut_checked(self.head.len())?;
+        head.copy_from_slice(self.head);
+        tail.copy_from_slice(self.tail);
+        Some(xattr_filter_bit(self.index, dst))
+    }
+}
+
+/// A one-part [`XattrKey`] with its bloom filter bit computed once (at compile time for a
+/// constant), for names that are looked up on every inode.
+#[derive(Clone, Copy, Debug)]
+pub struct HashedXattrKey<'k> {
+    key: XattrKey<'k>,
+    bit: u32,
+}
+
+impl<'k> HashedXattrKey<'k> {
+    /// The key of the xattr with prefix index `index` and name suffix `suffix`.
+    pub const fn new(index: u8, suffix: &'k [u8]) -> Self {
+        Self {
+            key: XattrKey {
+                index,
+                head: suffix,
+                tail: b"",
+            },
+            bit: xattr_filter_bit(index, suffix),
+        }
+    }
+
+    /// The key.
+    #[cfg(cfs_tools)]
+    pub fn key(&self) -> &XattrKey<'k> {
+        &self.key
+    }
+}
+
+/// Where an xattr's value lies in the image: `(offset, length)`.
+pub type XattrValue = (u64, u16);
+
+/// The answer of an xattr search for one key: where its value is, `None` if the inode has no
+/// such xattr, or why the search failed.
+pub type XattrFound = Result<Option<XattrValue>>;
+
+impl<S: BlockSource> Image<S> {
+    /// Offset of shared xattr `id` in the image.
+    fn shared_xattr_offset(&self, id: u32) -> Result<u64> {
+        u64::from(self.sb.xattr_blkaddr)
+            .checked_mul(BLOCK_SIZE_U64)
+            .and_then(|b| b.checked_add(u64::from(id) * 4))
+            .ok_or(FormatError::Overflow)
+    }
+
+    /// Decodes the header of the xattr entry at `off` and checks that the entry ends at or
+    /// before `limit`.
+    fn xattr_entry_at(&self, cur: &mut Cursor<'_, S>, off: u64, limit: u64) -> Result<XattrEntry> {
+        let e = if crosses_block(off, XATTR_ENTRY_SIZE) {
+            let mut h = [0u8; XATTR_ENTRY_SIZE];
+            cur.read_exact_at(off, &mut h)
+                .map_err(|_| FormatError::BadXattr)?;
+            XattrEntry::parse(&h)?
+        } else {
+            XattrEntry::parse(
+                cur.slice(off, XATTR_ENTRY_SIZE)
+                    .map_err(|_| FormatError::BadXattr)?,
+            )?
+        };
+        Self::check_xattr_entry(&e, off, limit)?;
+        Ok(e)
+    }
+
+    /// Checks the decoded header `e` of the xattr entry at `off`: the entry ends at or before
+    /// `limit` and its name prefix index is one this reader knows.
+    fn check_xattr_entry(e: &XattrEntry, off: u64, limit: u64) -> Result<()> {
+        let end = off
+            .checked_add(e.total_size() as u64)
+            .ok_or(FormatError::Overflow)?;
+        if end > limit {
+            return Err(FormatError::BadXattr);
+        }
+        if e.e_name_index & EROFS_XATTR_LONG_PREFIX != 0 || xattr_prefix(e.e_name_index).is_none() {
+            return Err(FormatError::BadXattr);
+        }
+        if e.e_name_index == XATTR_INDEX_NONE && e.e_name_len == 0 {
+            return Err(FormatError::BadXattr);
+        }
+        Ok(())
+    }
+
+    /// The inline xattr entry at `at` in `area`, the inline entries of an inode (which start
+    /// at image offset `base` and lie in one block), as an item, and the entry's size. Checks
+    /// what [`Image::xattr_item_at`] checks, with the end of `area` as the limit.
+    fn xattr_item_in(area: &[u8], at: usize, base: u64) -> Result<(XattrItem<'_>, usize)> {
+        let rest = area.get(at..).ok_or(FormatError::BadXattr)?;
+        let e = XattrEntry::parse(rest.get(..XATTR_ENTRY_SIZE).ok_or(FormatError::BadXattr)?)?;
+        let off = base + at as u64;
+        Self::check_xattr_entry(&e, off, base + area.len() as u64)?;
+        let n = usize::from(e.e_name_len);
+        // The entry ends inside `area` (checked above): neither `get` fails.
+        let name = rest
+            .get(XATTR_ENTRY_SIZE..XATTR_ENTRY_SIZE + n)
+            .ok_or(FormatError::BadXattr)?;
+        let value = rest
+            .get(XATTR_ENTRY_SIZE + n..XATTR_ENTRY_SIZE + n + usize::from(e.e_value_size))
+            .ok_or(FormatError::BadXattr)?;
+        let item = Self::xattr_item(&e, off, name, Some(value), false);
+        Ok((item, e.total_size()))
+    }
+
+    /// The item for the entry at `off` whose header is `e` and whose name suffix is `suffix`
+    /// (and value `value`, if it was borrowed with it).
+    fn xattr_item<'c>(
+        e: &XattrEntry,
+        off: u64,
+        suffix: &'c [u8],
+        value: Option<&'c [u8]>,
+        shared: bool,
+    ) -> XattrItem<'c> {
+        // Only the tools read which area an entry is in.
+        #[cfg(not(cfs_tools))]
+        let _ = shared;
+        XattrItem {
+            index: e.e_name_index,
+            suffix,
+            value_offset: off + (XATTR_ENTRY_SIZE + suffix.len()) as u64,
+            value_len: e.e_value_size,
+            #[cfg(cfs_tools)]
+            shared,
+            value,
+        }
+    }
+
+    /// The `n`-byte name suffix of the xattr entry at `off` and its `vlen`-byte value: both
+    /// borrowed from the image block that holds them if they are in one; otherwise the name
+    /// is copied into `name` (if it crosses a block boundary) and the value is `None`.
+    fn xattr_name<'c>(
+        cur: &'c mut Cursor<'_, S>,
+        off: u64,
+        n: usize,
+        vlen: u16,
+        name: &'c mut [u8; NAME_MAX],
+    ) -> Result<(&'c [u8], Option<&'c [u8]>)> {
+        let at = off + XATTR_ENTRY_SIZE as u64;
+        let whole = n + usize::from(vlen);
+        if !crosses_block(at, whole) {
+            let (suffix, value) = cur.slice(at, whole)?.split_at(n);
+            Ok((suffix, Some(value)))
+        } else if crosses_block(at, n) {
+            let dst = name.get_mut(..n).ok_or(FormatError::BadXattr)?;
+            cur.read_exact_at(at, dst)?;
+            Ok((dst, None))
+        } else {
+            Ok((cur.slice(at, n)?, None))
+        }
+    }
+
+    /// The xattr entry at `off` (ending at or before `limit`) as an item, and the entry's
+    /// size; `shared` says which area it is in.
+    fn xattr_item_at<'c>(
+        &self,
+        cur: &'c mut Cursor<'_, S>,
+        off: u64,
+        limit: u64,
+        shared: bool,
+        name: &'c mut [u8; NAME_MAX],
+    ) -> Result<(XattrItem<'c>, u64)> {
+        let e = self.xattr_entry_at(cur, off, limit)?;
+        let n = usize::from(e.e_name_len);
+        let (suffix, value) = Self::xattr_name(cur, off, n, e.e_value_size, name)?;
+        let item = Self::xattr_item(&e, off, suffix, value, shared);
+        Ok((item, e.total_size() as u64))
+    }
+
+    /// Calls `f` for each xattr of `inode`: the inline entries first, then the shared ones (the
+    /// order EROFS lists them in). `f` returns `false` to stop early.
+    pub fn for_each_xattr(
+        &self,
+        inode: &Inode,
+        f: impl FnMut(&XattrItem<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        self.for_each_xattr_in(&mut Cursor::new(self), inode, f)
+    }
+
+    /// [`Image::for_each_xattr`], reading through `cur`.
+    fn for_each_xattr_in(
+        &self,
+        cur: &mut Cursor<'_, S>,
+        inode: &Inode,
+        mut f: impl FnMut(&XattrItem<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        if inode.xattr_size == 0 {
+            return Ok(());
+        }
+        let mut hb = [0u8; XATTR_IBODY_HEADER_SIZE];
+        cur.read_exact_at(inode.xattr_offset, &mut hb)?;
+        let hdr = XattrIbodyHeader::parse(&hb)?;
+        let shared = usize::from(hdr.h_shared_count);
+        let area_end = inode.xattr_offset + u64::from(inode.xattr_size);
+        let shared_end = XATTR_IBODY_HEADER_SIZE + shared * 4;
+        if shared_end > inode.xattr_size as usize {
+            return Err(FormatError::BadXattr);
+        }
+        let mut name = [0u8; NAME_MAX];
+        let mut pos = inode.xattr_offset + shared_end as u64;
+        // `shared_end <= xattr_size` (checked above): no underflow; a u32 fits a usize.
+        let inline_len = (area_end - pos) as usize;
+        if inline_len > 0 && !crosses_block(pos, inline_len) {
+            // The usual case: the inline entries are in one block. They are parsed from one
+            // borrowed slice rather than with a cursor read per entry.
+            let area = cur
+                .slice(pos, inline_len)
+                .map_err(|_| FormatError::BadXattr)?;
+            let mut at = 0;
+            while at < area.len() {
+                let (item, size) = Self::xattr_item_in(area, at, pos)?;
+                if !f(&item)? {
+                    return Ok(());
+                }
+                at += size;
+            }
+        } else {
+            while pos < area_end {
+                let (item, size) = self.xattr_item_at(cur, pos, area_end, false, &mut name)?;
+                if !f(&item)? {
+                    return Ok(());
+                }
+                pos += size;
+            }
+        }
+        // The shared ids are read in batches: the entries they name are in another block,
+        // and reading ids one by one would take the inode's block back after each of them.
+        const BATCH: usize = 16;
+        let mut ids = [0u8; 4 * BATCH];
+        let mut i = 0;
+        while i < shared {
+            let n = (shared - i).min(BATCH);
+            let batch = ids.get_mut(..4 * n).ok_or(FormatError::Overflow)?;
+            cur.read_exact_at(
+                inode.xattr_offset + (XATTR_IBODY_HEADER_SIZE + i * 4) as u64,
+                batch,
+            )?;
+            for id in batch.chunks_exact(4) {
+                let off = self.shared_xattr_offset(get_u32(id, 0))?;
+                let (item, _) = self.xattr_item_at(cur, off, self.size, true, &mut name)?;
+                if !f(&item)? {
+                    return Ok(());
+                }
+            }
+            i += n;
+        }
+        Ok(())
+    }
+
+    /// The inode's bloom filter word (EROFS' `XATTR_FILTER`: a set bit means the names that
+    /// hash to it are absent), or `None` if the image does not use the filter.
+    fn xattr_filter(&self, cur: &mut Cursor<'_, S>, inode: &Inode) -> Result<Option<u32>> {
+        if self.sb.feature_compat & EROFS_FEATURE_COMPAT_XATTR_FILTER == 0
+            || self.sb.xattr_filter_reserved != 0
+        {
+            return Ok(None);
+        }
+        let mut fb = [0u8; 4];
+        cur.read_exact_at(inode.xattr_offset, &mut fb)?;
+        Ok(Some(u32::from_le_bytes(fb)))
+    }
+
+    /// Whether the filter word `filter` rules out the key whose filter bit is `bit`.
+    fn xattr_filtered(filter: Option<u32>, bit: Option<u32>) -> bool {
+        match (filter, bit) {
+            (Some(word), Some(bit)) => word & (1u32 << bit) != 0,
+            _ => false,
+        }
+    }
+
+    /// Finds the xattr `key`; returns `(value offset, value length)`.
+    ///
+    /// Uses the inode's bloom filter as EROFS does when the image has `XATTR_FILTER`.
+    pub fn find_xattr(&self, inode: &Inode, key: &XattrKey<'_>) -> Result<Option<XattrValue>> {
+        let [found] = self.find_xattrs(inode, [key], [&mut []]);
+        found
+    }
+
+    /// Finds several xattrs in one pass over the inode's xattrs: for each key, what
+    /// [`Image::find_xattr`] would return for it; the value of each one found is copied into
+    /// the start of the matching buffer of `values` if it fits (pass `&mut []` to copy none).
+    ///
+    /// A key is `Ok(None)` if the bloom filter rules it out or the pass ended without finding
+    /// it. If the pass fails (a malformed entry), the keys not found before the failure get
+    /// the error; those found before it keep their answer. A failed copy is that key's error.
+    pub fn find_xattrs<const N: usize>(
+        &self,
+        inode: &Inode,
+        keys: [&XattrKey<'_>; N],
+        values: [&mut [u8]; N],
+    ) -> [XattrFound; N] {
+        let keys = keys.map(|k| (k, k.filter_bit()));
+        self.find_xattrs_in(&mut Cursor::new(self), inode, keys, values)
+    }
+
+    /// Decodes inode `nid` as [`Image::inode`] does and, if `want` says so for it, finds the
+    /// xattrs `keys` as [`Image::find_xattrs`] does, through one cursor: an inode and its
+    /// xattrs usually share a block, which is then got from the source once.
+    pub fn inode_with_xattrs<const N: usize>(
+        &self,
+        nid: u64,
+        want: impl FnOnce(&Inode) -> bool,
+        keys: [&HashedXattrKey<'_>; N],
+        values: [&mut [u8]; N],
+    ) -> Result<(Inode, [XattrFound; N])> {
+        let mut cur = Cursor::new(self);
+        let inode = self.inode_in(&mut cur, nid)?;
+        let found = if want(&inode) {
+            self.find_xattrs_in(
+                &mut cur,
+                &inode,
+                keys.map(|k| (&k.key, Some(k.bit))),
+                values,
+            )
+        } else {
+            [const { Ok(None) }; N]
+        };
+        Ok((inode, found))
+    }
+
+    /// [`Image::find_xattrs`], reading through `cur`, with each key's filter bit given.
+    fn find_xattrs_in<const N: usize>(
+        &self,
+        cur: &mut Cursor<'_, S>,
+        inode: &Inode,
+        keys: [(&XattrKey<'_>, Option<u32>); N],
+        values: [&mut [u8]; N],
+    ) -> [XattrFound; N] {
+        let mut found: [XattrFound; N] = [const { Ok(None) }; N];
+        if inode.xattr_size == 0 {
+            return found;
+        }
+        let mut wanted = [false; N];
+        let mut left = 0usize;
+        match self.xattr_filter(cur, inode) {
+            Ok(filter) => {
+                for (w, (_, bit)) in wanted.iter_mut().zip(keys.iter()) {
+                    *w = !Self::xattr_filtered(filter, *bit);
+                    left += usize::from(*w);
+                }
+            }
+            Err(e) => {
+                for slot in found.iter_mut() {
+                    *slot = Err(e);
+                }
+            }
+        }
+        if left == 0 {
+            return found;
+        }
+        // Values are copied as their entries are met if they are in the block being read
+        // (`copied`); the others once the pass is over.
+        let mut copied = [false; N];
+        let mut values = values;
+        let r = self.for_each_xattr_in(cur, inode, |x| {
+            for ((((w, (key, _)), slot), buf), done) in wanted
+                .iter_mut()
+                .zip(keys.iter())
+                .zip(found.iter_mut())
+                .zip(values.iter_mut())
+                .zip(copied.iter_mut())
+            {
+                if *w && key.matches(x.index, x.suffix) {
+                    *w = false;
+                    *slot = Ok(Some((x.value_offset, x.value_len)));
+                    left -= 1;
+                    if let (Some(v), Some(dst)) = (x.value, buf.get_mut(..usize::from(x.value_len)))
+                    {
+                        if v.len() == dst.len() {
+                            dst.copy_from_slice(v);
+                            *done = true;
+                        }
+                    }
+                }
+            }
+            Ok(left > 0)
+        });
+        if let Err(e) = r {
+            for (w, slot) in wanted.iter().zip(found.iter_mut()) {
+                if *w {
+                    *slot = Err(e);
+                }
+            }
+        }
+        for ((slot, buf), done) in found.iter_mut().zip(values).zip(copied) {
+            if done {
+                continue;
+            }
+            if let Ok(Some((off, len))) = *slot {
+                if let Some(dst) = buf.get_mut(..usize::from(len)) {
+                    if let Err(e) = cur.read_exact_at(off, dst) {
+                        *slot = Err(e);
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Finds the xattr with the full `name` (e.g. `user.foo`) and copies its value into `buf`;
+    /// returns the value length, or `None` if absent. With an empty `buf` only the length is
+    /// returned; a non-empty `buf` that is too small gives [`FormatError::BufferTooSmall`].
+    #[cfg(cfs_tools)]
+    pub fn get_xattr(&self, inode: &Inode, name: &[u8], buf: &mut [u8]) -> Result<Option<usize>> {
+        let (index, suffix) = xattr_split_name(name);
+        let key = XattrKey {
+            index,
+            head: suffix,
+            tail: b"",
+        };
+        let Some((off, len)) = self.find_xattr(inode, &key)? else {
+            return Ok(None);
+        };
+        let len = usize::from(len);
+        if buf.is_empty() {
+            return Ok(Some(len));
+        }
+        let dst = buf.get_mut(..len).ok_or(FormatError::BufferTooSmall)?;
+        self.read_exact_at(off, dst)?;
+        Ok(Some(len))
+    }
+}
