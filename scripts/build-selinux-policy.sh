@@ -22,12 +22,10 @@ if [ ! -x "$root/usr/bin/secilc" ]; then
 	trap 'rm -rf "$work"' EXIT
 	log "downloading secilc"
 	# shellcheck disable=SC2086
-	(cd "$work" && apt_alt download $SECILC_PKGS >/dev/null)
+	debs_unpack "$work" $SECILC_PKGS
 	rm -rf "$root"
-	mkdir -p "$root"
-	for deb in "$work"/*.deb; do
-		dpkg-deb -x "$deb" "$root"
-	done
+	mkdir -p "$dir"
+	mv "$work/root" "$root"
 fi
 lib=$root/usr/lib/x86_64-linux-gnu
 secilc() { "$lib/ld-linux-x86-64.so.2" --library-path "$lib" "$root/usr/bin/secilc" "$@"; }

@@ -80,3 +80,49 @@ apt_alt_update() {
 		touch "$stamp"
 	fi
 }
+
+# debs_unpack DIR PKG...: downloads the packages (apt_alt, "name/suite"
+# allowed) into DIR and unpacks every one into DIR/root.
+debs_unpack() {
+	local dir=$1 deb
+	shift
+	(cd "$dir" && apt_alt download "$@" >/dev/null)
+	mkdir -p "$dir/root"
+	for deb in "$dir"/*.deb; do
+		dpkg-deb -x "$deb" "$dir/root"
+	done
+}
+
+# stage_programs ROOT STAGE PROG...: copies each program (a path relative
+# to ROOT, an unpacked Debian tree) into STAGE at the same path, with every
+# shared library it loads (DT_NEEDED, followed transitively; Debian's all
+# live in usr/lib/x86_64-linux-gnu) and Debian's dynamic loader, so that
+# STAGE runs on a host or guest that has none of them.
+stage_programs() {
+	local root=$1 stage=$2 lib=usr/lib/x86_64-linux-gnu p f n real next todo="" seen=" "
+	shift 2
+	mkdir -p "$stage/$lib"
+	for p in "$@"; do
+		[ -e "$root/$p" ] || { log "$p is in none of the packages"; return 1; }
+		mkdir -p "$stage/$(dirname "$p")"
+		cp -a "$root/$p" "$stage/$p"
+		todo="$todo $root/$p"
+	done
+	while [ -n "${todo// /}" ]; do
+		next=""
+		for f in $todo; do
+			for n in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+				case $seen in *" $n "*) continue ;; esac
+				seen="$seen$n "
+				[ -e "$root/$lib/$n" ] || { log "$n (needed by ${f#"$root/"}) is in none of the packages"; return 1; }
+				cp -a "$root/$lib/$n" "$stage/$lib/"
+				# Libraries are often symlinks to the versioned file.
+				real=$(readlink -f "$root/$lib/$n")
+				[ "$real" = "$root/$lib/$n" ] || cp -a "$real" "$stage/$lib/"
+				next="$next $real"
+			done
+		done
+		todo=$next
+	done
+	cp -a "$root/$lib/ld-linux-x86-64.so.2" "$stage/$lib/"
+}

@@ -27,44 +27,14 @@ work=$(mktemp -d "$CACHE_DIR/guest-userspace.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 log "downloading the guest's util-linux and its libraries"
 # shellcheck disable=SC2086
-(cd "$work" && apt_alt download $GUEST_USERSPACE_PKGS >/dev/null)
-mkdir -p "$work/root" "$work/stage"
-for deb in "$work"/*.deb; do
-	dpkg-deb -x "$deb" "$work/root"
-done
-
+debs_unpack "$work" $GUEST_USERSPACE_PKGS
 lib=usr/lib/x86_64-linux-gnu
-progs="usr/bin/mount usr/bin/umount usr/bin/findmnt usr/bin/timeout usr/bin/ls usr/bin/stat"
-# Copy each program, then every library it needs, transitively. Debian's
-# libraries all live in $lib (usrmerge), which the loader searches by
-# default, so the guest needs no ld.so.cache.
-todo=""
-for p in $progs; do
-	[ -e "$work/root/$p" ] || { log "$p missing from the packages"; exit 1; }
-	mkdir -p "$work/stage/$(dirname "$p")"
-	cp -a "$work/root/$p" "$work/stage/$p"
-	todo="$todo $work/root/$p"
-done
-mkdir -p "$work/stage/$lib" "$work/stage/usr/lib64"
-seen=" "
-while [ -n "${todo// /}" ]; do
-	next=""
-	for f in $todo; do
-		for n in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-			case $seen in *" $n "*) continue ;; esac
-			seen="$seen$n "
-			[ -e "$work/root/$lib/$n" ] || { log "$n (needed by ${f#"$work/root/"}) is in none of the packages"; exit 1; }
-			cp -a "$work/root/$lib/$n" "$work/stage/$lib/"
-			# Libraries are often symlinks to the versioned file.
-			real=$(readlink -f "$work/root/$lib/$n")
-			[ "$real" = "$work/root/$lib/$n" ] || cp -a "$real" "$work/stage/$lib/"
-			next="$next $real"
-		done
-	done
-	todo=$next
-done
+# Debian's libraries all live in $lib (usrmerge), which the loader searches
+# by default, so the guest needs no ld.so.cache.
+stage_programs "$work/root" "$work/stage" usr/bin/mount usr/bin/umount usr/bin/findmnt usr/bin/timeout \
+	usr/bin/ls usr/bin/stat
 # The loader: programs name /lib64/ld-linux-x86-64.so.2 as interpreter.
-cp -a "$work/root/$lib/ld-linux-x86-64.so.2" "$work/stage/$lib/"
+mkdir -p "$work/stage/usr/lib64"
 ln -sf "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" "$work/stage/usr/lib64/ld-linux-x86-64.so.2"
 "$work/stage/usr/lib64/ld-linux-x86-64.so.2" --library-path "$work/stage/$lib" \
 	"$work/stage/usr/bin/mount" --version | grep -q 'util-linux 2\.41' ||

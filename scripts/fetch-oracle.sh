@@ -17,12 +17,10 @@ work=$(mktemp -d "$CACHE_DIR/oracle.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 log "downloading the reference composefs tools"
 # shellcheck disable=SC2086
-(cd "$work" && apt_alt download $ORACLE_PKGS >/dev/null)
+debs_unpack "$work" $ORACLE_PKGS
 rm -rf "$root"
-mkdir -p "$root" "$bin"
-for deb in "$work"/*.deb; do
-	dpkg-deb -x "$deb" "$root"
-done
+mkdir -p "$bin"
+mv "$work/root" "$root"
 lib=$root/usr/lib/x86_64-linux-gnu
 ldso=$lib/ld-linux-x86-64.so.2
 [ -e "$ldso" ] || ldso=$(ls "$root"/lib*/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$root"/usr/lib64/ld-linux-x86-64.so.2 2>/dev/null | head -n1)

@@ -34,33 +34,8 @@ case " $(echo $pkgs) " in
 esac
 log "downloading ostree ($OSTREE_SUITE) and its libraries"
 # shellcheck disable=SC2046
-(cd "$work" && apt_alt download $(for p in $pkgs; do echo "$p/$OSTREE_SUITE"; done) >/dev/null)
-mkdir -p "$work/root" "$work/stage"
-for deb in "$work"/*.deb; do
-	dpkg-deb -x "$deb" "$work/root"
-done
-
-lib=usr/lib/x86_64-linux-gnu
-mkdir -p "$work/stage/usr/bin" "$work/stage/$lib"
-cp -a "$work/root/usr/bin/ostree" "$work/stage/usr/bin/"
-todo="$work/root/usr/bin/ostree"
-seen=" "
-while [ -n "${todo// /}" ]; do
-	next=""
-	for f in $todo; do
-		for n in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-			case $seen in *" $n "*) continue ;; esac
-			seen="$seen$n "
-			[ -e "$work/root/$lib/$n" ] || { log "$n (needed by ${f#"$work/root/"}) is in none of the packages"; exit 1; }
-			cp -a "$work/root/$lib/$n" "$work/stage/$lib/"
-			real=$(readlink -f "$work/root/$lib/$n")
-			[ "$real" = "$work/root/$lib/$n" ] || cp -a "$real" "$work/stage/$lib/"
-			next="$next $real"
-		done
-	done
-	todo=$next
-done
-cp -a "$work/root/$lib/ld-linux-x86-64.so.2" "$work/stage/$lib/"
+debs_unpack "$work" $(for p in $pkgs; do echo "$p/$OSTREE_SUITE"; done)
+stage_programs "$work/root" "$work/stage" usr/bin/ostree
 cat >"$work/stage/ostree" <<'WRAP'
 #!/bin/sh
 here=$(dirname "$(readlink -f "$0")")

@@ -107,6 +107,55 @@ ref_umount() {
 	cfs-mount -u "$1"
 }
 
+# Images from other writers (test_ostree.sh, test_cfsrs_repo.sh) hold the
+# tree scripts/gen-writer-data.py writes; $d/contents.txt lists its regular
+# files as tree_contents prints them, and etc/acl-file carries an ACL that
+# lets uid 1000 read it.
+#
+# read_as_1000 FILE: "read" or "denied", as uid 1000.
+read_as_1000() {
+	grep -q '^cfsrs1000:' /etc/passwd || echo 'cfsrs1000:x:1000:1000::/:/bin/sh' >>/etc/passwd
+	su cfsrs1000 -s /bin/sh -c "cat '$1'" >/dev/null 2>&1 && echo read || echo denied
+}
+
+# tree_contents ROOT: "md5  ./path" for every regular file under ROOT,
+# sorted (one md5sum for all; names are split at newlines only).
+tree_contents() {
+	# shellcheck disable=SC2046
+	(cd "$1" && set -f && IFS='
+' && md5sum $(find . -type f | LC_ALL=C sort))
+}
+
+# compare_writer_image NAME IMAGE BASEDIR CFS_OPTS REF_OVERLAY_OPTS [EROFS_OPTS]:
+# mounts IMAGE on the reference stack (ref_mount's extra options and EROFS
+# options) and with composefs (basedir=BASEDIR,CFS_OPTS), then checks that
+# the reference reads every file, that both trees and contents are equal,
+# that the ACL reads the same, and that the files hold the writer's tree
+# ($d/contents.txt). Uses $w for its files.
+compare_writer_image() {
+	local name=$1 img=$2 base=$3 opts=$4 r c
+	if ! ref_mount "$img" /mnt/ref "$base" "$5" "${6:-}"; then
+		ktap_result fail "$name: the reference stack mounts it"
+		return
+	fi
+	cfs-walk /mnt/ref >"$w/ref.txt" 2>&1
+	check "$name: the reference reads every file (no error in its walk)" \
+		sh -c "! grep -E -e '-err=|differs' '$w/ref.txt'"
+	if cfs-mount -t composefs -o "basedir=$base,$opts" "$img" /mnt/cfs; then
+		same_tree "$name: tree and contents equal the reference's" /mnt/cfs
+		r=$(read_as_1000 /mnt/ref/etc/acl-file) c=$(read_as_1000 /mnt/cfs/etc/acl-file)
+		check "$name: the ACL lets uid 1000 read etc/acl-file, as on the reference ($r)" \
+			[ "$r" = read -a "$c" = "$r" ]
+		tree_contents /mnt/cfs >"$w/cfs-md5.txt"
+		same_output "$name: the $(wc -l <"$d/contents.txt") regular files have the writer's tree's contents" \
+			"$d/contents.txt" "$w/cfs-md5.txt"
+		cfs-mount -u /mnt/cfs
+	else
+		ktap_result fail "$name: composefs mounts it with basedir=$base,$opts"
+	fi
+	ref_umount /mnt/ref
+}
+
 # read_result FILE: what reading FILE gives, comparable between stacks:
 # "data <md5sum> <bytes>", or "error <message>" (cat's message without the path).
 read_result() {

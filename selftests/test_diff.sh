@@ -13,11 +13,13 @@
 # seed 2 round 1 and seed 5 round 0 (an unused inode kept, with the object
 # its file found, across the dcache shrink of a remount), seed 20261202
 # round 2 (a mounter without CAP_DAC_OVERRIDE whose own access was not
-# checked) and round 21 (the root seeking as a plain directory).
+# checked) and round 21 (the root seeking as a plain directory), and seed
+# 7302026 round 20 (a file after a damaged directory entry, found by its
+# path, whose handle did not decode).
 . ./lib.sh
 load_module
 
-rounds=${DIFF_ROUNDS:-"1:0:1 2:1:1 4:0:1 5:0:1 20261202:2:1 20261202:21:1"}
+rounds=${DIFF_ROUNDS:-"1:0:1 2:1:1 4:0:1 5:0:1 20261202:2:1 20261202:21:1 7302026:20:1"}
 # The rounds replay as found with cfs-diff's own operation cap (300).
 ops=${DIFF_OPS:-300}
 for sfc in $rounds; do

@@ -30,19 +30,6 @@ n=$(echo "$objs" | wc -l)
 check "fs-verity enabled on the repository's $n .file objects" cfs-verity enable-all sha256 $objs
 nimg=$(wc -l <"$d/contents.txt")
 
-# contents MOUNTPOINT: "md5  ./path" for every regular file, sorted, as
-# contents.txt lists the committed tree.
-# uid 1000 reads FILE: "read" or "denied".
-grep -q '^cfsrs1000:' /etc/passwd || echo 'cfsrs1000:x:1000:1000::/:/bin/sh' >>/etc/passwd
-read_as_1000() { su cfsrs1000 -s /bin/sh -c "cat '$1'" >/dev/null 2>&1 && echo read || echo denied; }
-
-# (One md5sum for all: names are split at newlines only.)
-contents() {
-	# shellcheck disable=SC2046
-	(cd "$1" && set -f && IFS='
-' && md5sum $(find . -type f | LC_ALL=C sort))
-}
-
 # The image's fs-verity digest is what the signed commit records.
 cfs-verity enable "$w/ostree.cfs"
 digest=$(cfs-verity measure "$w/ostree.cfs" | sed 's/^sha256://')
@@ -50,26 +37,8 @@ check "ostree.cfs: its fs-verity digest is the commit's ostree.composefs.digest.
 	[ "$digest" = "$(cat "$d/ostree/digest.txt")" ]
 
 # ostree.cfs, as ostree's prepare-root mounts it.
-if ref_mount "$w/ostree.cfs" /mnt/ref "$w/objects" ",verity=require"; then
-	cfs-walk /mnt/ref >"$w/ref.txt" 2>&1
-	check "the reference reads every file (no error in its walk)" sh -c "! grep -E -e '-err=|differs' '$w/ref.txt'"
-	if cfs-mount -t composefs -o "basedir=$w/objects,verity=require,digest=$digest" \
-		"$w/ostree.cfs" /mnt/cfs; then
-		same_tree "ostree.cfs (verity=require, digest=): tree and contents equal the reference's" /mnt/cfs
-		r=$(read_as_1000 /mnt/ref/etc/acl-file) c=$(read_as_1000 /mnt/cfs/etc/acl-file)
-		check "ostree.cfs: the ACL lets uid 1000 read etc/acl-file, as on the reference ($r)" \
-			[ "$r" = read -a "$c" = "$r" ]
-		contents /mnt/cfs >"$w/cfs-md5.txt"
-		same_output "ostree.cfs: the $nimg regular files have the committed tree's contents" \
-			"$d/contents.txt" "$w/cfs-md5.txt"
-		cfs-mount -u /mnt/cfs
-	else
-		ktap_result fail "ostree.cfs: composefs mounts it with verity=require and the commit's digest"
-	fi
-	ref_umount /mnt/ref
-else
-	ktap_result fail "ostree.cfs: the reference stack mounts it"
-fi
+compare_writer_image "ostree.cfs (verity=require, digest=)" "$w/ostree.cfs" "$w/objects" \
+	"verity=require,digest=$digest" ",verity=require"
 # A digest other than the commit's is refused.
 case $digest in 0*) other=1${digest#?} ;; *) other=0${digest#?} ;; esac
 check "ostree.cfs: another digest= is refused" sh -c \
@@ -112,7 +81,7 @@ if ref_mount "$w/ostree-noverity.cfs" /mnt/ref "$w/objects" ",verity=on"; then
 	cfs-walk /mnt/ref >"$w/ref.txt" 2>&1
 	cfs-mount -t composefs -o "basedir=$w/objects,verity=on" "$w/ostree-noverity.cfs" /mnt/cfs
 	same_tree "ostree-noverity.cfs (verity=on): tree and contents equal the reference's" /mnt/cfs
-	contents /mnt/cfs >"$w/cfs-md5.txt"
+	tree_contents /mnt/cfs >"$w/cfs-md5.txt"
 	same_output "ostree-noverity.cfs: the $nimg regular files have the committed tree's contents" \
 		"$d/contents.txt" "$w/cfs-md5.txt"
 	cfs-mount -u /mnt/cfs

@@ -108,38 +108,39 @@ mounter_table() {
 		done"
 	done
 }
-if REF_MOUNT_ARGS=-C ref_mount "$w/mounter.cfs" /mnt/ref "$w/store" &&
-	cfs-mount -C -t composefs -o "basedir=$w/store" "$w/mounter.cfs" /mnt/cfs; then
+# compare_mounter NAME FLAGS CHECK...: mounts the image on both stacks with
+# cfs-mount FLAGS ("" or -C), runs the CHECKs (each "description|pattern",
+# a line the reference's table must hold, so that the comparison can fail),
+# then compares both tables.
+compare_mounter() {
+	name=$1 flags=$2
+	shift 2
+	# shellcheck disable=SC2086
+	if ! REF_MOUNT_ARGS=$flags ref_mount "$w/mounter.cfs" /mnt/ref "$w/store" ||
+		! cfs-mount $flags -t composefs -o "basedir=$w/store" "$w/mounter.cfs" /mnt/cfs; then
+		ktap_result fail "$name: mounts of the mounter test image"
+		ref_umount /mnt/ref 2>/dev/null
+		return
+	fi
 	mounter_table /mnt/ref >"$w/mounter-ref.txt"
 	mounter_table /mnt/cfs >"$w/mounter-cfs.txt"
-	sed 's/^/# reference: /' "$w/mounter-ref.txt"
-	# The reference does refuse root what the mounter may not do, and lets
-	# it read what the mounter may: the comparison below can fail.
-	check "mounter without DAC capabilities: the reference refuses root locked/f" \
-		grep -q '^root locked/f --' "$w/mounter-ref.txt"
-	check "mounter without DAC capabilities: the reference lets root read open" \
-		grep -q '^root open rc' "$w/mounter-ref.txt"
-	same_output "mounter without DAC capabilities: root's and u1000's access equal the reference's" \
+	sed "s/^/# reference ($name): /" "$w/mounter-ref.txt"
+	for c in "$@"; do
+		check "$name: the reference ${c%%|*}" grep -q "${c#*|}" "$w/mounter-ref.txt"
+	done
+	same_output "$name: root's and u1000's access equal the reference's" \
 		"$w/mounter-ref.txt" "$w/mounter-cfs.txt"
 	ref_umount /mnt/ref
 	cfs-mount -u /mnt/cfs
-else
-	ktap_result fail "mounts by a mounter without DAC capabilities"
-fi
+}
+# The reference does refuse root what the mounter may not do, and lets it
+# read what the mounter may.
+compare_mounter "mounter without DAC capabilities" -C \
+	"refuses root locked/f|^root locked/f --" \
+	"lets root read open|^root open rc"
 # The same with root as the mounter: its capabilities override every mode
 # but execute of a file whose mode has no execute bit, which aclx's ACL
 # (not matching its mode, as a crafted image may have it) grants u1000.
-if ref_mount "$w/mounter.cfs" /mnt/ref "$w/store" &&
-	cfs-mount -t composefs -o "basedir=$w/store" "$w/mounter.cfs" /mnt/cfs; then
-	mounter_table /mnt/ref >"$w/mounter-ref.txt"
-	mounter_table /mnt/cfs >"$w/mounter-cfs.txt"
-	check "root mounter: the reference refuses u1000 execute of aclx" \
-		grep -q '^u1000 aclx ...-' "$w/mounter-ref.txt"
-	same_output "root mounter: root's and u1000's access equal the reference's" \
-		"$w/mounter-ref.txt" "$w/mounter-cfs.txt"
-	ref_umount /mnt/ref
-	cfs-mount -u /mnt/cfs
-else
-	ktap_result fail "mounts by root of the mounter test image"
-fi
+compare_mounter "root mounter" "" \
+	"refuses u1000 execute of aclx|^u1000 aclx ...-"
 ktap_finish

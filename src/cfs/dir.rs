@@ -165,10 +165,11 @@ impl dir::Operations for Composefs {
 }
 
 /// The inode slots (nids) the tree of `img` reaches from its root, one bit
-/// each: every entry of every directory reached, the directories found
-/// by the inodes' own types (whatever the entries' types say). Unreadable
-/// directories and entries past an error are not followed, as readdir would
-/// not show them. Each directory is read once, so loops end.
+/// each: every entry of every directory reached that a lookup by name can
+/// resolve, the directories found by the inodes' own types (whatever the
+/// entries' types say). A damaged entry or block is skipped, as a lookup of
+/// another name skips it: a file whose path resolves has a handle that
+/// decodes. Each directory is read once, so loops end.
 fn reachable_nids(img: &Image<super::image::Source>) -> Result<KVVec<u64>> {
     let slots = img.size() >> layout::ISLOT_BITS;
     let words = usize::try_from(slots.div_ceil(64)).map_err(|_| ENOMEM)?;
@@ -192,11 +193,11 @@ fn reachable_nids(img: &Image<super::image::Source>) -> Result<KVVec<u64>> {
             continue;
         }
         let mut res = Ok(());
-        let _ = img.readdir(&dir, 0, |e, _| {
-            if e.name == b"." || e.name == b".." || !mark(&mut bits, e.nid) {
+        let _ = img.for_each_resolvable(&dir, |child| {
+            if !mark(&mut bits, child) {
                 return true;
             }
-            res = stack.push(e.nid, GFP_KERNEL);
+            res = stack.push(child, GFP_KERNEL);
             res.is_ok()
         });
         res?;

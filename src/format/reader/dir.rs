@@ -270,6 +270,33 @@ impl<S: BlockSource> Image<S> {
         Ok(dir.size.max(pos))
     }
 
+    /// Calls `f` with the nid of every entry of `dir` that a lookup by its name can resolve:
+    /// entries with a valid name and target in blocks whose layout reads. Unlike
+    /// [`Image::readdir`], a damaged entry is skipped rather than ending the walk (a lookup
+    /// of another name does not read it); a damaged block is skipped whole. Stops early,
+    /// returning `Ok(false)`, if `f` returns `false`.
+    pub fn for_each_resolvable(&self, dir: &Inode, mut f: impl FnMut(u64) -> bool) -> Result<bool> {
+        let nblocks = self.dir_blocks(dir)?;
+        for blk in 0..nblocks {
+            let Ok(bytes) = self.dir_block_bytes(dir, blk) else {
+                continue;
+            };
+            let Ok(b) = DirBlock::parse_count(&bytes) else {
+                continue;
+            };
+            for i in 0..b.len() {
+                let Ok(e) = b.entry_unchecked(i) else { continue };
+                if self.check_dirent(&e).is_err() || check_name(e.name).is_err() {
+                    continue;
+                }
+                if e.name != b"." && e.name != b".." && !f(e.nid) {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
     /// Whether `dir` is well-formed for lookups: every block validates ([`DirBlock::parse`]:
     /// entries, names and targets valid, names strictly ascending) and each block's last name
     /// sorts before the next block's first. In such a directory every lookup gives the same

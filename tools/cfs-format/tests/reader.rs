@@ -753,3 +753,69 @@ fn lookup_of_the_last_name_of_an_inline_directory() {
     // The case the test is about did occur.
     assert!(tails_on_a_slot_boundary > 0);
 }
+
+/// A directory entry whose nid is damaged (cfs-diff seed 7302026 round 20: set to
+/// `u64::MAX`) ends a listing with an error, but a lookup of any other name does not read
+/// it: `for_each_resolvable` (what the kernel's file-handle decoding accepts) yields every
+/// other entry, those after the damaged one in its block and in later blocks included.
+#[test]
+fn a_damaged_entry_hides_only_itself_from_lookups() {
+    let mut data = image("damaged-nid", &sample_dump(), &[]);
+    let victim = b"entry-with-a-fairly-long-name-00100";
+    let at = data
+        .windows(victim.len())
+        .position(|w| w == victim)
+        .expect("name in the image");
+    let block = at / 4096 * 4096;
+    let nameoff = (at % 4096) as u16;
+    let count = usize::from(u16::from_le_bytes([data[block + 8], data[block + 9]])) / 12;
+    let slot = (0..count)
+        .map(|i| block + i * 12)
+        .find(|&d| u16::from_le_bytes([data[d + 8], data[d + 9]]) == nameoff)
+        .expect("the victim's dirent");
+    let original: Vec<(Vec<u8>, u64)> = {
+        let img = Image::open(SliceSource::new(&data)).expect("open");
+        let root = img.inode(img.root_nid()).expect("root");
+        let (dnid, _) = img.lookup(&root, b"d").expect("lookup").expect("d");
+        let mut v = vec![];
+        img.readdir(&img.inode(dnid).expect("d"), 0, |e, _| {
+            v.push((e.name.to_vec(), e.nid));
+            true
+        })
+        .expect("readdir");
+        v
+    };
+    // The victim is neither first nor last in its block.
+    let index = (slot - block) / 12;
+    assert!(index > 0 && index + 1 < count, "entry {index} of {count}");
+    data[slot..slot + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+
+    let img = Image::open(SliceSource::new(&data)).expect("open");
+    let root = img.inode(img.root_nid()).expect("root");
+    let (dnid, _) = img.lookup(&root, b"d").expect("lookup").expect("d");
+    let d = img.inode(dnid).expect("d");
+    assert!(img.readdir(&d, 0, |_, _| true).is_err(), "the listing reads the damage");
+    assert!(img.lookup(&d, victim).is_err(), "the victim's own lookup reads the damage");
+    let mut resolvable = HashSet::new();
+    assert!(img
+        .for_each_resolvable(&d, |nid| {
+            resolvable.insert(nid);
+            true
+        })
+        .expect("walk"));
+    let mut others = 0;
+    for (name, nid) in &original {
+        if name == victim {
+            assert!(!resolvable.contains(nid), "the victim's inode is not resolvable");
+        }
+        if name == b"." || name == b".." || name == victim {
+            continue;
+        }
+        others += 1;
+        let found = img.lookup(&d, name).expect("lookup").map(|f| f.0);
+        assert_eq!(found, Some(*nid), "lookup of {}", String::from_utf8_lossy(name));
+        assert!(resolvable.contains(nid), "{} resolvable", String::from_utf8_lossy(name));
+    }
+    assert_eq!(others, 400 - 1);
+    assert!(!resolvable.contains(&u64::MAX));
+}
