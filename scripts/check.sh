@@ -96,6 +96,8 @@ for dump in build/testdata/*.dump; do
 			"${dump%.dump}-ref-v$v.cfs"
 	done
 done
+log "test data: SELinux policies (secilc)"
+scripts/build-selinux-policy.sh build/testdata/selinux
 log "test data: images from composefs-rs"
 scripts/gen-cfsrs-images.sh build/testdata
 log "test data: an ostree repository and its images, composefs-rs repositories, container layers"

@@ -16,6 +16,9 @@ BINDGEN_VERSION=0.72.1
 LIBCLANG_VERSION=18.1.1
 # Reference oracle: Debian's composefs tools.
 ORACLE_PKGS="composefs/sid libcomposefs1/sid libc6/trixie libssl3t64/trixie"
+# The SELinux policy compiler (scripts/build-selinux-policy.sh) and what it
+# loads, run through Debian 13's loader.
+SECILC_PKGS="secilc/trixie libsepol2/trixie libc6/trixie"
 # The guest's mounting userspace (scripts/fetch-guest-userspace.sh): Debian
 # 13's util-linux 2.41 and coreutils, with the libraries they load.
 GUEST_USERSPACE_PKGS="mount/trixie util-linux/trixie coreutils/trixie libmount1/trixie

@@ -2,18 +2,21 @@
 # SPDX-License-Identifier: GPL-2.0
 # The guest's mounting userspace: Debian 13's util-linux (mount, umount,
 # findmnt; libmount 2.41) and coreutils' timeout (kselftest's runner uses
-# `timeout --foreground`, which busybox lacks), with the shared libraries
-# they need and Debian 13's dynamic loader. The packages are unpacked into
-# the cache; only the programs and the libraries they load (followed
-# through DT_NEEDED) are staged in a tree laid out like Debian's, which
-# selftests/vm-run copies into the guest's root filesystem. Prints the
-# staged tree's path.
+# `timeout --foreground`, which busybox lacks), ls and stat (`ls -Z`,
+# `stat -c %C`: SELinux labels through libselinux, for test_selinux.sh),
+# with the shared libraries they need and Debian 13's dynamic loader. The
+# packages are unpacked into the cache; only the programs and the
+# libraries they load (followed through DT_NEEDED) are staged in a tree laid
+# out like Debian's, which selftests/vm-run copies into the guest's root
+# filesystem. Prints the staged tree's path.
 . "$(dirname "$0")/common.sh"
 
 dir=$GUEST_USERSPACE_DIR
-stage=$dir/stage
-# The key: the package list and this script. A change to either restages.
+# The key: the package list and this script. A change to either stages a
+# new tree, next to the others (a checkout of another version of this
+# script may be copying from its own while this one stages).
 key=$({ echo "$GUEST_USERSPACE_PKGS"; cat "$0"; } | sha256sum | cut -c1-16)
+stage=$dir/stage-$key
 if [ -e "$stage/.ok-$key" ]; then
 	echo "$stage"
 	exit 0
@@ -28,7 +31,8 @@ debs_unpack "$work" $GUEST_USERSPACE_PKGS
 lib=usr/lib/x86_64-linux-gnu
 # Debian's libraries all live in $lib (usrmerge), which the loader searches
 # by default, so the guest needs no ld.so.cache.
-stage_programs "$work/root" "$work/stage" usr/bin/mount usr/bin/umount usr/bin/findmnt usr/bin/timeout
+stage_programs "$work/root" "$work/stage" usr/bin/mount usr/bin/umount usr/bin/findmnt usr/bin/timeout \
+	usr/bin/ls usr/bin/stat
 # The loader: programs name /lib64/ld-linux-x86-64.so.2 as interpreter.
 mkdir -p "$work/stage/usr/lib64"
 ln -sf "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" "$work/stage/usr/lib64/ld-linux-x86-64.so.2"
