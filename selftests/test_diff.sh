@@ -15,11 +15,15 @@
 # round 2 (a mounter without CAP_DAC_OVERRIDE whose own access was not
 # checked) and round 21 (the root seeking as a plain directory), and seed
 # 7302026 round 20 (a file after a damaged directory entry, found by its
-# path, whose handle did not decode).
+# path, whose handle did not decode), seed 8121 round 30 (ACL xattr names
+# on an image without the HAS_ACL flag: EOPNOTSUPP where overlayfs, whose
+# superblock always has SB_POSIXACL, gives ENODATA) and round 298 (two
+# paths, one through a damaged directory, compared by the tester as one
+# result: the allowance for damage did not see its parts).
 . ./lib.sh
 load_module
 
-rounds=${DIFF_ROUNDS:-"1:0:1 2:1:1 4:0:1 5:0:1 20261202:2:1 20261202:21:1 7302026:20:1"}
+rounds=${DIFF_ROUNDS:-"1:0:1 2:1:1 4:0:1 5:0:1 20261202:2:1 20261202:21:1 7302026:20:1 8121:30:1 8121:298:1"}
 # The rounds replay as found with cfs-diff's own operation cap (300).
 ops=${DIFF_OPS:-300}
 for sfc in $rounds; do

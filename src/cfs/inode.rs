@@ -80,7 +80,7 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
             nid,
         ));
     }
-    let no_acl = !sb.posix_acl() || raw.xattr_icount() == 0;
+    let no_acl = !sb.data().acl || raw.xattr_icount() == 0;
     let params = Params {
         kind,
         mode: mode as u16,

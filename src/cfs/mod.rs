@@ -46,6 +46,10 @@ pub(crate) struct CfsSuper {
     cred: ARef<Credential>,
     /// fs-verity policy for backing objects.
     verity: Verity,
+    /// Whether the image's POSIX ACLs are enforced (`acl`), or the image is
+    /// presented as EROFS mounted `noacl` shows it through overlayfs: no
+    /// ACLs, and `ENODATA` for the ACL xattr names.
+    acl: bool,
     /// The `digest=` the image was checked against.
     digest: Option<Digest>,
     /// Which inode slots the tree reaches from the root, one bit per nid:
@@ -275,12 +279,17 @@ impl FileSystem for Composefs {
         // mounts with ACLs enforced (it never passes `noacl`).
         let has_acl = header.flags & layout::COMPOSEFS_FLAGS_HAS_ACL != 0
             || header.composefs_version == COMPOSEFS_RS_V2;
+        let acl = opts.acl.unwrap_or(has_acl);
         sb.init(&SuperParams {
             magic: u64::from(layout::COMPOSEFS_MAGIC),
             blocksize_bits: 12,
             maxbytes: i64::MAX,
             time_gran: 1,
-            posix_acl: opts.acl.unwrap_or(has_acl),
+            // Always, as overlayfs (`ovl_fill_super`): ACL xattr names go to
+            // `get_inode_acl`, which finds none when `acl` is off, so they
+            // read `ENODATA` as through overlayfs over EROFS `noacl`, not
+            // `EOPNOTSUPP`.
+            posix_acl: cfg!(CONFIG_FS_POSIX_ACL),
             stack_depth,
         });
         let verity = match (opts.verity, opts.digest.is_some()) {
@@ -295,6 +304,7 @@ impl FileSystem for Composefs {
                 basedir_opt: opts.basedir.take(),
                 cred: crate::vfs::current_cred(),
                 verity,
+                acl,
                 digest: opts.digest,
                 reachable: once::OnceBox::new(),
                 root_listing_checked: core::sync::atomic::AtomicBool::new(false),
@@ -341,7 +351,7 @@ impl FileSystem for Composefs {
             Some(c"digest")
         } else if opts.verity.is_some_and(|v| v != d.verity) {
             Some(c"verity")
-        } else if opts.acl.is_some_and(|a| a != sb.posix_acl()) {
+        } else if opts.acl.is_some_and(|a| a != d.acl) {
             Some(c"acl")
         } else {
             None
@@ -437,7 +447,7 @@ impl FileSystem for Composefs {
             Verity::Require => c"require",
         };
         seq.show_option(c"verity", Some(v));
-        seq.show_option(if sb.posix_acl() { c"acl" } else { c"noacl" }, None);
+        seq.show_option(if d.acl { c"acl" } else { c"noacl" }, None);
         Ok(())
     }
 }

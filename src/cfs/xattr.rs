@@ -45,7 +45,7 @@ impl xattr::Operations for Composefs {
         let sbi = sb.data();
         let img = &sbi.image;
         let raw = &inode.data().raw;
-        let acl = sb.posix_acl();
+        let acl = sbi.acl;
         let mounter_trusted = cred::with_creds(&sbi.cred, helpers::capable_sys_admin);
         // One pass: the unfiltered list's length decides the size answer and
         // `ERANGE` (overlayfs asks the real inode with the caller's buffer
@@ -139,6 +139,9 @@ impl xattr::Operations for Composefs {
 
     fn get_acl(inode: &CInode, default: bool) -> Result<Option<KVec<u8>>> {
         let sb = inode.super_block();
+        if !sb.data().acl {
+            return Ok(None);
+        }
         let img = &sb.data().image;
         let raw = &inode.data().raw;
         let key = XattrKey {

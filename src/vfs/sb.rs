@@ -71,7 +71,8 @@ pub(crate) struct SuperParams {
     pub(crate) maxbytes: i64,
     /// Granularity of timestamps in nanoseconds.
     pub(crate) time_gran: u32,
-    /// Whether POSIX ACLs are enforced (`SB_POSIXACL`).
+    /// Whether the VFS hands ACL xattr names and permission checks to
+    /// `get_inode_acl` (`SB_POSIXACL`).
     pub(crate) posix_acl: bool,
     /// Stacking depth (`s_stack_depth`): one more than the deepest
     /// filesystem whose files this one opens as backing files.
@@ -205,15 +206,6 @@ impl<T: FileSystem> SuperBlock<T> {
         // NUL-terminated array written only while `fill_super` set the
         // superblock up, before its data was set.
         unsafe { CStr::from_char_ptr((*self.as_raw()).s_id.as_ptr()) }
-    }
-
-    /// Whether POSIX ACLs are enforced on this superblock.
-    pub(crate) fn posix_acl(&self) -> bool {
-        // SAFETY: By the type invariant the superblock is live. `s_flags`
-        // may change concurrently (a remount, under `s_umount`, which
-        // readers here do not hold): read once, as `READ_ONCE`.
-        let flags = unsafe { core::ptr::read_volatile(&raw const (*self.as_raw()).s_flags) };
-        flags & SB_POSIXACL as usize != 0
     }
 
     /// Makes `root` the root of the superblock (`d_make_root`).
