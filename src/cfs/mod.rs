@@ -19,7 +19,7 @@ use crate::vfs::{
     fs_context::{FsContext, FsParam},
     fs_type::FileSystem,
     inode::{INode, MAY_APPEND, MAY_EXEC, MAY_READ, MAY_WRITE},
-    path::{Path, PrivateMount},
+    path::{Path, PrivateMount, PrivateMounts},
     sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock, SuperParams, MAX_STACK_DEPTH},
     source::{SourceError, SourceFile},
 };
@@ -39,7 +39,7 @@ pub(crate) struct CfsSuper {
     /// mounts they were given on, rooted at them (as overlayfs clones its
     /// layers), so that they pin no user mount and see no mount made on or
     /// beneath them later.
-    basedirs: KVec<PrivateMount>,
+    basedirs: PrivateMounts,
     /// The `basedir=` option as given (for `show_options`).
     basedir_opt: Option<CString>,
     /// The mounter's credentials: backing objects are opened with them.
@@ -248,7 +248,7 @@ impl FileSystem for Composefs {
                 });
             }
         };
-        let basedirs = if opts.basedir_add.is_empty() {
+        let basedirs = PrivateMounts::new(if opts.basedir_add.is_empty() {
             resolve_basedirs(fc, opts.basedir.as_ref())?
         } else {
             // `basedir+` directories were resolved as they were given; they
@@ -264,7 +264,7 @@ impl FileSystem for Composefs {
             }
             opts.basedir = Some(basedir_of_names(&opts.basedir_add_names)?);
             dirs
-        };
+        });
         // Backing files are opened through the basedirs' filesystems: stack
         // on top of the deepest, within the kernel's limit (as overlayfs).
         let stack_depth = basedirs.iter().map(|p| p.stack_depth()).max().unwrap_or(0) + 1;

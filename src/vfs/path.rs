@@ -215,6 +215,7 @@ const LOOKUP_BENEATH: c_uint = 1 << 27;
 ///
 /// `0` is a long-term internal mount returned by `clone_private_mount`,
 /// owned by this object.
+#[repr(transparent)]
 pub(crate) struct PrivateMount(NonNull<bindings::vfsmount>);
 
 // SAFETY: The mount may be used and released from any thread.
@@ -266,5 +267,47 @@ impl Drop for PrivateMount {
         // SAFETY: By the type invariant we own the internal mount, which
         // `kern_unmount` releases.
         unsafe { bindings::kern_unmount(self.0.as_ptr()) };
+    }
+}
+
+/// Private mounts released together: `kern_unmount_array` waits for one
+/// expedited RCU grace period for all of them, where dropping each
+/// [`PrivateMount`] waits for a normal one per mount (overlayfs releases its
+/// layers the same way).
+pub(crate) struct PrivateMounts(KVec<PrivateMount>);
+
+impl PrivateMounts {
+    /// Takes ownership of `mounts`.
+    pub(crate) fn new(mounts: KVec<PrivateMount>) -> Self {
+        Self(mounts)
+    }
+}
+
+impl core::ops::Deref for PrivateMounts {
+    type Target = [PrivateMount];
+
+    fn deref(&self) -> &[PrivateMount] {
+        &self.0
+    }
+}
+
+impl Drop for PrivateMounts {
+    fn drop(&mut self) {
+        let (ptr, len, cap) = core::mem::take(&mut self.0).into_raw_parts();
+        let Ok(count) = c_uint::try_from(len) else {
+            // SAFETY: The vector's own parts, as `into_raw_parts` gave them:
+            // dropped as they are, each mount released by itself.
+            drop(unsafe { KVec::from_raw_parts(ptr, len, cap) });
+            return;
+        };
+        // SAFETY: `PrivateMount` is a transparent wrapper of
+        // `NonNull<vfsmount>`, laid out as `*mut vfsmount`, so the buffer
+        // holds `count` mount pointers; by `PrivateMount`'s invariant each
+        // is a long-term internal mount owned here, which this call
+        // releases.
+        unsafe { bindings::kern_unmount_array(ptr.cast(), count) };
+        // SAFETY: The vector's own allocation; with length 0 it is freed
+        // without dropping the mounts, released above.
+        drop(unsafe { KVec::<PrivateMount>::from_raw_parts(ptr, 0, cap) });
     }
 }
