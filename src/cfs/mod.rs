@@ -420,11 +420,11 @@ impl FileSystem for Composefs {
         cred::with_creds(&sbi.cred, || inode.generic_permission(mask))
     }
 
-    fn cached_objects(sb: &SuperBlock<Self>, scope: &ShrinkScope) -> usize {
+    fn cached_objects(sb: &SuperBlock<Self>, scope: &ShrinkScope<'_>) -> usize {
         sb.data().image.source().0.recent_folios(scope)
     }
 
-    fn free_cached_objects(sb: &SuperBlock<Self>, nr: usize, scope: &ShrinkScope) -> usize {
+    fn free_cached_objects(sb: &SuperBlock<Self>, nr: usize, scope: &ShrinkScope<'_>) -> usize {
         sb.data().image.source().0.forget_recent_folios(nr, scope)
     }
 

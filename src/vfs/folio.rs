@@ -96,25 +96,36 @@ unsafe impl Send for FolioRef {}
 /// per node and per memory cgroup, and counts and frees only the objects
 /// charged to that node and cgroup, or the reclaim of one cgroup would take
 /// what another one's tasks use.
-pub(crate) struct ShrinkScope {
+///
+/// # Invariants
+///
+/// `memcg` is NULL or a memory cgroup alive for `'a`, the shrinker call.
+pub(crate) struct ShrinkScope<'a> {
     /// The node being shrunk.
     nid: c_int,
     /// The memory cgroup being shrunk; NULL without memory cgroups.
     memcg: *mut bindings::mem_cgroup,
+    /// The shrink control the scope was read from, borrowed for the call.
+    _call: PhantomData<&'a bindings::shrink_control>,
 }
 
-impl ShrinkScope {
+impl ShrinkScope<'_> {
     /// The scope of shrink control `sc`.
     ///
     /// # Safety
     ///
     /// `sc` must be a valid shrink control of a running shrinker call, whose
-    /// memory cgroup (if any) stays alive for the call, as the shrinker
-    /// guarantees.
+    /// memory cgroup (if any) stays alive as long as the returned scope, as
+    /// the shrinker guarantees for the call.
     pub(crate) unsafe fn from_raw(sc: *const bindings::shrink_control) -> Self {
         // SAFETY: Per the function's contract `sc` is valid for reads.
         let (nid, memcg) = unsafe { ((*sc).nid, (*sc).memcg) };
-        Self { nid, memcg }
+        // INVARIANT: per the function's contract the cgroup outlives the scope.
+        Self {
+            nid,
+            memcg,
+            _call: PhantomData,
+        }
     }
 
     /// Whether `folio` is charged to this scope's node and memory cgroup.
@@ -134,8 +145,7 @@ impl ShrinkScope {
         // as `folio_memcg` requires of its caller.
         let charged = unsafe { helpers::cfs_folio_memcg(folio.as_ptr()) };
         charged == self.memcg
-            // SAFETY: A shrinker call's cgroup is alive for the call (the
-            // contract of `from_raw`).
+            // SAFETY: By the type invariant the cgroup is alive.
             || (charged.is_null() && unsafe { helpers::cfs_mem_cgroup_is_root(self.memcg) })
     }
 }

@@ -105,13 +105,13 @@ pub(crate) trait FileSystem:
     /// How many objects charged to `scope` the superblock's data keeps
     /// cached that the superblock's shrinker may ask back
     /// (`nr_cached_objects`).
-    fn cached_objects(_sb: &SuperBlock<Self>, _scope: &ShrinkScope) -> usize {
+    fn cached_objects(_sb: &SuperBlock<Self>, _scope: &ShrinkScope<'_>) -> usize {
         0
     }
 
     /// Frees up to `nr` of those objects under memory pressure
     /// (`free_cached_objects`); returns how many were freed.
-    fn free_cached_objects(_sb: &SuperBlock<Self>, _nr: usize, _scope: &ShrinkScope) -> usize {
+    fn free_cached_objects(_sb: &SuperBlock<Self>, _nr: usize, _scope: &ShrinkScope<'_>) -> usize {
         0
     }
 

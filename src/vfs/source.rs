@@ -401,7 +401,7 @@ impl SourceFile {
 
     /// How many of the recently used folios that `scope` covers are held
     /// referenced.
-    pub(crate) fn recent_folios(&self, scope: &ShrinkScope) -> usize {
+    pub(crate) fn recent_folios(&self, scope: &ShrinkScope<'_>) -> usize {
         self.recent
             .lock()
             .slots
@@ -415,7 +415,7 @@ impl SourceFile {
     /// (the superblock's shrinker asks under memory pressure, and
     /// `drop_caches`, so that what the mount keeps is given back like the
     /// rest of the page cache); returns how many were dropped.
-    pub(crate) fn forget_recent_folios(&self, nr: usize, scope: &ShrinkScope) -> usize {
+    pub(crate) fn forget_recent_folios(&self, nr: usize, scope: &ShrinkScope<'_>) -> usize {
         let mut dropped: [Option<RecentFolio>; RECENT_FOLIOS] = [const { None }; RECENT_FOLIOS];
         let mut n = 0;
         let mut recent = self.recent.lock();
