@@ -139,10 +139,11 @@ impl xattr::Operations for Composefs {
 
     fn get_acl(inode: &CInode, default: bool) -> Result<Option<KVec<u8>>> {
         let sb = inode.super_block();
-        if !sb.data().acl {
+        let sbi = sb.data();
+        if !sbi.acl {
             return Ok(None);
         }
-        let img = &sb.data().image;
+        let img = &sbi.image;
         let raw = &inode.data().raw;
         let key = XattrKey {
             index: if default {
