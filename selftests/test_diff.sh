@@ -19,11 +19,14 @@
 # on an image without the HAS_ACL flag: EOPNOTSUPP where overlayfs, whose
 # superblock always has SB_POSIXACL, gives ENODATA) and round 298 (two
 # paths, one through a damaged directory, compared by the tester as one
-# result: the allowance for damage did not see its parts).
+# result: the allowance for damage did not see its parts), and seed 120326
+# round 218 (a directory whose xattr header is damaged: overlayfs's lookup
+# reads its redirect xattr and fails, composefs found it and a walk below
+# it failed its permission check instead).
 . ./lib.sh
 load_module
 
-rounds=${DIFF_ROUNDS:-"1:0:1 2:1:1 4:0:1 5:0:1 20261202:2:1 20261202:21:1 7302026:20:1 8121:30:1 8121:298:1"}
+rounds=${DIFF_ROUNDS:-"1:0:1 2:1:1 4:0:1 5:0:1 20261202:2:1 20261202:21:1 7302026:20:1 8121:30:1 8121:298:1 120326:218:1"}
 # The rounds replay as found with cfs-diff's own operation cap (300).
 ops=${DIFF_OPS:-300}
 for sfc in $rounds; do

@@ -35,12 +35,22 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
     // the backing object its redirect names; any other from the image. The
     // inode and both xattrs (and their values, if they are of the usual
     // size) are read in one pass.
+    //
+    // Overlayfs's lookup also reads one xattr of every other inode it finds
+    // (`ovl_lookup_single`, fs/overlayfs/namei.c): the redirect of a
+    // directory, the metacopy of anything else; an inode whose xattrs
+    // cannot be read fails the lookup. The same keys are asked for here so
+    // that such an inode fails its lookup alike.
     let mut meta_buf = [0u8; backing::METACOPY_MAX];
     let mut redirect_buf = [0u8; backing::REDIRECT_INLINE];
     let (raw, [meta, redirect]) = img
         .inode_with_xattrs(
             nid,
-            |raw| raw.is_reg(),
+            |raw| match raw.file_type() {
+                layout::S_IFREG => [true, true],
+                layout::S_IFDIR => [false, true],
+                _ => [true, false],
+            },
             [&METACOPY_KEY, &backing::REDIRECT_KEY],
             [&mut meta_buf, &mut redirect_buf],
         )
@@ -48,6 +58,11 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
     let mode = raw.mode();
     let mut lookup_err = None;
     let mut overlay = None;
+    if raw.file_type() != layout::S_IFREG {
+        if let Err(e) = meta.and(redirect) {
+            lookup_err = Some(image::error(id, e, "xattrs", nid));
+        }
+    }
     let kind = match raw.file_type() {
         layout::S_IFDIR => Kind::Dir,
         layout::S_IFLNK => Kind::Symlink,

@@ -92,6 +92,7 @@ impl Inode {
         self.file_type() == S_IFDIR
     }
     /// Whether this is a regular file.
+    #[cfg(cfs_tools)]
     pub fn is_reg(&self) -> bool {
         self.file_type() == S_IFREG
     }

@@ -347,15 +347,24 @@ impl<S: BlockSource> Image<S> {
 
     /// The inode's bloom filter word (EROFS' `XATTR_FILTER`: a set bit means the names that
     /// hash to it are absent), or `None` if the image does not use the filter.
+    ///
+    /// The header is checked first, whatever the filter says: EROFS refuses every xattr
+    /// lookup on an inode whose shared ids would not fit its xattr area
+    /// (`erofs_init_inode_xattrs`), before it consults the filter.
     fn xattr_filter(&self, cur: &mut Cursor<'_, S>, inode: &Inode) -> Result<Option<u32>> {
+        let mut hb = [0u8; XATTR_IBODY_HEADER_SIZE];
+        cur.read_exact_at(inode.xattr_offset, &mut hb)?;
+        let hdr = XattrIbodyHeader::parse(&hb)?;
+        let shared_end = XATTR_IBODY_HEADER_SIZE + usize::from(hdr.h_shared_count) * 4;
+        if shared_end > inode.xattr_size as usize {
+            return Err(FormatError::BadXattr);
+        }
         if self.sb.feature_compat & EROFS_FEATURE_COMPAT_XATTR_FILTER == 0
             || self.sb.xattr_filter_reserved != 0
         {
             return Ok(None);
         }
-        let mut fb = [0u8; 4];
-        cur.read_exact_at(inode.xattr_offset, &mut fb)?;
-        Ok(Some(u32::from_le_bytes(fb)))
+        Ok(Some(hdr.h_name_filter))
     }
 
     /// Whether the filter word `filter` rules out the key whose filter bit is `bit`.
@@ -388,58 +397,61 @@ impl<S: BlockSource> Image<S> {
         values: [&mut [u8]; N],
     ) -> [XattrFound; N] {
         let keys = keys.map(|k| (k, k.filter_bit()));
-        self.find_xattrs_in(&mut Cursor::new(self), inode, keys, values)
+        self.find_xattrs_in(&mut Cursor::new(self), inode, keys, [true; N], values)
     }
 
-    /// Decodes inode `nid` as [`Image::inode`] does and, if `want` says so for it, finds the
-    /// xattrs `keys` as [`Image::find_xattrs`] does, through one cursor: an inode and its
-    /// xattrs usually share a block, which is then got from the source once.
+    /// Decodes inode `nid` as [`Image::inode`] does and finds those of the xattrs `keys` that
+    /// `want` asks for it (the others are `Ok(None)`) as [`Image::find_xattrs`] does, through
+    /// one cursor: an inode and its xattrs usually share a block, which is then got from the
+    /// source once.
     pub fn inode_with_xattrs<const N: usize>(
         &self,
         nid: u64,
-        want: impl FnOnce(&Inode) -> bool,
+        want: impl FnOnce(&Inode) -> [bool; N],
         keys: [&HashedXattrKey<'_>; N],
         values: [&mut [u8]; N],
     ) -> Result<(Inode, [XattrFound; N])> {
         let mut cur = Cursor::new(self);
         let inode = self.inode_in(&mut cur, nid)?;
-        let found = if want(&inode) {
-            self.find_xattrs_in(
-                &mut cur,
-                &inode,
-                keys.map(|k| (&k.key, Some(k.bit))),
-                values,
-            )
-        } else {
-            [const { Ok(None) }; N]
-        };
+        let ask = want(&inode);
+        let found = self.find_xattrs_in(
+            &mut cur,
+            &inode,
+            keys.map(|k| (&k.key, Some(k.bit))),
+            ask,
+            values,
+        );
         Ok((inode, found))
     }
 
-    /// [`Image::find_xattrs`], reading through `cur`, with each key's filter bit given.
+    /// [`Image::find_xattrs`], reading through `cur`, with each key's filter bit given, for
+    /// the keys that `ask` names.
     fn find_xattrs_in<const N: usize>(
         &self,
         cur: &mut Cursor<'_, S>,
         inode: &Inode,
         keys: [(&XattrKey<'_>, Option<u32>); N],
+        ask: [bool; N],
         values: [&mut [u8]; N],
     ) -> [XattrFound; N] {
         let mut found: [XattrFound; N] = [const { Ok(None) }; N];
-        if inode.xattr_size == 0 {
+        if inode.xattr_size == 0 || !ask.contains(&true) {
             return found;
         }
         let mut wanted = [false; N];
         let mut left = 0usize;
         match self.xattr_filter(cur, inode) {
             Ok(filter) => {
-                for (w, (_, bit)) in wanted.iter_mut().zip(keys.iter()) {
-                    *w = !Self::xattr_filtered(filter, *bit);
+                for ((w, (_, bit)), a) in wanted.iter_mut().zip(keys.iter()).zip(ask) {
+                    *w = a && !Self::xattr_filtered(filter, *bit);
                     left += usize::from(*w);
                 }
             }
             Err(e) => {
-                for slot in found.iter_mut() {
-                    *slot = Err(e);
+                for (slot, a) in found.iter_mut().zip(ask) {
+                    if a {
+                        *slot = Err(e);
+                    }
                 }
             }
         }

@@ -819,3 +819,33 @@ fn a_damaged_entry_hides_only_itself_from_lookups() {
     assert_eq!(others, 400 - 1);
     assert!(!resolvable.contains(&u64::MAX));
 }
+
+/// An xattr header whose shared ids would overrun the inode's xattr area fails every xattr
+/// lookup on the inode, also of a name the bloom filter rules out: EROFS checks the header
+/// before it consults the filter (`erofs_init_inode_xattrs`), and overlayfs's lookup, which
+/// reads such a name of every inode it finds, then fails.
+#[test]
+fn a_damaged_xattr_header_fails_even_filtered_lookups() {
+    let mut data = image("damaged-xattr-header", &sample_dump(), &[]);
+    let metacopy = HashedXattrKey::new(XATTR_INDEX_TRUSTED, b"overlay.metacopy");
+    let (nid, hdr) = {
+        let img = Image::open(SliceSource::new(&data)).expect("open");
+        let root = img.inode(img.root_nid()).expect("root");
+        let (nid, _) = img.lookup(&root, b"a").expect("lookup").expect("a");
+        let a = img.inode(nid).expect("a");
+        assert!(a.xattr_size() > 12, "/a has inline xattrs");
+        let hdr = a.xattr_offset() as usize;
+        let filter = u32::from_le_bytes(data[hdr..hdr + 4].try_into().expect("4 bytes"));
+        assert_ne!(filter & (1 << xattr_filter_bit(XATTR_INDEX_TRUSTED, b"overlay.metacopy")), 0, "the filter rules the name out");
+        assert_eq!(img.find_xattr(&a, metacopy.key()), Ok(None));
+        (nid, hdr)
+    };
+    data[hdr + 4] = 200;
+    let img = Image::open(SliceSource::new(&data)).expect("open");
+    let a = img.inode(nid).expect("a");
+    assert_eq!(img.find_xattr(&a, metacopy.key()), Err(FormatError::BadXattr));
+    assert_eq!(
+        img.for_each_xattr(&a, |_| Ok(true)),
+        Err(FormatError::BadXattr)
+    );
+}
