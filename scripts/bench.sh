@@ -114,7 +114,10 @@
 #                      then of tree B (90% of B's objects are A's) against
 #                      after A alone, composefs. <= 1.15. shared_cache_reference:
 #                      the same on the reference stack; shared_cache_unshared:
-#                      the two trees as plain files on ext4 (what sharing saves).
+#                      the two trees as plain files on ext4 (what sharing saves);
+#                      shared_cache_floor: the images and objects read directly
+#                      (cat), with fs-verity; shared_cache_b_vs_direct: what
+#                      reading B added, composefs against reading it directly.
 #   container_start    ms for 4 processes, each on its own fresh mount of the
 #                      generated image after drop_caches, to open + read +
 #                      close the same ~3,000 files (.so files, config files,

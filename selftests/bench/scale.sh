@@ -267,13 +267,17 @@ bench_shared_cache() {
 	cp -a $sh/a $S/plain-a
 	cp -a $sh/b $S/plain-b
 	rm -rf $sh/a $sh/b
+	# The floor: the images and the objects read directly (each read of B's
+	# objects adds only what A did not read).
+	composefs-info objects $S/sh-a.cfs >$sh/objects-a
+	composefs-info objects $S/sh-b.cfs >$sh/objects-b
 	echo "# shared_cache: $(wc -l <$sh/list) files per tree, $(du -sk $S/plain-a | cut -f1) KiB each, store $(du -sk $S/store-sh | cut -f1) KiB for both, images $(wc -c <$S/sh-a.cfs) + $(wc -c <$S/sh-b.cfs) bytes"
 	mkdir -p $M/sh
 	for a in a b; do mkdir -p $M/sh/c$a $M/sh/r$a $M/sh/re$a; done
 	use_image $S/sh-a.cfs $S/store-sh
 	while [ $r -lt "$RUNS" ]; do
-		for side in composefs reference plain; do
-			case " $SIDES plain " in *" $side "*) ;; *) continue ;; esac
+		for side in composefs reference plain direct; do
+			case " $SIDES plain direct " in *" $side "*) ;; *) continue ;; esac
 			drop2
 			m0=$(awk '/^Cached:/ { print $2 }' /proc/meminfo)
 			p0=$(awk '/^pgpgin / { print $2 }' /proc/vmstat)
@@ -290,7 +294,13 @@ bench_shared_cache() {
 				reference) ab=$M/sh/r$a ;;
 				plain) ab=$S/plain-$a ;;
 				esac
-				cfs-bench start $sh/list $ab >/dev/null || echo "# shared_cache $side: reading $a failed"
+				if [ $side = direct ]; then
+					cat $S/sh-$a.cfs >/dev/null &&
+						(cd $S/store-sh && xargs cat <$sh/objects-$a >/dev/null) ||
+						echo "# shared_cache $side: reading $a failed"
+				else
+					cfs-bench start $sh/list $ab >/dev/null || echo "# shared_cache $side: reading $a failed"
+				fi
 				if [ $a = a ]; then
 					m1=$(awk '/^Cached:/ { print $2 }' /proc/meminfo)
 					p1=$(awk '/^pgpgin / { print $2 }' /proc/vmstat)
@@ -300,9 +310,10 @@ bench_shared_cache() {
 			p2=$(awk '/^pgpgin / { print $2 }' /proc/vmstat)
 			echo "RUN shared_cache_a $side $((m1 - m0))"
 			echo "RUN shared_cache_ab $side $((m2 - m0))"
+			echo "RUN shared_cache_b $side $((m2 - m1))"
 			echo "RUN shared_cache_read_b $side $((p2 - p1))"
 			echo "RUN shared_cache_read_a $side $((p1 - p0))"
-			[ $side = plain ] || for a in a b; do
+			[ $side = plain ] || [ $side = direct ] || for a in a b; do
 				case $side in composefs) cfs-mount -u $M/sh/c$a ;; reference) cfs-mount -u $M/sh/r$a ;; esac
 			done
 		done
