@@ -22,11 +22,17 @@
 # result: the allowance for damage did not see its parts), and seed 120326
 # round 218 (a directory whose xattr header is damaged: overlayfs's lookup
 # reads its redirect xattr and fails, composefs found it and a walk below
-# it failed its permission check instead).
+# it failed its permission check instead), and seed 31207 round 117 (two
+# paths compared as one result, composefs refusing a damaged symlink where
+# the reference succeeded: the allowance for damage did not cover a pair
+# whose reference result was a success) and round 287 (a whiteout stub
+# whose damaged layout field says chunk-based: EROFS reads it, so overlayfs
+# hid it from the root's listing, where composefs refused the inode and
+# listed the entry).
 . ./lib.sh
 load_module
 
-rounds=${DIFF_ROUNDS:-"1:0:1 2:1:1 4:0:1 5:0:1 20261202:2:1 20261202:21:1 7302026:20:1 8121:30:1 8121:298:1 120326:218:1"}
+rounds=${DIFF_ROUNDS:-"1:0:1 2:1:1 4:0:1 5:0:1 20261202:2:1 20261202:21:1 7302026:20:1 8121:30:1 8121:298:1 120326:218:1 31207:117:1 31207:287:1"}
 # The rounds replay as found with cfs-diff's own operation cap (300).
 ops=${DIFF_OPS:-300}
 for sfc in $rounds; do

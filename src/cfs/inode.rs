@@ -86,8 +86,7 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
         },
         _ => Kind::Special(raw.rdev()),
     };
-    if raw.layout() == DataLayout::ChunkBased && kind != Kind::RegBacked && kind != Kind::RegCached
-    {
+    if raw.layout() == DataLayout::ChunkBased && matches!(kind, Kind::Dir | Kind::Symlink) {
         return Err(image::error(
             id,
             crate::format::FormatError::BadLayout,

@@ -75,6 +75,10 @@ pub const EROFS_INODE_CHUNK_BASED: u8 = 4;
 pub const EROFS_CHUNK_FORMAT_BLKBITS_MASK: u16 = 0x1f;
 /// Chunk format: the chunk array holds 8-byte `erofs_inode_chunk_index` entries.
 pub const EROFS_CHUNK_FORMAT_INDEXES: u16 = 0x20;
+/// Chunk format flag: 48-bit block addresses (not used by composefs images).
+pub const EROFS_CHUNK_FORMAT_48BIT: u16 = 0x40;
+/// Every chunk format bit EROFS knows.
+pub const EROFS_CHUNK_FORMAT_ALL: u16 = (EROFS_CHUNK_FORMAT_48BIT << 1) - 1;
 /// Block address meaning "no block" (a hole).
 pub const EROFS_NULL_ADDR: u32 = 0xffff_ffff;
 

@@ -380,10 +380,18 @@ impl<S: BlockSource> Image<S> {
                     }
                 }
             }
-            DataLayout::ChunkBased => {
-                if inode.file_type() != S_IFREG {
-                    return Err(FormatError::BadLayout);
+            DataLayout::ChunkBased if inode.file_type() != S_IFREG => {
+                // A device, fifo or socket has no data, whatever its layout; EROFS
+                // accepts one with a chunk-based layout if the chunk format, which
+                // shares its bytes with the device number, is one it knows
+                // (`erofs_read_inode`), and so does the reader. (Directories and
+                // symlinks were refused above.)
+                let format = (inode.raw_u & 0xffff) as u16;
+                if format & !EROFS_CHUNK_FORMAT_ALL != 0 {
+                    return Err(FormatError::BadChunkFormat);
                 }
+            }
+            DataLayout::ChunkBased => {
                 let format = (inode.raw_u & 0xffff) as u16;
                 if format & !(EROFS_CHUNK_FORMAT_BLKBITS_MASK | EROFS_CHUNK_FORMAT_INDEXES) != 0 {
                     return Err(FormatError::BadChunkFormat);
