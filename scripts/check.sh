@@ -119,32 +119,70 @@ else
 	echo "# no kselftest install in build/kselftest: running selftests/ directly"
 	suite=(--attach selftests --attach build/testdata -- "${uname_first[@]}" /attach/selftests/run.sh)
 fi
-set +e
-# shellcheck disable=SC2086
-# Each script has its own timeout (selftests/settings); the guest's is a
-# backstop for the whole suite.
-selftests/vm-run --kernel "$kernel" --timeout "${VM_TIMEOUT:-7200}" "${suite[@]}" ${CHECK_TESTS:-} \
-	2>build/guest-console.log | tee build/guest-tests.log
-guest_rc=${PIPESTATUS[0]}
-set -e
-line=$(grep '^guest: [0-9]* passed, [0-9]* failed, [0-9]* skipped' build/guest-tests.log | tail -n1 || true)
-if [ -n "$line" ]; then
-	read -r p f s < <(echo "$line" | sed 's/^guest: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped.*/\1 \2 \3/')
-	pass=$((pass + p)) fail=$((fail + f)) skipped=$((skipped + s))
+# The scripts run in two guests at once, one per host core: most of them
+# are serial shell, so one guest leaves a core idle. The first guest takes
+# the slowest scripts (GUEST_SHARD, about half of the time), the second
+# every other script, so a new script is never left out; test_selinux.sh,
+# whose policy stays loaded, runs last in the second. CHECK_TESTS names the
+# scripts to run in one guest instead. Only the first guest's output is
+# streamed; the second's follows when both are done.
+GUEST_SHARD=${GUEST_SHARD:-"test_cfsrs.sh test_corrupt.sh test_overlay_top.sh test_perm.sh test_faults.sh test_fdmount.sh test_layers.sh test_module.sh"}
+if [ -n "${CHECK_TESTS:-}" ]; then
+	shards=("$CHECK_TESTS")
 else
-	echo "# the guest did not report results"
-	fail=$((fail + 1))
+	rest=
+	for t in $(cd selftests && ls test_*.sh | grep -vx test_selinux.sh) test_selinux.sh; do
+		case " $GUEST_SHARD " in *" $t "*) ;; *) rest="$rest $t" ;; esac
+	done
+	shards=("$GUEST_SHARD" "$rest")
 fi
-if [ "$guest_rc" != 0 ] && { [ -z "$line" ] || [ "${f:-0}" = 0 ]; }; then
-	# A kernel report (exit 125) or a timeout (124) fails the run even when
-	# every test passed.
-	echo "# vm-run exited with status $guest_rc (125: kernel report, 124: timeout)"
-	fail=$((fail + 1))
-fi
-if [ "$guest_rc" != 0 ]; then
-	echo "# the guest's kernel log ends with:"
-	tail -n 80 build/guest-console.log | sed 's/^/# /'
-fi
+# run_guest N TESTS: guest N's run; its results in build/guest-tests-N.log.
+run_guest() {
+	# Each script has its own timeout (selftests/settings); the guest's is
+	# a backstop for the whole suite.
+	# shellcheck disable=SC2086
+	selftests/vm-run --kernel "$kernel" --timeout "${VM_TIMEOUT:-7200}" "${suite[@]}" $2 \
+		2>"build/guest-console-$1.log" >"build/guest-tests-$1.log"
+	echo $? >"build/guest-tests-$1.rc"
+}
+set +e
+rm -f build/guest-tests-*.log build/guest-tests-*.rc build/guest-console-*.log
+for i in "${!shards[@]}"; do : >"build/guest-tests-$i.log"; done
+for i in "${!shards[@]}"; do
+	[ "$i" = 0 ] || run_guest "$i" "${shards[$i]}" &
+done
+run_guest 0 "${shards[0]}" &
+first=$!
+tail -n +1 -f build/guest-tests-0.log --pid=$first 2>/dev/null &
+wait
+for i in "${!shards[@]}"; do
+	[ "$i" = 0 ] || cat "build/guest-tests-$i.log"
+done
+set -e
+cat build/guest-tests-*.log >build/guest-tests.log
+cat build/guest-console-*.log >build/guest-console.log
+for i in "${!shards[@]}"; do
+	guest_rc=$(cat "build/guest-tests-$i.rc")
+	line=$(grep '^guest: [0-9]* passed, [0-9]* failed, [0-9]* skipped' "build/guest-tests-$i.log" | tail -n1 || true)
+	f=0
+	if [ -n "$line" ]; then
+		read -r p f s < <(echo "$line" | sed 's/^guest: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped.*/\1 \2 \3/')
+		pass=$((pass + p)) fail=$((fail + f)) skipped=$((skipped + s))
+	else
+		echo "# guest $i did not report results"
+		fail=$((fail + 1))
+	fi
+	if [ "$guest_rc" != 0 ] && { [ -z "$line" ] || [ "$f" = 0 ]; }; then
+		# A kernel report (exit 125) or a timeout (124) fails the run even
+		# when every test passed.
+		echo "# guest $i: vm-run exited with status $guest_rc (125: kernel report, 124: timeout)"
+		fail=$((fail + 1))
+	fi
+	if [ "$guest_rc" != 0 ]; then
+		echo "# guest $i's kernel log ends with:"
+		tail -n 80 "build/guest-console-$i.log" | sed 's/^/# /'
+	fi
+done
 
 echo "$pass passed, $fail failed, $skipped skipped"
 [ "$fail" = 0 ]
