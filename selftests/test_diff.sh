@@ -28,11 +28,13 @@
 # whose reference result was a success) and round 287 (a whiteout stub
 # whose damaged layout field says chunk-based: EROFS reads it, so overlayfs
 # hid it from the root's listing, where composefs refused the inode and
-# listed the entry).
+# listed the entry), and seed 40312 round 65 (a root entry whose damaged
+# inode number is 0: overlayfs looks such an entry up for its number and
+# drops it when the lookup fails; composefs listed it).
 . ./lib.sh
 load_module
 
-rounds=${DIFF_ROUNDS:-"1:0:1 2:1:1 4:0:1 5:0:1 20261202:2:1 20261202:21:1 7302026:20:1 8121:30:1 8121:298:1 120326:218:1 31207:117:1 31207:287:1"}
+rounds=${DIFF_ROUNDS:-"1:0:1 2:1:1 4:0:1 5:0:1 20261202:2:1 20261202:21:1 7302026:20:1 8121:30:1 8121:298:1 120326:218:1 31207:117:1 31207:287:1 40312:65:1"}
 # The rounds replay as found with cfs-diff's own operation cap (300).
 ops=${DIFF_OPS:-300}
 for sfc in $rounds; do

@@ -135,6 +135,9 @@ impl dir::Operations for Composefs {
         // A character-device entry is dropped if looking its name up finds
         // a whiteout (`ovl_check_whiteouts`, fs/overlayfs/readdir.c): in a
         // damaged directory the lookup may miss, and the entry is listed.
+        // An entry whose inode number is 0 (only in a damaged directory)
+        // is looked up by overlayfs for the number to list, and dropped as
+        // stale if the lookup fails or finds nothing (`ovl_cache_update`).
         let is_root = raw.nid() == img.root_nid();
         let checked = &sb.data().root_listing_checked;
         if is_root && start == 0 && !checked.load(Ordering::Relaxed) {
@@ -149,9 +152,10 @@ impl dir::Operations for Composefs {
         let end = img
             .readdir(raw, start, |e, next| {
                 let hidden = is_root
-                    && e.file_type == layout::EROFS_FT_CHRDEV
-                    && matches!(img.lookup(raw, e.name), Ok(Some((nid, _)))
-                        if img.inode(nid).is_ok_and(|i| inode::is_whiteout(&i)));
+                    && ((e.file_type == layout::EROFS_FT_CHRDEV
+                        && matches!(img.lookup(raw, e.name), Ok(Some((nid, _)))
+                            if img.inode(nid).is_ok_and(|i| inode::is_whiteout(&i))))
+                        || (e.nid == 0 && !matches!(Self::lookup(dir, e.name), Ok(Some(_)))));
                 if !hidden && !em.emit(e.name, e.nid, to_dtype(e.file_type)) {
                     return false;
                 }
