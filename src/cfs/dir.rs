@@ -151,11 +151,7 @@ impl dir::Operations for Composefs {
         }
         let end = img
             .readdir(raw, start, |e, next| {
-                let hidden = is_root
-                    && ((e.file_type == layout::EROFS_FT_CHRDEV
-                        && matches!(img.lookup(raw, e.name), Ok(Some((nid, _)))
-                            if img.inode(nid).is_ok_and(|i| inode::is_whiteout(&i))))
-                        || (e.nid == 0 && !matches!(Self::lookup(dir, e.name), Ok(Some(_)))));
+                let hidden = is_root && dropped_from_root_listing(dir, e.name, e.nid, e.file_type);
                 if !hidden && !em.emit(e.name, e.nid, to_dtype(e.file_type)) {
                     return false;
                 }
@@ -166,6 +162,21 @@ impl dir::Operations for Composefs {
         em.set_pos(i64::try_from(end).unwrap_or(i64::MAX));
         Ok(())
     }
+}
+
+/// Whether the root's listing drops its entry `name` (inode `nid`, type
+/// `file_type`), as overlayfs's merged listing does (see `iterate`): a
+/// character device whose name looks up a whiteout, or an entry of inode
+/// number 0 whose name does not look up an inode.
+fn dropped_from_root_listing(root: &CInode, name: &[u8], nid: u64, file_type: u8) -> bool {
+    let img = &root.super_block().data().image;
+    if file_type == layout::EROFS_FT_CHRDEV
+        && matches!(img.lookup(&root.data().raw, name), Ok(Some((found, _)))
+            if img.inode(found).is_ok_and(|i| inode::is_whiteout(&i)))
+    {
+        return true;
+    }
+    nid == 0 && !matches!(<Composefs as dir::Operations>::lookup(root, name), Ok(Some(_)))
 }
 
 /// The inode slots (nids) the tree of `img` reaches from its root, one bit

@@ -6,7 +6,7 @@
 use super::{backing, image, Backing, CInode, CfsInode, Composefs, OverlayXattrs};
 use crate::format::{
     layout, overlay,
-    reader::{DataLayout, HashedXattrKey},
+    reader::HashedXattrKey,
 };
 use crate::vfs::{
     backing::{BackingFile, OpeningFile},
@@ -86,14 +86,6 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
         },
         _ => Kind::Special(raw.rdev()),
     };
-    if raw.layout() == DataLayout::ChunkBased && matches!(kind, Kind::Dir | Kind::Symlink) {
-        return Err(image::error(
-            id,
-            crate::format::FormatError::BadLayout,
-            "inode",
-            nid,
-        ));
-    }
     let no_acl = !sb.data().acl || raw.xattr_icount() == 0;
     let params = Params {
         kind,

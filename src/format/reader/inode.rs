@@ -76,6 +76,7 @@ impl Inode {
         self.extended
     }
     /// Data layout.
+    #[cfg(cfs_tools)]
     pub fn layout(&self) -> DataLayout {
         self.layout
     }

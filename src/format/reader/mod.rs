@@ -35,7 +35,7 @@ mod xattr;
 use crate::format::error::{FormatError, Result};
 use crate::format::layout::*;
 
-pub use inode::{DataLayout, Inode};
+pub use inode::Inode;
 pub use namei::{Found, LookupHint};
 pub use source::BlockSource;
 pub use xattr::{HashedXattrKey, XattrKey, XattrValue};
@@ -43,7 +43,7 @@ pub use xattr::{HashedXattrKey, XattrKey, XattrValue};
 #[cfg(cfs_tools)]
 pub use dir::{check_name, DirBlock, DirEntry};
 #[cfg(cfs_tools)]
-pub use inode::ChunkInfo;
+pub use inode::{ChunkInfo, DataLayout};
 #[cfg(cfs_tools)]
 pub use source::{Bytes, SliceSource};
 #[cfg(cfs_tools)]

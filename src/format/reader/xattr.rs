@@ -285,18 +285,13 @@ impl<S: BlockSource> Image<S> {
         if inode.xattr_size == 0 {
             return Ok(());
         }
-        let mut hb = [0u8; XATTR_IBODY_HEADER_SIZE];
-        cur.read_exact_at(inode.xattr_offset, &mut hb)?;
-        let hdr = XattrIbodyHeader::parse(&hb)?;
+        let hdr = self.xattr_header(cur, inode)?;
         let shared = usize::from(hdr.h_shared_count);
         let area_end = inode.xattr_offset + u64::from(inode.xattr_size);
         let shared_end = XATTR_IBODY_HEADER_SIZE + shared * 4;
-        if shared_end > inode.xattr_size as usize {
-            return Err(FormatError::BadXattr);
-        }
         let mut name = [0u8; NAME_MAX];
         let mut pos = inode.xattr_offset + shared_end as u64;
-        // `shared_end <= xattr_size` (checked above): no underflow; a u32 fits a usize.
+        // `shared_end <= xattr_size` (`xattr_header` checks it): no underflow; a u32 fits a usize.
         let inline_len = (area_end - pos) as usize;
         if inline_len > 0 && !crosses_block(pos, inline_len) {
             // The usual case: the inline entries are in one block. They are parsed from one
@@ -345,13 +340,9 @@ impl<S: BlockSource> Image<S> {
         Ok(())
     }
 
-    /// The inode's bloom filter word (EROFS' `XATTR_FILTER`: a set bit means the names that
-    /// hash to it are absent), or `None` if the image does not use the filter.
-    ///
-    /// The header is checked first, whatever the filter says: EROFS refuses every xattr
-    /// lookup on an inode whose shared ids would not fit its xattr area
-    /// (`erofs_init_inode_xattrs`), before it consults the filter.
-    fn xattr_filter(&self, cur: &mut Cursor<'_, S>, inode: &Inode) -> Result<Option<u32>> {
+    /// The header of the inode's xattr area, checked as EROFS checks it before any xattr
+    /// lookup (`erofs_init_inode_xattrs`): its shared ids fit the area.
+    fn xattr_header(&self, cur: &mut Cursor<'_, S>, inode: &Inode) -> Result<XattrIbodyHeader> {
         let mut hb = [0u8; XATTR_IBODY_HEADER_SIZE];
         cur.read_exact_at(inode.xattr_offset, &mut hb)?;
         let hdr = XattrIbodyHeader::parse(&hb)?;
@@ -359,6 +350,15 @@ impl<S: BlockSource> Image<S> {
         if shared_end > inode.xattr_size as usize {
             return Err(FormatError::BadXattr);
         }
+        Ok(hdr)
+    }
+
+    /// The inode's bloom filter word (EROFS' `XATTR_FILTER`: a set bit means the names that
+    /// hash to it are absent), or `None` if the image does not use the filter.
+    ///
+    /// The header is checked first, whatever the filter says, as EROFS does.
+    fn xattr_filter(&self, cur: &mut Cursor<'_, S>, inode: &Inode) -> Result<Option<u32>> {
+        let hdr = self.xattr_header(cur, inode)?;
         if self.sb.feature_compat & EROFS_FEATURE_COMPAT_XATTR_FILTER == 0
             || self.sb.xattr_filter_reserved != 0
         {
