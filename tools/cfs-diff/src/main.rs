@@ -503,13 +503,15 @@ fn round(a: &Args, index: u64, st: &mut Stats) -> Result<(), String> {
                     .entries
                     .iter()
                     .find(|e| matches!(e.kind, Kind::External { obj, .. } if obj == oi));
-                let open: Vec<Option<sys::Fd>> = match user {
+                // The open's errno is kept: where composefs cannot open a file of a
+                // damaged image, the result must say why.
+                let open: Vec<Option<sys::SysResult<sys::Fd>>> = match user {
                     Some(e) if r.chance(60) => roots
                         .iter()
                         .map(|root| {
                             let mut p = root.as_os_str().as_encoded_bytes().to_vec();
                             p.extend_from_slice(&e.path);
-                            sys::open(&p, libc::O_RDONLY).ok()
+                            Some(sys::open(&p, libc::O_RDONLY))
                         })
                         .collect(),
                     _ => vec![None, None],
@@ -539,7 +541,8 @@ fn round(a: &Args, index: u64, st: &mut Stats) -> Result<(), String> {
                 let after: Vec<String> = open
                     .iter()
                     .map(|fd| match fd {
-                        Some(fd) => {
+                        Some(Err(e)) => format!("open failed: err {}", sys::errname(*e)),
+                        Some(Ok(fd)) => {
                             let v = sys::pread(fd, 0, 1 << 20);
                             match v {
                                 Ok(v) => format!(
