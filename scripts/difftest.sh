@@ -5,16 +5,17 @@
 # seed unless DIFF_SEED is given. Every divergence is printed with the
 # command that replays its round; the run ends with
 # "difftest: N rounds, N operations, N divergences". The output is kept in
-# build/difftest-<seed>.log.
+# build/difftest-<seed>.log, the kernel log in build/difftest-<seed>-console.log,
+# so that runs of two seeds can share a work tree.
 . "$(dirname "$0")/common.sh"
 cd "$PROJECT_ROOT"
 seconds=${DIFF_SECONDS:-600}
 seed=${DIFF_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
-log "difftest: seed $seed for ${seconds}s (kernel log in build/difftest-console.log)"
+log "difftest: seed $seed for ${seconds}s (kernel log in build/difftest-$seed-console.log)"
 mkdir -p build
 set +e
 selftests/vm-run --timeout $((seconds + 600)) -- \
 	sh -c "modprobe composefs && cfs-diff -s $seed -t $seconds" \
-	2>build/difftest-console.log | tee "build/difftest-$seed.log"
+	2>"build/difftest-$seed-console.log" | tee "build/difftest-$seed.log"
 rc=${PIPESTATUS[0]}
 exit "$rc"
