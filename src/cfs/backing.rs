@@ -154,6 +154,34 @@ pub(super) fn check(
     }
 }
 
+/// Checks the redirect `redirect` of directory `nid` of the mount named `sb`
+/// as overlayfs does when its lookup finds a directory that is not opaque
+/// (`ovl_check_redirect`, fs/overlayfs/namei.c): a malformed value fails the
+/// lookup with `EINVAL`. A valid one leads nowhere, the image being the only
+/// layer with directories, so it is not kept.
+///
+/// `redirect_buf` holds the value if it fits, as for [`check`].
+pub(super) fn check_dir_redirect(
+    sb: &CStr,
+    img: &Image<Source>,
+    nid: u64,
+    redirect: XattrValue,
+    redirect_buf: &[u8; REDIRECT_INLINE],
+) -> Result {
+    let long;
+    let value = match redirect_buf.get(..usize::from(redirect.1)) {
+        Some(v) => v,
+        None => {
+            long = read_redirect(sb, img, nid, redirect)?;
+            long.get(..long.len() - 1).unwrap_or(&[])
+        }
+    };
+    overlay::parse_redirect(value).map(|_| ()).map_err(|_| {
+        warn(sb, nid, "directory with an invalid redirect");
+        EINVAL
+    })
+}
+
 /// Opens the backing object of the external file `inode` for `file`.
 pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile> {
     if !file.is_read_only() {

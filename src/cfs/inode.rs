@@ -22,6 +22,10 @@ use kernel::{cred::Credential, prelude::*, sync::aref::ARef};
 pub(crate) const METACOPY_KEY: HashedXattrKey<'static> =
     HashedXattrKey::new(layout::XATTR_INDEX_TRUSTED, b"overlay.metacopy");
 
+/// The opaque-directory xattr as a lookup key (`trusted.` + `overlay.opaque`).
+const OPAQUE_KEY: HashedXattrKey<'static> =
+    HashedXattrKey::new(layout::XATTR_INDEX_TRUSTED, b"overlay.opaque");
+
 /// Gets inode `nid` of `sb`, reading it from the image if it is not cached.
 pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>> {
     let new = match sb.iget(nid)? {
@@ -36,32 +40,43 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
     // inode and both xattrs (and their values, if they are of the usual
     // size) are read in one pass.
     //
-    // Overlayfs's lookup also reads one xattr of every other inode it finds
-    // (`ovl_lookup_single`, fs/overlayfs/namei.c): the redirect of a
-    // directory, the metacopy of anything else; an inode whose xattrs
-    // cannot be read fails the lookup. The same keys are asked for here so
-    // that such an inode fails its lookup alike.
+    // Overlayfs's lookup also reads the xattrs of every other inode it finds
+    // (`ovl_lookup_single`, fs/overlayfs/namei.c): the opaque mark and then,
+    // unless it is `y`, the redirect of a directory; the metacopy of anything
+    // else. An inode whose xattrs cannot be read, or a directory whose
+    // redirect is malformed, fails the lookup. The same keys are asked for
+    // here so that such an inode fails its lookup alike.
     let mut meta_buf = [0u8; backing::METACOPY_MAX];
     let mut redirect_buf = [0u8; backing::REDIRECT_INLINE];
-    let (raw, [meta, redirect]) = img
+    let mut opaque_buf = [0u8; 1];
+    let (raw, [meta, redirect, opaque]) = img
         .inode_with_xattrs(
             nid,
             |raw| match raw.file_type() {
-                layout::S_IFREG => [true, true],
-                layout::S_IFDIR => [false, true],
-                _ => [true, false],
+                layout::S_IFREG => [true, true, false],
+                layout::S_IFDIR => [false, true, true],
+                _ => [true, false, false],
             },
-            [&METACOPY_KEY, &backing::REDIRECT_KEY],
-            [&mut meta_buf, &mut redirect_buf],
+            [&METACOPY_KEY, &backing::REDIRECT_KEY, &OPAQUE_KEY],
+            [&mut meta_buf, &mut redirect_buf, &mut opaque_buf],
         )
         .map_err(|e| image::error(id, e, "inode", nid))?;
     let mode = raw.mode();
     let mut lookup_err = None;
     let mut overlay = None;
-    if raw.file_type() != layout::S_IFREG {
-        if let Err(e) = meta.and(redirect) {
-            lookup_err = Some(image::error(id, e, "xattrs", nid));
+    match raw.file_type() {
+        layout::S_IFREG => {}
+        layout::S_IFDIR => {
+            // `ovl_get_opaquedir_val` takes a one-byte value, and no error.
+            let opaque = matches!(opaque, Ok(Some((_, 1)))) && opaque_buf == *b"y";
+            lookup_err = match redirect {
+                _ if opaque => None,
+                Ok(None) => None,
+                Ok(Some(r)) => backing::check_dir_redirect(id, img, nid, r, &redirect_buf).err(),
+                Err(e) => Some(image::error(id, e, "xattrs", nid)),
+            };
         }
+        _ => lookup_err = meta.err().map(|e| image::error(id, e, "xattrs", nid)),
     }
     let kind = match raw.file_type() {
         layout::S_IFDIR => Kind::Dir,

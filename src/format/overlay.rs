@@ -122,13 +122,18 @@ pub enum Redirect<'v> {
 }
 
 /// Parses a `trusted.overlay.redirect` value with the rules overlayfs applies when it looks a
-/// file up (`ovl_get_redirect_xattr`): the value ends at the first NUL; it must be non-empty
-/// and shorter than 4096 bytes; an absolute value must not contain an empty component (no
+/// file up (`ovl_get_redirect_xattr`): the value must not be empty; the string ends at its
+/// first NUL (so a value that starts with one is an empty relative redirect) and must be
+/// shorter than 4096 bytes (composefs's own limit, where overlayfs's path lookup would
+/// fail later); an absolute value must not contain an empty component (no
 /// `//`, no trailing `/`); a relative one must not contain `/`. Anything else is
 /// [`FormatError::BadRedirect`], which overlayfs reports as `EINVAL` on lookup.
 pub fn parse_redirect(value: &[u8]) -> Result<Redirect<'_>> {
+    if value.is_empty() {
+        return Err(FormatError::BadRedirect);
+    }
     let value = value.split(|&c| c == 0).next().unwrap_or(&[]);
-    if value.is_empty() || value.len() >= PATH_MAX {
+    if value.len() >= PATH_MAX {
         return Err(FormatError::BadRedirect);
     }
     match value.strip_prefix(b"/") {

@@ -25,6 +25,7 @@
 //! exits 1 if there was any divergence or setup error.
 
 mod allow;
+mod craft;
 mod ops;
 mod rng;
 mod store;
@@ -272,6 +273,9 @@ fn damage_metacopy(r: &mut Rng, img: &mut [u8], t: &Tree) -> Option<String> {
     Some(format!("metacopy of {}: {what}", ops::show(&d[..4])))
 }
 
+/// Mixed into the seed for the generator of crafted xattrs.
+const CRAFT_STREAM: u64 = 0x6372_6166_7465_6421;
+
 /// One round: generate, mount, compare, tear down.
 fn round(a: &Args, index: u64, st: &mut Stats) -> Result<(), String> {
     let mut r = Rng::new(a.seed, index);
@@ -323,6 +327,24 @@ fn round(a: &Args, index: u64, st: &mut Stats) -> Result<(), String> {
             }
         }
         _ => {}
+    }
+    // Sometimes raw overlay xattrs where an undamaged image has none, drawn from a
+    // generator of their own so that every other draw of the round, and so every
+    // round found before, stays as it was.
+    let mut crafted = String::new();
+    let mut cr = Rng::new(a.seed ^ CRAFT_STREAM, index);
+    if damage.is_empty() && cr.chance(25) {
+        let mut data = fs::read(&img).map_err(|e| format!("image: {e}"))?;
+        if let Some(map) = cfs_mutate::mutate::Map::build(&data) {
+            let mut done = Vec::new();
+            for _ in 0..cr.range(1, 8) {
+                done.extend(craft::raw_overlay_xattr(&mut cr, &mut data, &map));
+            }
+            if !done.is_empty() {
+                fs::write(&img, data).map_err(|e| format!("image: {e}"))?;
+                crafted = done.join("; ");
+            }
+        }
     }
     let store = Store::create(&mut r, &w, &t.objects).map_err(|e| format!("store: {e}"))?;
     let verity = *r.pick(&["off", "on", "require"]);
@@ -409,13 +431,14 @@ fn round(a: &Args, index: u64, st: &mut Stats) -> Result<(), String> {
     };
     {
         println!(
-            "# round {index}: v{version} image, {} entries, {} objects, verity={verity}{}{}, store states {:?}{}",
+            "# round {index}: v{version} image, {} entries, {} objects, verity={verity}{}{}, store states {:?}{}{}",
             t.entries.len(),
             t.objects.len(),
             if drop_caps { ", mounter without DAC capabilities" } else { "" },
             if has_acl { ", acl" } else { "" },
             states,
-            if damage.is_empty() { String::new() } else { format!(", damaged: {damage}") }
+            if damage.is_empty() { String::new() } else { format!(", damaged: {damage}") },
+            if crafted.is_empty() { String::new() } else { format!(", crafted: {crafted}") }
         );
     }
     let mut rd = Round {

@@ -374,6 +374,15 @@ fn primitives() {
             "{bad:?}"
         );
     }
+    // ovl_get_redirect_xattr (fs/overlayfs/util.c): an empty value is invalid; the rest is
+    // read as a C string, so one that starts with NUL is an empty relative redirect.
+    assert_eq!(parse_redirect(b"/a/b"), Ok(Redirect::Absolute(b"a/b")));
+    assert_eq!(parse_redirect(b"/a/b\0//"), Ok(Redirect::Absolute(b"a/b")));
+    assert_eq!(parse_redirect(b"rel"), Ok(Redirect::Relative(b"rel")));
+    assert_eq!(parse_redirect(b"\0/x"), Ok(Redirect::Relative(b"")));
+    for bad in [&b""[..], b"/", b"//a", b"/a/", b"a/b", b"/a//b"] {
+        assert_eq!(parse_redirect(bad), Err(FormatError::BadRedirect), "{bad:?}");
+    }
     assert_eq!(
         xattr_visibility(XATTR_INDEX_TRUSTED, b"overlay.overlay.x"),
         XattrVisibility::Unescaped(b"overlay.x")

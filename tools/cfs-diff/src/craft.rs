@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+
+//! Crafted images: raw overlay xattrs (`trusted.overlay.redirect`, `.opaque`, `.metacopy`)
+//! on entries that mkcomposefs never gives them to, with values valid and not.
+//!
+//! mkcomposefs escapes every `trusted.overlay.` xattr of its input, so only a crafted image
+//! (or a writer with other rules) carries them raw; overlayfs reads them on lookup, and the
+//! image is well-formed as far as EROFS is concerned, so composefs must do exactly what the
+//! reference does: such rounds are compared without the allowance for damaged images.
+
+use crate::rng::Rng;
+use cfs_mutate::mutate::Map;
+
+/// The size of an xattr entry's header (`e_name_len`, `e_name_index`, `e_value_size`).
+const ENTRY_HEADER: usize = 4;
+/// The prefix index of `trusted.`.
+const INDEX_TRUSTED: u8 = 4;
+
+/// The padded size of an xattr entry with a name of `name` and a value of `value` bytes.
+fn entry_size(name: usize, value: usize) -> usize {
+    (ENTRY_HEADER + name + value).div_ceil(4) * 4
+}
+
+/// Redirect values: valid absolute and relative ones, and each way overlayfs finds one
+/// malformed (`ovl_get_redirect_xattr`: empty, an empty component, a relative one with
+/// `/`); the value ends at its first NUL, so one that starts with NUL is an empty string.
+const REDIRECTS: [&[u8]; 9] = [
+    b"/a/b",
+    b"rel",
+    b"a/b",
+    b"//a",
+    b"/a/",
+    b"/",
+    b"",
+    b"\0/x",
+    b"/x\0//",
+];
+
+/// Turns one inline xattr entry of a random inode of `img` (described by `map`) into a raw
+/// overlay xattr, in place: the entry keeps its padded size, so nothing after it moves, and
+/// the value is cut or padded with NULs to what is left. The inode's name filter is
+/// cleared (every name may be present), since the new name's bit may be set. Returns what
+/// was done, or `None` if the image has no entry with room for it.
+pub fn raw_overlay_xattr(r: &mut Rng, img: &mut [u8], map: &Map) -> Option<String> {
+    // (inode, entry offset, padded entry size) of every inline entry.
+    let mut entries = Vec::new();
+    for ino in map.inodes.iter().filter(|i| i.xattr.1 > 0) {
+        let (xo, xsize) = ino.xattr;
+        let shared = usize::from(*img.get(xo + 4)?);
+        let end = xo + xsize;
+        let mut pos = xo + 12 + 4 * shared;
+        while pos + ENTRY_HEADER <= end {
+            let nl = usize::from(img[pos]);
+            let vl = usize::from(u16::from_le_bytes([img[pos + 2], img[pos + 3]]));
+            let size = entry_size(nl, vl);
+            if pos + size > end {
+                break;
+            }
+            entries.push((ino, pos, size));
+            pos += size;
+        }
+    }
+    let (name, value): (&[u8], Vec<u8>) = match r.below(3) {
+        0 => (b"overlay.redirect", r.pick(&REDIRECTS).to_vec()),
+        1 => (
+            b"overlay.opaque",
+            r.pick(&[&b"y"[..], b"x", b"yy", b"n"]).to_vec(),
+        ),
+        _ => {
+            // Empty (a metacopy with no digest), too short, or a header and a digest.
+            let len = *r.pick(&[0usize, 3, 4, 36]);
+            let mut v = vec![0u8; len];
+            if len >= 4 {
+                v[..4].copy_from_slice(&[0, len as u8, 0, 1]);
+            }
+            (b"overlay.metacopy", v)
+        }
+    };
+    // A redirect takes any entry with room, its value padded with NULs (they end the
+    // string); any other value only an entry of its own padded size.
+    let redirect = name == b"overlay.redirect";
+    let fits: Vec<_> = entries
+        .into_iter()
+        .filter(|&(_, _, size)| {
+            if redirect {
+                size >= ENTRY_HEADER + name.len()
+            } else {
+                size == entry_size(name.len(), value.len())
+            }
+        })
+        .collect();
+    if fits.is_empty() {
+        return None;
+    }
+    let &(ino, at, size) = r.pick(&fits);
+    let vlen = if redirect {
+        size - ENTRY_HEADER - name.len()
+    } else {
+        value.len()
+    };
+    let mut v = value.clone();
+    v.resize(vlen, 0);
+    img[at] = name.len() as u8;
+    img[at + 1] = INDEX_TRUSTED;
+    img[at + 2..at + 4].copy_from_slice(&(vlen as u16).to_le_bytes());
+    let n = at + ENTRY_HEADER;
+    img[n..n + name.len()].copy_from_slice(name);
+    img[n + name.len()..at + size].fill(0);
+    img[n + name.len()..n + name.len() + vlen].copy_from_slice(&v);
+    img[ino.xattr.0..ino.xattr.0 + 4].fill(0);
+    let shown = v.len() - v.iter().rev().take_while(|&&c| c == 0).count();
+    Some(format!(
+        "nid {} (type {:o}): trusted.{} = {:?} and {} NULs",
+        ino.nid,
+        ino.ftype >> 12,
+        String::from_utf8_lossy(name),
+        String::from_utf8_lossy(&v[..shown]),
+        v.len() - shown
+    ))
+}
