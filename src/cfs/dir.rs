@@ -2,7 +2,7 @@
 
 //! Directories: lookup by binary search and resumable iteration.
 
-use super::{image, inode, CInode, Composefs};
+use super::{image, inode, CInode, Composefs, Listing};
 use crate::format::{
     layout,
     reader::{Found, Image, LookupHint},
@@ -105,7 +105,7 @@ impl dir::Operations for Composefs {
         let child = inode::iget(sb, nid)?;
         // Overlayfs treats a whiteout as a negative entry, and fails the
         // lookup of an external file whose overlay xattrs are unusable.
-        if inode::is_whiteout(&child.data().raw) {
+        if child.data().whiteout {
             return Ok(None);
         }
         if let Some(e) = child.data().lookup_err {
@@ -114,13 +114,11 @@ impl dir::Operations for Composefs {
         Ok(Some(child))
     }
 
-    /// The root is what overlayfs always merges (`ovl_fill_super` marks it
-    /// as possibly holding whiteouts), so it seeks as a merged directory;
-    /// other directories of the single lower layer are read through the
-    /// real (EROFS) directory, as here.
+    /// A directory overlayfs merges (see [`Listing`]) seeks as a merged
+    /// directory; the others are read through the real (EROFS) directory,
+    /// as here.
     fn seeks_as_merged(dir: &CInode) -> bool {
-        let img = &dir.super_block().data().image;
-        dir.data().raw.nid() == img.root_nid()
+        dir.data().listing != Listing::Real
     }
 
     fn iterate(dir: &CInode, em: &mut DirEmitter<'_>) -> Result {
@@ -129,29 +127,31 @@ impl dir::Operations for Composefs {
         let raw = &dir.data().raw;
         let start = u64::try_from(em.pos()).unwrap_or(0);
         // Overlayfs merges the root directory (it may hold whiteouts: the
-        // `00`..`ff` stubs), which drops whiteouts from its listing; other
-        // directories of a single lower layer are listed as stored, their
-        // whiteouts included (a lookup of one is negative all the same).
-        // A character-device entry is dropped if looking its name up finds
-        // a whiteout (`ovl_check_whiteouts`, fs/overlayfs/readdir.c): in a
-        // damaged directory the lookup may miss, and the entry is listed.
-        // An entry whose inode number is 0 (only in a damaged directory)
-        // is looked up by overlayfs for the number to list, and dropped as
-        // stale if the lookup fails or finds nothing (`ovl_cache_update`).
+        // `00`..`ff` stubs) and any directory with a copy-up origin, which
+        // drops whiteouts from their listing; other directories of a single
+        // lower layer are listed as stored, their whiteouts included (a
+        // lookup of one is negative all the same). See
+        // `dropped_from_merged_listing` for what a merged listing drops.
+        let listing = dir.data().listing;
         let is_root = raw.nid() == img.root_nid();
-        let checked = &sb.data().root_listing_checked;
-        if is_root && start == 0 && !checked.load(Ordering::Relaxed) {
+        if listing != Listing::Real && start == 0 {
             // Overlayfs reads a merged directory whole into its cache before
             // listing any of it (`ovl_dir_read_merged`): a damaged entry
             // anywhere fails the listing before its first entry. Once read
-            // without error, the same bytes read the same way again.
-            img.readdir(raw, 0, |_, _| true)
-                .map_err(|e| image::error(sb.id(), e, "directory", raw.nid()))?;
-            checked.store(true, Ordering::Relaxed);
+            // without error, the root's bytes read the same way again.
+            let checked = &sb.data().root_listing_checked;
+            if !(is_root && checked.load(Ordering::Relaxed)) {
+                img.readdir(raw, 0, |_, _| true)
+                    .map_err(|e| image::error(sb.id(), e, "directory", raw.nid()))?;
+                if is_root {
+                    checked.store(true, Ordering::Relaxed);
+                }
+            }
         }
         let end = img
             .readdir(raw, start, |e, next| {
-                let hidden = is_root && dropped_from_root_listing(dir, e.name, e.nid, e.file_type);
+                let hidden = listing != Listing::Real
+                    && dropped_from_merged_listing(dir, listing, e.name, e.nid, e.file_type);
                 if !hidden && !em.emit(e.name, e.nid, to_dtype(e.file_type)) {
                     return false;
                 }
@@ -164,19 +164,32 @@ impl dir::Operations for Composefs {
     }
 }
 
-/// Whether the root's listing drops its entry `name` (inode `nid`, type
-/// `file_type`), as overlayfs's merged listing does (see `iterate`): a
-/// character device whose name looks up a whiteout, or an entry of inode
-/// number 0 whose name does not look up an inode.
-fn dropped_from_root_listing(root: &CInode, name: &[u8], nid: u64, file_type: u8) -> bool {
-    let img = &root.super_block().data().image;
+/// Whether the merged listing of `dir` drops its entry `name` (inode `nid`,
+/// type `file_type`), as overlayfs's does (`ovl_check_whiteouts`,
+/// `ovl_cache_update`, fs/overlayfs/readdir.c): a character device whose
+/// name looks up a character-device whiteout (in a damaged directory the
+/// lookup may miss, and the entry is listed); an entry of inode number 0 (in
+/// a damaged directory only), whose name overlayfs looks up for the number
+/// to list, if that lookup fails or finds nothing; and in a directory marked
+/// for whiteout files, a regular file whose lookup fails or finds nothing
+/// (an empty file with `trusted.overlay.whiteout`).
+fn dropped_from_merged_listing(
+    dir: &CInode,
+    listing: Listing,
+    name: &[u8],
+    nid: u64,
+    file_type: u8,
+) -> bool {
+    let img = &dir.super_block().data().image;
     if file_type == layout::EROFS_FT_CHRDEV
-        && matches!(img.lookup(&root.data().raw, name), Ok(Some((found, _)))
+        && matches!(img.lookup(&dir.data().raw, name), Ok(Some((found, _)))
             if img.inode(found).is_ok_and(|i| inode::is_whiteout(&i)))
     {
         return true;
     }
-    nid == 0 && !matches!(<Composefs as dir::Operations>::lookup(root, name), Ok(Some(_)))
+    let looked_up = nid == 0
+        || (listing == Listing::MergedXwhiteouts && file_type == layout::EROFS_FT_REG_FILE);
+    looked_up && !matches!(<Composefs as dir::Operations>::lookup(dir, name), Ok(Some(_)))
 }
 
 /// The inode slots (nids) the tree of `img` reaches from its root, one bit

@@ -3,7 +3,7 @@
 //! Inodes: reading them from the image into the inode cache, and their
 //! data through the page cache.
 
-use super::{backing, image, Backing, CInode, CfsInode, Composefs, OverlayXattrs};
+use super::{backing, image, Backing, CInode, CfsInode, Composefs, Listing, OverlayXattrs};
 use crate::format::{
     layout, overlay,
     reader::HashedXattrKey,
@@ -26,6 +26,14 @@ pub(crate) const METACOPY_KEY: HashedXattrKey<'static> =
 const OPAQUE_KEY: HashedXattrKey<'static> =
     HashedXattrKey::new(layout::XATTR_INDEX_TRUSTED, b"overlay.opaque");
 
+/// The whiteout xattr as a lookup key (`trusted.` + `overlay.whiteout`).
+const XWHITEOUT_KEY: HashedXattrKey<'static> =
+    HashedXattrKey::new(layout::XATTR_INDEX_TRUSTED, b"overlay.whiteout");
+
+/// The copy-up origin xattr as a lookup key (`trusted.` + `overlay.origin`).
+const ORIGIN_KEY: HashedXattrKey<'static> =
+    HashedXattrKey::new(layout::XATTR_INDEX_TRUSTED, b"overlay.origin");
+
 /// Gets inode `nid` of `sb`, reading it from the image if it is not cached.
 pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>> {
     let new = match sb.iget(nid)? {
@@ -41,36 +49,65 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
     // size) are read in one pass.
     //
     // Overlayfs's lookup also reads the xattrs of every other inode it finds
-    // (`ovl_lookup_single`, fs/overlayfs/namei.c): the opaque mark and then,
-    // unless it is `y`, the redirect of a directory; the metacopy of anything
-    // else. An inode whose xattrs cannot be read, or a directory whose
-    // redirect is malformed, fails the lookup. The same keys are asked for
-    // here so that such an inode fails its lookup alike.
+    // (`ovl_lookup_single`, fs/overlayfs/namei.c): whether an empty regular
+    // file is a whiteout; the opaque mark of a directory and then, unless it
+    // is `y`, its redirect. A directory whose redirect is malformed or
+    // cannot be read fails the lookup. Making the inode, it reads a
+    // directory's origin, which makes it a merged directory (`ovl_get_inode`,
+    // fs/overlayfs/inode.c). The same keys are asked for here.
     let mut meta_buf = [0u8; backing::METACOPY_MAX];
     let mut redirect_buf = [0u8; backing::REDIRECT_INLINE];
     let mut opaque_buf = [0u8; 1];
-    let (raw, [meta, redirect, opaque]) = img
+    let (raw, [meta, redirect, opaque, xwhiteout, origin]) = img
         .inode_with_xattrs(
             nid,
             |raw| match raw.file_type() {
-                layout::S_IFREG => [true, true, false],
-                layout::S_IFDIR => [false, true, true],
-                _ => [true, false, false],
+                layout::S_IFREG => [true, true, false, raw.size() == 0, false],
+                layout::S_IFDIR => [false, true, true, false, true],
+                _ => [true, false, false, false, false],
             },
-            [&METACOPY_KEY, &backing::REDIRECT_KEY, &OPAQUE_KEY],
-            [&mut meta_buf, &mut redirect_buf, &mut opaque_buf],
+            [
+                &METACOPY_KEY,
+                &backing::REDIRECT_KEY,
+                &OPAQUE_KEY,
+                &XWHITEOUT_KEY,
+                &ORIGIN_KEY,
+            ],
+            [
+                &mut meta_buf,
+                &mut redirect_buf,
+                &mut opaque_buf,
+                &mut [],
+                &mut [],
+            ],
         )
         .map_err(|e| image::error(id, e, "inode", nid))?;
     let mode = raw.mode();
     let mut lookup_err = None;
     let mut overlay = None;
+    // `ovl_path_check_xwhiteout_xattr` and `ovl_path_check_origin_xattr`
+    // take an xattr that cannot be read for an absent one.
+    let whiteout = is_whiteout(&raw) || matches!(xwhiteout, Ok(Some(_)));
+    // `ovl_get_opaquedir_val` takes a one-byte value, and no error.
+    let opaque = match opaque {
+        Ok(Some((_, 1))) => opaque_buf[0],
+        _ => 0,
+    };
+    let listing = match raw.file_type() {
+        // The root is always merged (`ovl_fill_super`); it is never looked
+        // up, so its opaque mark is not read.
+        layout::S_IFDIR if nid == img.root_nid() => Listing::Merged,
+        layout::S_IFDIR if matches!(origin, Ok(Some(_))) && opaque == b'x' => {
+            Listing::MergedXwhiteouts
+        }
+        layout::S_IFDIR if matches!(origin, Ok(Some(_))) => Listing::Merged,
+        _ => Listing::Real,
+    };
     match raw.file_type() {
         layout::S_IFREG => {}
         layout::S_IFDIR => {
-            // `ovl_get_opaquedir_val` takes a one-byte value, and no error.
-            let opaque = matches!(opaque, Ok(Some((_, 1)))) && opaque_buf == *b"y";
             lookup_err = match redirect {
-                _ if opaque => None,
+                _ if opaque == b'y' => None,
                 Ok(None) => None,
                 Ok(Some(r)) => backing::check_dir_redirect(id, img, nid, r, &redirect_buf).err(),
                 Err(e) => Some(image::error(id, e, "xattrs", nid)),
@@ -125,6 +162,8 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
         CfsInode {
             raw,
             lookup_err,
+            whiteout,
+            listing,
             overlay,
             object: backing::FoundObject::new(),
             lookup_hint: AtomicU64::new(u64::MAX),

@@ -72,6 +72,12 @@ pub(crate) struct CfsInode {
     /// The error a lookup of this inode fails with, as overlayfs fails it
     /// (an external file whose overlay xattrs cannot lead to data).
     lookup_err: Option<Error>,
+    /// Whether overlayfs's lookup takes the inode for a whiteout (a negative
+    /// entry): a character device 0/0, or an empty regular file with
+    /// `trusted.overlay.whiteout` (`ovl_path_is_whiteout`).
+    whiteout: bool,
+    /// Of a directory: how overlayfs lists it.
+    listing: Listing,
     /// How an external file finds and checks its backing object, worked
     /// out when the inode is read so that opens need not search for its
     /// overlay xattrs again; `None` for other inodes.
@@ -94,6 +100,20 @@ pub(crate) struct CfsInode {
     /// the plain binary search is used, whose answers do not depend on
     /// earlier lookups.
     lookup_state: AtomicU64,
+}
+
+/// How overlayfs lists a directory of its single lower layer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listing {
+    /// Read through the real (EROFS) directory: every entry as stored.
+    Real,
+    /// Merged (`OVL_WHITEOUTS`: the root, or a directory with
+    /// `trusted.overlay.origin`): read whole before any of it is listed,
+    /// whiteouts dropped.
+    Merged,
+    /// Merged, and marked `trusted.overlay.opaque=x`: empty regular files
+    /// that look up as whiteouts are dropped too.
+    MergedXwhiteouts,
 }
 
 /// How an external file finds and checks its backing object.

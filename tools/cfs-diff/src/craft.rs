@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 
-//! Crafted images: raw overlay xattrs (`trusted.overlay.redirect`, `.opaque`, `.metacopy`)
+//! Crafted images: raw overlay xattrs (`trusted.overlay.redirect`, `.opaque`, `.metacopy`,
+//! `.whiteout`, `.origin`)
 //! on entries that mkcomposefs never gives them to, with values valid and not.
 //!
 //! mkcomposefs escapes every `trusted.overlay.` xattr of its input, so only a crafted image
@@ -15,6 +16,9 @@ use cfs_mutate::mutate::Map;
 const ENTRY_HEADER: usize = 4;
 /// The prefix index of `trusted.`.
 const INDEX_TRUSTED: u8 = 4;
+/// File type bits of a regular file and a directory.
+const S_IFREG: u32 = 0o100000;
+const S_IFDIR: u32 = 0o040000;
 
 /// The padded size of an xattr entry with a name of `name` and a value of `value` bytes.
 fn entry_size(name: usize, value: usize) -> usize {
@@ -60,13 +64,13 @@ pub fn raw_overlay_xattr(r: &mut Rng, img: &mut [u8], map: &Map) -> Option<Strin
             pos += size;
         }
     }
-    let (name, value): (&[u8], Vec<u8>) = match r.below(3) {
+    let (name, value): (&[u8], Vec<u8>) = match r.below(5) {
         0 => (b"overlay.redirect", r.pick(&REDIRECTS).to_vec()),
         1 => (
             b"overlay.opaque",
             r.pick(&[&b"y"[..], b"x", b"yy", b"n"]).to_vec(),
         ),
-        _ => {
+        2 => {
             // Empty (a metacopy with no digest), too short, or a header and a digest.
             let len = *r.pick(&[0usize, 3, 4, 36]);
             let mut v = vec![0u8; len];
@@ -75,14 +79,31 @@ pub fn raw_overlay_xattr(r: &mut Rng, img: &mut [u8], map: &Map) -> Option<Strin
             }
             (b"overlay.metacopy", v)
         }
+        // Only the presence of these two counts.
+        3 => (b"overlay.whiteout", Vec::new()),
+        _ => (b"overlay.origin", Vec::new()),
     };
-    // A redirect takes any entry with room, its value padded with NULs (they end the
-    // string); any other value only an entry of its own padded size.
-    let redirect = name == b"overlay.redirect";
+    // Where each name has an effect: a whiteout mark on an empty regular file, an origin
+    // or opaque mark on a directory (elsewhere if the image has none).
+    let wanted = |ino: &cfs_mutate::mutate::InodeLoc| match name {
+        b"overlay.whiteout" => ino.ftype == S_IFREG && ino.size == 0,
+        b"overlay.origin" | b"overlay.opaque" => ino.ftype == S_IFDIR,
+        _ => true,
+    };
+    if entries.iter().any(|(ino, _, _)| wanted(ino)) {
+        entries.retain(|(ino, _, _)| wanted(ino));
+    }
+    // A value whose contents do not count, or a redirect (its trailing NULs end the
+    // string), takes any entry with room, padded with NULs; the others only an entry of
+    // their own padded size.
+    let any_room = matches!(
+        name,
+        b"overlay.redirect" | b"overlay.whiteout" | b"overlay.origin"
+    );
     let fits: Vec<_> = entries
         .into_iter()
         .filter(|&(_, _, size)| {
-            if redirect {
+            if any_room {
                 size >= ENTRY_HEADER + name.len()
             } else {
                 size == entry_size(name.len(), value.len())
@@ -93,7 +114,7 @@ pub fn raw_overlay_xattr(r: &mut Rng, img: &mut [u8], map: &Map) -> Option<Strin
         return None;
     }
     let &(ino, at, size) = r.pick(&fits);
-    let vlen = if redirect {
+    let vlen = if any_room {
         size - ENTRY_HEADER - name.len()
     } else {
         value.len()

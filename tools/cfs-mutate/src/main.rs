@@ -11,20 +11,24 @@
 //!     per-class counts (opened / refused)
 //! cfs-mutate walk FILE...
 //!     walk each file with the shared reader (the fuzz target's walk) and print what it saw
+//! cfs-mutate raw-overlay FILE...
+//!     in place, make every inline user.overlay.* xattr the raw trusted.overlay.* one that
+//!     mkcomposefs never writes (see `mutate::raw_overlay_xattrs`)
 //! ```
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cfs_mutate::mutate::{mutant, Map};
+use cfs_mutate::mutate::{mutant, raw_overlay_xattrs, Map};
 use cfs_mutate::walk::walk;
 
 fn usage() -> ExitCode {
     eprintln!(
         "usage: cfs-mutate gen [-s SEED] [-f FIRST] -n COUNT -o DIR BASE...\n\
          \x20      cfs-mutate check [-s SEED] [-f FIRST] -n COUNT BASE...\n\
-         \x20      cfs-mutate walk FILE..."
+         \x20      cfs-mutate walk FILE...\n\
+         \x20      cfs-mutate raw-overlay FILE..."
     );
     ExitCode::from(2)
 }
@@ -66,6 +70,22 @@ fn main() -> ExitCode {
         return usage();
     }
     let mut bases = Vec::new();
+    if cmd == "raw-overlay" {
+        for f in &files {
+            let done = std::fs::read(f).and_then(|mut d| {
+                let n = Map::build(&d).map_or(0, |m| raw_overlay_xattrs(&mut d, &m));
+                std::fs::write(f, &d).map(|()| n)
+            });
+            match done {
+                Ok(n) => println!("{}: {n} raw overlay xattrs", f.display()),
+                Err(e) => {
+                    eprintln!("cfs-mutate: {}: {e}", f.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
     if cmd == "walk" {
         for f in &files {
             match std::fs::read(f) {

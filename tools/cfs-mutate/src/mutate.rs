@@ -1081,3 +1081,29 @@ pub fn fuzz_mutants(seeds: &Seeds, input: &[u8]) -> crate::walk::WalkStats {
     }
     crate::walk::walk(&data)
 }
+
+/// Turns every `user.overlay.*` xattr of `data` (described by `m`), inline or shared, into
+/// the raw `trusted.overlay.*` xattr of the same suffix and value, in place, and then clears
+/// the name filter of every inode with xattrs (every name may be present). mkcomposefs
+/// escapes every `trusted.overlay.` xattr of its input, so this is how a test gets an image
+/// whose entries carry raw overlay xattrs (redirects, opaque and whiteout marks, origins),
+/// which overlayfs reads. Returns how many entries were changed.
+pub fn raw_overlay_xattrs(data: &mut [u8], m: &Map) -> usize {
+    const INDEX_USER: u8 = 1;
+    const INDEX_TRUSTED: u8 = 4;
+    let mut changed = 0;
+    for &e in m.xattr_entries.iter().chain(&m.shared_entries) {
+        let Some(&nl) = data.get(e) else { continue };
+        let name = data.get(e + 4..e + 4 + usize::from(nl)).unwrap_or(&[]);
+        if data.get(e + 1) == Some(&INDEX_USER) && name.starts_with(b"overlay.") {
+            data[e + 1] = INDEX_TRUSTED;
+            changed += 1;
+        }
+    }
+    if changed > 0 {
+        for ino in m.inodes.iter().filter(|i| i.xattr.1 > 0) {
+            put32(data, ino.xattr.0, 0);
+        }
+    }
+    changed
+}
