@@ -349,6 +349,29 @@ for variant in "flags 2 01" "algorithm 3 07" "version 0 01" "length 1 25"; do
 	done
 done
 
+# Metacopy values of 0 and 4 bytes, raw (cfs-mutate raw-overlay turns the
+# dump's user.overlay.* xattrs into trusted.overlay.*, so that the value is
+# not the one mkcomposefs writes): overlayfs marks a file as having a digest
+# only if its value is longer than the 4-byte header (OVL_HAS_DIGEST in
+# ovl_lookup, fs/overlayfs/namei.c) and validates only such files at open
+# (ovl_maybe_validate_verity), so these open with verity=on whatever the
+# header holds, and fail with verity=require.
+for value in '' '\x00\x04\x00\x01' '\x01\x04\x00\x07'; do
+	printf '/ 4096 40755 2 0 0 0 0.0 - - -\n/mc 65 100644 1 0 0 0 0.0 - - - user.overlay.metacopy=%s user.overlay.redirect=/%s\n' \
+		"$value" "$(digest_path /f65)" >"$w/mc4.dump"
+	mkcomposefs --from-file "$w/mc4.dump" "$w/mc4.cfs" && cfs-mutate raw-overlay "$w/mc4.cfs" >/dev/null
+	for v in off on require; do
+		ref_mount "$w/mc4.cfs" /mnt/ref "$w/store" ",verity=$v"
+		mount_cfs "basedir=$w/store,verity=$v" "$w/mc4.cfs"
+		ref="$(stat -c %s /mnt/ref/mc 2>&1 | sed 's/.*: //') $(read_result /mnt/ref/mc)"
+		cfs="$(stat -c %s /mnt/cfs/mc 2>&1 | sed 's/.*: //') $(read_result /mnt/cfs/mc)"
+		echo "# raw metacopy '$value', verity=$v: reference: $ref; composefs: $cfs"
+		check "raw metacopy '$value', verity=$v: stat and read as on the reference" [ "$ref" = "$cfs" ]
+		cfs-mount -u /mnt/cfs
+		ref_umount /mnt/ref
+	done
+done
+
 # Redirects cannot leave the basedir.
 echo secret >"$w/secret"
 printf '/ 4096 40755 2 0 0 0 0.0 - - -\n/up 7 100644 1 0 0 0 0.0 ../secret - -\n/abs 7 100644 1 0 0 0 0.0 /../../secret - -\n' >"$w/esc.dump"

@@ -62,13 +62,16 @@ pub fn parse_metacopy(value: &[u8]) -> Result<Option<MetacopyDigest>> {
 
 /// What overlayfs checks of a `trusted.overlay.metacopy` value when a file is opened with
 /// fs-verity checks on (`ovl_validate_verity` through `ovl_check_metacopy_xattr`,
-/// fs/overlayfs/util.c), given a value of at most [`METACOPY_MAX_SIZE`] bytes: an empty value,
-/// or one whose algorithm is 0, asks for no digest (`Ok(None)`); otherwise the version must be
+/// fs/overlayfs/util.c), given a value of at most [`METACOPY_MAX_SIZE`] bytes: an empty value
+/// or one of the header's size asks for no digest whatever it holds (overlayfs's lookup marks
+/// a file as having one only if the value is longer: `OVL_HAS_DIGEST` in `ovl_lookup`,
+/// fs/overlayfs/namei.c), nor does one whose algorithm is 0 (`Ok(None)`); otherwise the
+/// version must be
 /// 0 and the length field equal the value's length (else `BadMetacopy`), and the algorithm and
 /// the bytes after the header (of any number, the flags unchecked) are what the object's
 /// fs-verity digest must be. At lookup overlayfs only refuses values of 1 to 3 bytes.
 pub fn metacopy_digest_at_open(value: &[u8]) -> Result<Option<(u8, &[u8])>> {
-    if value.is_empty() {
+    if value.is_empty() || value.len() == METACOPY_HEADER_SIZE {
         return Ok(None);
     }
     let h = MetacopyHeader::parse(value).map_err(|_| FormatError::BadMetacopy)?;

@@ -334,23 +334,25 @@ fn primitives() {
 
     // What overlayfs checks at open (ovl_check_metacopy_xattr, ovl_validate_verity): the
     // version and the length field; flags and unknown algorithms are left to the digest
-    // comparison; algorithm 0 asks for no digest.
+    // comparison; algorithm 0 asks for no digest. A value of 0 or 4 bytes is never checked:
+    // overlayfs's lookup marks a file as having a digest (OVL_HAS_DIGEST) only if its value
+    // is longer than the header (ovl_lookup, fs/overlayfs/namei.c), and the open validates
+    // only such files (ovl_maybe_validate_verity).
     assert_eq!(metacopy_digest_at_open(b""), Ok(None));
     assert_eq!(metacopy_digest_at_open(&[0, 4, 0, 0]), Ok(None));
-    assert_eq!(
-        metacopy_digest_at_open(&[0, 4, 0, 9]),
-        Ok(Some((9, &[][..])))
-    );
+    assert_eq!(metacopy_digest_at_open(&[0, 4, 0, 9]), Ok(None));
+    assert_eq!(metacopy_digest_at_open(&[1, 4, 0, 1]), Ok(None));
     assert_eq!(
         metacopy_digest_at_open(&[0, 5, 7, 1, 3]),
         Ok(Some((1, &[3u8][..])))
     );
     assert_eq!(
-        metacopy_digest_at_open(&[1, 4, 0, 0]),
+        metacopy_digest_at_open(&[1, 5, 0, 0, 3]),
         Err(FormatError::BadMetacopy)
     );
+    assert_eq!(metacopy_digest_at_open(&[0, 5, 0, 0]), Ok(None));
     assert_eq!(
-        metacopy_digest_at_open(&[0, 5, 0, 0]),
+        metacopy_digest_at_open(&[0, 6, 0, 1, 3]),
         Err(FormatError::BadMetacopy)
     );
     assert_eq!(
