@@ -33,9 +33,12 @@
 # drops it when the lookup fails; composefs listed it) and round 141 (a
 # file composefs could not open on a damaged image, whose errno the
 # tester's result for a removed object did not carry), and seed 778
-# rounds 23 and 27 (crafted images whose directories carry a raw, invalid
-# trusted.overlay.redirect: overlayfs's lookup fails them with EINVAL,
-# composefs did not check the value), and seed 120312 round 30 (a crafted
+# rounds 23 and 27 (crafted images whose directories carried a raw, invalid
+# trusted.overlay.redirect, which overlayfs's lookup fails with EINVAL and
+# composefs did not check; that was when crafting drew three xattr kinds:
+# with five, these rounds now craft directory origins, and test_tree's
+# image of raw overlay xattrs holds the redirect cases), and seed 120312
+# round 30 (a crafted
 # 4-byte metacopy value naming an algorithm but holding no digest:
 # overlayfs validates only files whose value is longer than the header, so
 # the file opened with verity=on there, where composefs failed it).
