@@ -45,8 +45,8 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
     let id = sb.id();
     // As overlayfs: a regular file with a metacopy xattr takes its data from
     // the backing object its redirect names; any other from the image. The
-    // inode and both xattrs (and their values, if they are of the usual
-    // size) are read in one pass.
+    // inode and the overlay xattrs below (and their values, if they are of
+    // the usual size) are read in one pass.
     //
     // Overlayfs's lookup also reads the xattrs of every other inode it finds
     // (`ovl_lookup_single`, fs/overlayfs/namei.c): whether an empty regular
@@ -54,7 +54,9 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
     // is `y`, its redirect. A directory whose redirect is malformed or
     // cannot be read fails the lookup. Making the inode, it reads a
     // directory's origin, which makes it a merged directory (`ovl_get_inode`,
-    // fs/overlayfs/inode.c). The same keys are asked for here.
+    // fs/overlayfs/inode.c). The same keys are asked for here; of any other
+    // inode the metacopy, so that one whose xattr header cannot be read
+    // fails its lookup, as the reference stack's does.
     let mut meta_buf = [0u8; backing::METACOPY_MAX];
     let mut redirect_buf = [0u8; backing::REDIRECT_INLINE];
     let mut opaque_buf = [0u8; 1];

@@ -66,10 +66,10 @@ pub fn parse_metacopy(value: &[u8]) -> Result<Option<MetacopyDigest>> {
 /// or one of the header's size asks for no digest whatever it holds (overlayfs's lookup marks
 /// a file as having one only if the value is longer: `OVL_HAS_DIGEST` in `ovl_lookup`,
 /// fs/overlayfs/namei.c), nor does one whose algorithm is 0 (`Ok(None)`); otherwise the
-/// version must be
-/// 0 and the length field equal the value's length (else `BadMetacopy`), and the algorithm and
-/// the bytes after the header (of any number, the flags unchecked) are what the object's
-/// fs-verity digest must be. At lookup overlayfs only refuses values of 1 to 3 bytes.
+/// version must be 0 and the length field equal the value's length (else `BadMetacopy`), and
+/// the algorithm and the bytes after the header (of any number, the flags unchecked) are what
+/// the object's fs-verity digest must be. At lookup overlayfs only refuses values of 1 to 3
+/// bytes.
 pub fn metacopy_digest_at_open(value: &[u8]) -> Result<Option<(u8, &[u8])>> {
     if value.is_empty() || value.len() == METACOPY_HEADER_SIZE {
         return Ok(None);
