@@ -321,6 +321,18 @@ cfs-mount -u /mnt/cfs
 # verity=off nothing. One byte of f65's metacopy value (header 00 24 00 01,
 # then the digest) is changed in place; stat and read are compared with the
 # reference for each value, verity off and on.
+# compare_mc IMAGE VERITY LABEL: stat and read of the image's /mc on both
+# stacks, mounted with verity=VERITY, must agree.
+compare_mc() {
+	ref_mount "$1" /mnt/ref "$w/store" ",verity=$2"
+	mount_cfs "basedir=$w/store,verity=$2" "$1"
+	ref="$(stat -c %s /mnt/ref/mc 2>&1 | sed 's/.*: //') $(read_result /mnt/ref/mc)"
+	cfs="$(stat -c %s /mnt/cfs/mc 2>&1 | sed 's/.*: //') $(read_result /mnt/cfs/mc)"
+	echo "# $3, verity=$2: reference: $ref; composefs: $cfs"
+	check "$3, verity=$2: stat and read as on the reference" [ "$ref" = "$cfs" ]
+	cfs-mount -u /mnt/cfs
+	ref_umount /mnt/ref
+}
 offset_of() { # FILE "HEX HEX ...": byte offset of the first occurrence
 	od -An -v -tx1 "$1" | awk -v pat="$2" 'BEGIN { n = split(pat, p, " ") }
 		{ for (i = 1; i <= NF; i++) b[++len] = $i }
@@ -338,14 +350,7 @@ for variant in "flags 2 01" "algorithm 3 07" "version 0 01" "length 1 25"; do
 	cp "$w/mc.cfs" "$w/mc-$1.cfs"
 	printf "\\$(printf %03o "0x$3")" | dd of="$w/mc-$1.cfs" bs=1 seek=$((mc + $2)) conv=notrunc 2>/dev/null
 	for v in off on; do
-		ref_mount "$w/mc-$1.cfs" /mnt/ref "$w/store" ",verity=$v"
-		mount_cfs "basedir=$w/store,verity=$v" "$w/mc-$1.cfs"
-		ref="$(stat -c %s /mnt/ref/mc 2>&1 | sed 's/.*: //') $(read_result /mnt/ref/mc)"
-		cfs="$(stat -c %s /mnt/cfs/mc 2>&1 | sed 's/.*: //') $(read_result /mnt/cfs/mc)"
-		echo "# metacopy $1 byte $3, verity=$v: reference: $ref; composefs: $cfs"
-		check "metacopy $1 byte $3, verity=$v: stat and read as on the reference" [ "$ref" = "$cfs" ]
-		cfs-mount -u /mnt/cfs
-		ref_umount /mnt/ref
+		compare_mc "$w/mc-$1.cfs" $v "metacopy $1 byte $3"
 	done
 done
 
@@ -361,14 +366,7 @@ for value in '' '\x00\x04\x00\x01' '\x01\x04\x00\x07'; do
 		"$value" "$(digest_path /f65)" >"$w/mc4.dump"
 	mkcomposefs --from-file "$w/mc4.dump" "$w/mc4.cfs" && cfs-mutate raw-overlay "$w/mc4.cfs" >/dev/null
 	for v in off on require; do
-		ref_mount "$w/mc4.cfs" /mnt/ref "$w/store" ",verity=$v"
-		mount_cfs "basedir=$w/store,verity=$v" "$w/mc4.cfs"
-		ref="$(stat -c %s /mnt/ref/mc 2>&1 | sed 's/.*: //') $(read_result /mnt/ref/mc)"
-		cfs="$(stat -c %s /mnt/cfs/mc 2>&1 | sed 's/.*: //') $(read_result /mnt/cfs/mc)"
-		echo "# raw metacopy '$value', verity=$v: reference: $ref; composefs: $cfs"
-		check "raw metacopy '$value', verity=$v: stat and read as on the reference" [ "$ref" = "$cfs" ]
-		cfs-mount -u /mnt/cfs
-		ref_umount /mnt/ref
+		compare_mc "$w/mc4.cfs" $v "raw metacopy '$value'"
 	done
 done
 

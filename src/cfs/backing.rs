@@ -71,6 +71,27 @@ fn read_redirect(
     Ok(value)
 }
 
+/// The redirect value `redirect` of inode `nid` of the mount named `sb`:
+/// in `redirect_buf` if it fits there (as [`Image::inode_with_xattrs`] copies
+/// it), else read into `long`.
+fn redirect_value<'a>(
+    sb: &CStr,
+    img: &Image<Source>,
+    nid: u64,
+    redirect: XattrValue,
+    redirect_buf: &'a [u8; REDIRECT_INLINE],
+    long: &'a mut KVec<u8>,
+) -> Result<&'a [u8]> {
+    match redirect_buf.get(..usize::from(redirect.1)) {
+        Some(v) => Ok(v),
+        None => {
+            *long = read_redirect(sb, img, nid, redirect)?;
+            // Without the NUL `read_redirect` adds.
+            Ok(long.split_last().map_or(&[][..], |(_, v)| v))
+        }
+    }
+}
+
 /// The object path of the sha256 digest `d` as mkcomposefs writes it in
 /// redirects, without the leading `/` and NUL-terminated: the digest in
 /// lower-case hex, split after its first two digits (`xx/yyyy...`).
@@ -114,14 +135,8 @@ pub(super) fn check(
         warn(sb, nid, "metacopy file without a redirect");
         return Err(EIO);
     };
-    let long;
-    let value = match redirect_buf.get(..usize::from(redirect.1)) {
-        Some(v) => v,
-        None => {
-            long = read_redirect(sb, img, nid, redirect)?;
-            long.get(..long.len() - 1).unwrap_or(&[])
-        }
-    };
+    let mut long = KVec::new();
+    let value = redirect_value(sb, img, nid, redirect, redirect_buf, &mut long)?;
     // The sha256 digest and its object path, if the value is the usual one
     // (version 0, no flags, sha256): then an open needs nothing more from
     // the image.
@@ -168,14 +183,8 @@ pub(super) fn check_dir_redirect(
     redirect: XattrValue,
     redirect_buf: &[u8; REDIRECT_INLINE],
 ) -> Result {
-    let long;
-    let value = match redirect_buf.get(..usize::from(redirect.1)) {
-        Some(v) => v,
-        None => {
-            long = read_redirect(sb, img, nid, redirect)?;
-            long.get(..long.len() - 1).unwrap_or(&[])
-        }
-    };
+    let mut long = KVec::new();
+    let value = redirect_value(sb, img, nid, redirect, redirect_buf, &mut long)?;
     overlay::parse_redirect(value).map(|_| ()).map_err(|_| {
         warn(sb, nid, "directory with an invalid redirect");
         EINVAL
