@@ -10,20 +10,8 @@
 //! reference does: such rounds are compared without the allowance for damaged images.
 
 use crate::rng::Rng;
-use cfs_mutate::mutate::Map;
-
-/// The size of an xattr entry's header (`e_name_len`, `e_name_index`, `e_value_size`).
-const ENTRY_HEADER: usize = 4;
-/// The prefix index of `trusted.`.
-const INDEX_TRUSTED: u8 = 4;
-/// File type bits of a regular file and a directory.
-const S_IFREG: u32 = 0o100000;
-const S_IFDIR: u32 = 0o040000;
-
-/// The padded size of an xattr entry with a name of `name` and a value of `value` bytes.
-fn entry_size(name: usize, value: usize) -> usize {
-    (ENTRY_HEADER + name + value).div_ceil(4) * 4
-}
+use cfs_format::format::layout::{S_IFDIR, S_IFREG, XATTR_ENTRY_SIZE, XATTR_INDEX_TRUSTED};
+use cfs_mutate::mutate::{xattr_entry_size, Map};
 
 /// Redirect values: valid absolute and relative ones, and each way overlayfs finds one
 /// malformed (`ovl_get_redirect_xattr`: empty, an empty component, a relative one with
@@ -47,23 +35,7 @@ const REDIRECTS: [&[u8]; 9] = [
 /// was done, or `None` if the image has no entry with room for it.
 pub fn raw_overlay_xattr(r: &mut Rng, img: &mut [u8], map: &Map) -> Option<String> {
     // (inode, entry offset, padded entry size) of every inline entry.
-    let mut entries = Vec::new();
-    for ino in map.inodes.iter().filter(|i| i.xattr.1 > 0) {
-        let (xo, xsize) = ino.xattr;
-        let shared = usize::from(*img.get(xo + 4)?);
-        let end = xo + xsize;
-        let mut pos = xo + 12 + 4 * shared;
-        while pos + ENTRY_HEADER <= end {
-            let nl = usize::from(img[pos]);
-            let vl = usize::from(u16::from_le_bytes([img[pos + 2], img[pos + 3]]));
-            let size = entry_size(nl, vl);
-            if pos + size > end {
-                break;
-            }
-            entries.push((ino, pos, size));
-            pos += size;
-        }
-    }
+    let mut entries: Vec<_> = map.inline_xattrs(img).collect();
     let (name, value): (&[u8], Vec<u8>) = match r.below(5) {
         0 => (b"overlay.redirect", r.pick(&REDIRECTS).to_vec()),
         1 => (
@@ -104,9 +76,9 @@ pub fn raw_overlay_xattr(r: &mut Rng, img: &mut [u8], map: &Map) -> Option<Strin
         .into_iter()
         .filter(|&(_, _, size)| {
             if any_room {
-                size >= ENTRY_HEADER + name.len()
+                size >= XATTR_ENTRY_SIZE + name.len()
             } else {
-                size == entry_size(name.len(), value.len())
+                size == xattr_entry_size(name.len(), value.len())
             }
         })
         .collect();
@@ -115,16 +87,16 @@ pub fn raw_overlay_xattr(r: &mut Rng, img: &mut [u8], map: &Map) -> Option<Strin
     }
     let &(ino, at, size) = r.pick(&fits);
     let vlen = if any_room {
-        size - ENTRY_HEADER - name.len()
+        size - XATTR_ENTRY_SIZE - name.len()
     } else {
         value.len()
     };
     let mut v = value.clone();
     v.resize(vlen, 0);
     img[at] = name.len() as u8;
-    img[at + 1] = INDEX_TRUSTED;
+    img[at + 1] = XATTR_INDEX_TRUSTED;
     img[at + 2..at + 4].copy_from_slice(&(vlen as u16).to_le_bytes());
-    let n = at + ENTRY_HEADER;
+    let n = at + XATTR_ENTRY_SIZE;
     img[n..n + name.len()].copy_from_slice(name);
     img[n + name.len()..at + size].fill(0);
     img[n + name.len()..n + name.len() + vlen].copy_from_slice(&v);

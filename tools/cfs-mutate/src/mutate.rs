@@ -162,11 +162,11 @@ impl Map {
                 }
                 let mut pos = xo + 12 + 4 * shared;
                 let xend = xo + ino.xattr_size() as usize;
-                while pos + 4 <= xend {
+                while pos + XATTR_ENTRY_SIZE <= xend {
                     m.xattr_entries.push(pos);
                     let nl = data[pos] as usize;
                     let vl = u16::from_le_bytes([data[pos + 2], data[pos + 3]]) as usize;
-                    pos += (4 + nl + vl).div_ceil(4) * 4;
+                    pos += xattr_entry_size(nl, vl);
                 }
                 let _ = img.for_each_xattr(&ino, |x| {
                     if x.shared {
@@ -231,6 +231,33 @@ impl Map {
         Some(m)
     }
 
+    /// Every inline xattr entry of `data` (the image this map describes) as (its inode, its
+    /// image offset, its padded size), in the order of `xattr_entries`; an entry that runs
+    /// past its inode's xattr area is left out.
+    pub fn inline_xattrs<'m, 'd>(
+        &'m self,
+        data: &'d [u8],
+    ) -> impl Iterator<Item = (&'m InodeLoc, usize, usize)> + use<'m, 'd> {
+        // `build` lists each inode's entries right after the inode, so one pass over the
+        // inodes with xattrs finds every owner.
+        let mut owners = self.inodes.iter().filter(|i| i.xattr.1 > 0).peekable();
+        self.xattr_entries.iter().filter_map(move |&pos| {
+            while let Some(i) = owners.peek() {
+                if (i.xattr.0..i.xattr.0 + i.xattr.1).contains(&pos) {
+                    break;
+                }
+                owners.next();
+            }
+            let ino = *owners.peek()?;
+            let header = data.get(pos..pos + XATTR_ENTRY_SIZE)?;
+            let size = xattr_entry_size(
+                usize::from(header[0]),
+                usize::from(u16::from_le_bytes([header[2], header[3]])),
+            );
+            (pos + size <= ino.xattr.0 + ino.xattr.1).then_some((ino, pos, size))
+        })
+    }
+
     fn ancestors(&self, nid: u64) -> Vec<u64> {
         let mut out = vec![];
         let mut cur = nid;
@@ -246,6 +273,12 @@ impl Map {
         }
         out
     }
+}
+
+/// The padded size of an inline xattr entry whose name suffix has `name` bytes and whose
+/// value has `value` bytes.
+pub fn xattr_entry_size(name: usize, value: usize) -> usize {
+    (XATTR_ENTRY_SIZE + name + value).div_ceil(XATTR_ALIGN) * XATTR_ALIGN
 }
 
 /// Kinds of damage.
@@ -1089,14 +1122,12 @@ pub fn fuzz_mutants(seeds: &Seeds, input: &[u8]) -> crate::walk::WalkStats {
 /// whose entries carry raw overlay xattrs (redirects, opaque and whiteout marks, origins),
 /// which overlayfs reads. Returns how many entries were changed.
 pub fn raw_overlay_xattrs(data: &mut [u8], m: &Map) -> usize {
-    const INDEX_USER: u8 = 1;
-    const INDEX_TRUSTED: u8 = 4;
     let mut changed = 0;
     for &e in m.xattr_entries.iter().chain(&m.shared_entries) {
         let Some(&nl) = data.get(e) else { continue };
         let name = data.get(e + 4..e + 4 + usize::from(nl)).unwrap_or(&[]);
-        if data.get(e + 1) == Some(&INDEX_USER) && name.starts_with(b"overlay.") {
-            data[e + 1] = INDEX_TRUSTED;
+        if data.get(e + 1) == Some(&XATTR_INDEX_USER) && name.starts_with(b"overlay.") {
+            data[e + 1] = XATTR_INDEX_TRUSTED;
             changed += 1;
         }
     }
