@@ -356,18 +356,37 @@ done
 
 # Metacopy values of 0 and 4 bytes, raw (cfs-mutate raw-overlay turns the
 # dump's user.overlay.* xattrs into trusted.overlay.*, so that the value is
-# not the one mkcomposefs writes): overlayfs marks a file as having a digest
-# only if its value is longer than the 4-byte header (OVL_HAS_DIGEST in
-# ovl_lookup, fs/overlayfs/namei.c) and validates only such files at open
-# (ovl_maybe_validate_verity), so these open with verity=on whatever the
-# header holds, and fail with verity=require.
-for value in '' '\x00\x04\x00\x01' '\x01\x04\x00\x07'; do
-	printf '/ 4096 40755 2 0 0 0 0.0 - - -\n/mc 65 100644 1 0 0 0 0.0 - - - user.overlay.metacopy=%s user.overlay.redirect=/%s\n' \
-		"$value" "$(digest_path /f65)" >"$w/mc4.dump"
+# not the one mkcomposefs writes; the file is empty in the dump, since
+# mkcomposefs gives a file with data and no payload an empty metacopy value
+# of its own, which would come first and hide the raw one): overlayfs marks
+# a file as having a digest only if its value is longer than the 4-byte
+# header (OVL_HAS_DIGEST in ovl_lookup, fs/overlayfs/namei.c) and validates
+# only such files at open (ovl_maybe_validate_verity), so these open with
+# verity=on whatever the header holds, and fail with verity=require. At open
+# overlayfs looks the object up before it reads the value
+# (ovl_verify_lowerdata): a malformed value (version 1) fails with EIO if
+# the object is there, with ENOENT if it is missing. Nor does it limit a
+# redirect's length at lookup: one of 4,200 bytes is stat'ed, and its open
+# fails with ENAMETOOLONG (getname_kernel, fs/namei.c).
+long=/$(printf '%04200d' 0 | tr 0 a)
+bad_version="\\x01\\x24\\x00\\x01$(printf '\\xaa%.0s' $(seq 32))"
+for case in "'' /$(digest_path /f65)" "\x00\x04\x00\x01 /$(digest_path /f65)" \
+	"\x01\x04\x00\x07 /$(digest_path /f65)" "$bad_version /$(digest_path /f65)" \
+	"$bad_version /zz/missing" "'' $long"; do
+	value=${case%% *} redirect=${case#* }
+	[ "$value" = "''" ] && value=
+	printf '/ 4096 40755 2 0 0 0 0.0 - - -\n/mc 0 100644 1 0 0 0 0.0 - - - user.overlay.metacopy=%s user.overlay.redirect=%s\n' \
+		"$value" "$redirect" >"$w/mc4.dump"
 	mkcomposefs --from-file "$w/mc4.dump" "$w/mc4.cfs" && cfs-mutate raw-overlay "$w/mc4.cfs" >/dev/null
 	for v in off on require; do
-		compare_mc "$w/mc4.cfs" $v "raw metacopy '$value'"
+		compare_mc "$w/mc4.cfs" $v "raw metacopy '$(printf %s "$value" | cut -c1-16)' redirect $(printf %s "$redirect" | cut -c1-12)"
 	done
+	# The raw value is the one read (not hidden by another): the reference
+	# refuses the malformed one when the object is there.
+	if [ "$value" = "$bad_version" ] && [ "$redirect" != /zz/missing ]; then
+		check "raw metacopy: the reference reads the raw value (EIO with verity=require)" \
+			[ "${ref#*Input/output error}" != "$ref" ]
+	fi
 done
 
 # Redirects cannot leave the basedir.

@@ -115,6 +115,11 @@ cat >"$w/raw.dump" <<'EOF'
 /d-x-no-origin/wf 0 100644 1 0 0 0 0.0 - - - user.overlay.whiteout=
 /wf-root 0 100644 1 0 0 0 0.0 - - - user.overlay.whiteout=
 EOF
+# overlayfs does not limit a redirect's length at lookup: a well-formed one
+# of 4,200 bytes is taken, a malformed one refused.
+long=/$(printf '%04200d' 0 | tr 0 a)
+printf '/d-long 4096 40755 2 0 0 0 0.0 - - - user.overlay.redirect=%s\n/d-long-bad 4096 40755 2 0 0 0 0.0 - - - user.overlay.redirect=%s//\n' \
+	"$long" "$long" >>"$w/raw.dump"
 for v in 0 1; do
 	img=$w/raw-v$v.cfs
 	if mkcomposefs --from-file --min-version=$v "$w/raw.dump" "$img" &&
@@ -131,6 +136,8 @@ if ref_mount "$w/raw-v1.cfs" /mnt/ref "$w/store"; then
 		sh -c 'stat /mnt/ref/d-bad-double 2>&1 | grep -q "Invalid argument"'
 	check "raw overlay xattrs: the reference takes an opaque directory's redirect as it is" \
 		stat /mnt/ref/d-opaque-bad
+	check "raw overlay xattrs: the reference takes a well-formed 4,200-byte directory redirect" \
+		stat /mnt/ref/d-long
 	check "raw overlay xattrs: the reference hides a whiteout file from lookup, not from a plain listing" \
 		sh -c 'ls /mnt/ref/d-plain 2>&1 | grep -q "d-plain/wf: No such file or directory"'
 	check "raw overlay xattrs: the reference drops whiteout files from a merged opaque-x directory" \

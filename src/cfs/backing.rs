@@ -205,7 +205,7 @@ pub(super) fn open(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile
                 inode,
                 file,
                 rel,
-                Some((layout::FS_VERITY_HASH_ALG_SHA256, &d[..])),
+                || Ok(Some((layout::FS_VERITY_HASH_ALG_SHA256, &d[..]))),
             )
         }
         Backing::Xattrs(x) => open_xattrs(inode, file, x),
@@ -221,19 +221,17 @@ fn open_xattrs(inode: &CInode, file: &OpeningFile<'_>, x: &OverlayXattrs) -> Res
     let nid = inode.data().raw.nid();
     // As overlayfs: the metacopy value is only read at open to check the
     // object's digest (`ovl_validate_verity`), so not with `verity=off`;
-    // it cannot be longer than overlayfs reads (`ERANGE` from its getxattr).
+    // it cannot be longer than overlayfs reads (`ERANGE` from its getxattr,
+    // once the object is found).
     let meta_len = usize::from(x.meta.1);
     let check_meta = sbi.verity != Verity::Off;
-    if check_meta && meta_len > overlay::METACOPY_MAX_SIZE {
-        warn(sb, nid, "metacopy xattr too large");
-        return Err(ERANGE);
-    }
+    let meta_fits = meta_len <= overlay::METACOPY_MAX_SIZE;
     // Both values are read together (they are usually in one block), the
     // redirect followed by a NUL into a buffer on the stack if it fits.
     let mut meta_buf = [0u8; METACOPY_MAX];
     let mut redirect_buf = [0u8; REDIRECT_INLINE + 1];
     let meta = meta_buf
-        .get_mut(..if check_meta { meta_len } else { 0 })
+        .get_mut(..if check_meta && meta_fits { meta_len } else { 0 })
         .ok_or(EIO)?;
     let inline = match x.redirect {
         Ok(Some((off, len))) => redirect_buf.get_mut(..usize::from(len)).map(|b| (off, b)),
@@ -244,13 +242,18 @@ fn open_xattrs(inode: &CInode, file: &OpeningFile<'_>, x: &OverlayXattrs) -> Res
         None => img.read_exact_at(x.meta.0, meta),
     }
     .map_err(|e| image::error(sb, e, "overlay xattrs", nid))?;
-    let want = if check_meta {
+    let want = || {
+        if !check_meta {
+            return Ok(None);
+        }
+        if !meta_fits {
+            warn(sb, nid, "metacopy xattr too large");
+            return Err(ERANGE);
+        }
         overlay::metacopy_digest_at_open(meta_buf.get(..meta_len).unwrap_or(&[])).map_err(|_| {
             warn(sb, nid, "malformed metacopy xattr");
             EIO
-        })?
-    } else {
-        None
+        })
     };
     // The object path, relative to a basedir, NUL-terminated. The lookup
     // below is confined beneath the basedir whatever the path holds.
@@ -298,6 +301,11 @@ pub(crate) type FoundObject = OnceBox<Path>;
 /// weird dentry) moves on to the next, and the last basedir's error is the
 /// result.
 fn lookup_object(sbi: &super::CfsSuper, rel: &CStr) -> Result<Path> {
+    // overlayfs looks up the whole redirect, `/` and `rel`, which must fit in
+    // PATH_MAX with its NUL (`getname_kernel`, fs/namei.c).
+    if rel.to_bytes().len() + 2 > layout::PATH_MAX {
+        return Err(ENAMETOOLONG);
+    }
     let mut last = ENOENT;
     for base in sbi.basedirs.iter() {
         last = match base.lookup_beneath(rel, &sbi.cred) {
@@ -311,13 +319,16 @@ fn lookup_object(sbi: &super::CfsSuper, rel: &CStr) -> Result<Path> {
 }
 
 /// Opens the object at `rel` as the backing file of `inode` for `file`,
-/// and checks it against the fs-verity digest `want` (algorithm and
-/// digest) as the mount's policy says.
-fn open_object(
+/// and checks it against the fs-verity digest that `want` gives (algorithm
+/// and digest) as the mount's policy says. `want` is asked once the object
+/// is found: overlayfs reads and checks the metacopy value only then
+/// (`ovl_verify_lowerdata`, fs/overlayfs/namei.c), so a missing object is
+/// reported before a malformed value.
+fn open_object<'a>(
     inode: &CInode,
     file: &OpeningFile<'_>,
     rel: &CStr,
-    want: Option<(u8, &[u8])>,
+    want: impl FnOnce() -> Result<Option<(u8, &'a [u8])>>,
 ) -> Result<BackingFile> {
     let sbi = Composefs::sbi(inode);
     let nid = inode.data().raw.nid();
@@ -329,6 +340,7 @@ fn open_object(
         })?)?,
     };
     // As overlayfs: the object is found first, then its digest checked.
+    let want = want()?;
     if want.is_none() && sbi.verity == Verity::Require {
         warn_open(
             file,

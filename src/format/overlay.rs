@@ -8,8 +8,8 @@
 
 use super::error::{FormatError, Result};
 use super::layout::{
-    digest_size, overlay_names, MetacopyHeader, MAX_DIGEST_SIZE, METACOPY_HEADER_SIZE, PATH_MAX,
-    S_IFCHR, XATTR_INDEX_TRUSTED,
+    digest_size, overlay_names, MetacopyHeader, MAX_DIGEST_SIZE, METACOPY_HEADER_SIZE, S_IFCHR,
+    XATTR_INDEX_TRUSTED,
 };
 use super::reader::Inode;
 
@@ -98,7 +98,7 @@ pub const METACOPY_MAX_SIZE: usize = METACOPY_HEADER_SIZE + MAX_DIGEST_SIZE;
 /// non-empty components none of which is `.` or `..` (so it cannot leave the basedir).
 #[cfg(cfs_tools)]
 pub fn redirect_object_path(value: &[u8]) -> Result<&[u8]> {
-    if value.len() >= PATH_MAX || value.contains(&0) {
+    if value.len() >= super::layout::PATH_MAX || value.contains(&0) {
         return Err(FormatError::BadRedirect);
     }
     let rel = value.strip_prefix(b"/").ok_or(FormatError::BadRedirect)?;
@@ -126,19 +126,16 @@ pub enum Redirect<'v> {
 
 /// Parses a `trusted.overlay.redirect` value with the rules overlayfs applies when it looks a
 /// file up (`ovl_get_redirect_xattr`): the value must not be empty; the string ends at its
-/// first NUL (so a value that starts with one is an empty relative redirect) and must be
-/// shorter than 4096 bytes (composefs's own limit, where overlayfs's path lookup would
-/// fail later); an absolute value must not contain an empty component (no
-/// `//`, no trailing `/`); a relative one must not contain `/`. Anything else is
-/// [`FormatError::BadRedirect`], which overlayfs reports as `EINVAL` on lookup.
+/// first NUL (so a value that starts with one is an empty relative redirect); an absolute
+/// value must not contain an empty component (no `//`, no trailing `/`); a relative one must
+/// not contain `/`. Anything else is [`FormatError::BadRedirect`], which overlayfs reports as
+/// `EINVAL` on lookup. Its length is not limited here, as overlayfs does not limit it at
+/// lookup: a path too long for a data lookup fails that lookup, at open.
 pub fn parse_redirect(value: &[u8]) -> Result<Redirect<'_>> {
     if value.is_empty() {
         return Err(FormatError::BadRedirect);
     }
     let value = value.split(|&c| c == 0).next().unwrap_or(&[]);
-    if value.len() >= PATH_MAX {
-        return Err(FormatError::BadRedirect);
-    }
     match value.strip_prefix(b"/") {
         Some(rel) => {
             if rel.split(|&c| c == b'/').any(|c| c.is_empty()) {

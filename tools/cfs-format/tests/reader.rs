@@ -385,6 +385,13 @@ fn primitives() {
     for bad in [&b""[..], b"/", b"//a", b"/a/", b"a/b", b"/a//b"] {
         assert_eq!(parse_redirect(bad), Err(FormatError::BadRedirect), "{bad:?}");
     }
+    // No length limit at lookup (the same function has none): a path too long for
+    // getname_kernel fails the data lookup at open instead.
+    let mut long = vec![b'a'; 5000];
+    long[0] = b'/';
+    assert_eq!(parse_redirect(&long), Ok(Redirect::Absolute(&long[1..])));
+    long.push(b'/');
+    assert_eq!(parse_redirect(&long), Err(FormatError::BadRedirect));
     assert_eq!(
         xattr_visibility(XATTR_INDEX_TRUSTED, b"overlay.overlay.x"),
         XattrVisibility::Unescaped(b"overlay.x")
