@@ -26,7 +26,7 @@
 #                                and lookup_bigdir (off by default: building
 #                                them takes minutes under TCG)
 #   BENCH_MANY=1000              images many_mounts mounts at once
-#   BENCH_TIMEOUT=2400           seconds before the guest is killed
+#   BENCH_TIMEOUT=3600           seconds before the guest is killed
 #   BENCH_MODULE_REV=<commit>    build the module from that commit's src/
 #                                instead of the work tree (by default the work
 #                                tree, falling back to HEAD if it does not build)
@@ -260,7 +260,7 @@ fi
 # ---- guest ----
 : >"$out/guest.log"
 if [ "${BENCH_GUEST:-1}" != 0 ]; then
-	log "guest: bench kernel, $ENTRIES entries, $RUNS runs (TCG: about 5 minutes with 2 vCPUs)"
+	log "guest: bench kernel, $ENTRIES entries, $RUNS runs (TCG, 2 vCPUs: about 35 minutes for every set)"
 	echo "# $module_note" | tee "$out/guest.log"
 	# The real tree: the kernel source's include/ (headers, symlinks).
 	real=()
@@ -274,7 +274,7 @@ if [ "${BENCH_GUEST:-1}" != 0 ]; then
 	fi
 	set +e
 	COMPOSEFS_KO=$out/composefs.ko "$PROJECT_ROOT/selftests/vm-run" --kernel bench \
-		--timeout "${BENCH_TIMEOUT:-2400}" --attach "$PROJECT_ROOT/selftests/bench" "${real[@]}" -- \
+		--timeout "${BENCH_TIMEOUT:-3600}" --attach "$PROJECT_ROOT/selftests/bench" "${real[@]}" -- \
 		sh /attach/bench/guest.sh "$RUNS" "$ENTRIES" "$SEED" "$CYCLES" "$BIG" \
 		"${BENCH_SETS:-main,real,mount_scale,lookup_bigdir,many_mounts,shared_cache,container_start,walk_cold_parallel}" \
 		"${BENCH_HUGE:-0}" "${BENCH_MANY:-1000}" \

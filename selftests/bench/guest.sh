@@ -124,7 +124,7 @@ if has main; then
 	for side in $SIDES; do mount_bench $side 20 >/dev/null; done
 	r=0
 	while [ $r -lt "$RUNS" ]; do
-		for side in $SIDES; do run mount_umount $side mount_bench $side "$CYCLES"; done
+		for side in $(round_sides $r); do run mount_umount $side mount_bench $side "$CYCLES"; done
 		r=$((r + 1))
 	done
 fi
@@ -134,7 +134,7 @@ fi
 bench_walk_cold() {
 	local r=0 side s0 s1
 	while [ $r -lt "$RUNS" ]; do
-		for side in $SIDES; do
+		for side in $(round_sides $r); do
 			cfs-bench drop
 			sleep 1 # let RCU free what the drop released
 			s0=$(cfs-bench slab)
@@ -177,7 +177,7 @@ bench_open_close() {
 	mnt reference && cfs-bench openclose $M/reference >/dev/null
 	umnt reference
 	while [ $r -lt "$RUNS" ]; do
-		for side in $SIDES; do
+		for side in $(round_sides $r); do
 			mnt $side || continue
 			run open_close$1 $side cfs-bench openclose $M/$side
 			umnt $side

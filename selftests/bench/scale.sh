@@ -62,7 +62,7 @@ bench_mount_scale() {
 		for side in $SIDES; do mount_bench $side 20 >/dev/null; done
 		r=0
 		while [ $r -lt "$RUNS" ]; do
-			for side in $SIDES; do run mount_scale_$tag $side mount_bench $side "$CYCLES"; done
+			for side in $(round_sides $r); do run mount_scale_$tag $side mount_bench $side "$CYCLES"; done
 			r=$((r + 1))
 		done
 		rm -f $S/scale.cfs
@@ -85,7 +85,7 @@ bench_lookup_bigdir() {
 		use_image $S/bigdir.cfs $S/store-scale
 		r=0
 		while [ $r -lt "$RUNS" ]; do
-			for side in $SIDES; do
+			for side in $(round_sides $r); do
 				cfs-bench drop
 				mnt $side || continue
 				run lookup_bigdir_$tag $side cfs-bench lookup -s $((r + 1)) -c $c $M/$side/d00000 "$n"
@@ -127,7 +127,7 @@ bench_many_mounts() {
 	use_image $S/many/img0000.cfs $S/store-scale
 	r=0
 	while [ $r -lt "$RUNS" ]; do
-		for side in $SIDES; do
+		for side in $(round_sides $r); do
 			drop2
 			m0=$(cfs-bench mem composefs_inode)
 			n0=$(inodes_nr)
@@ -182,7 +182,7 @@ bench_walk_cold_parallel() {
 	echo "# t=$(date +%s) walk_cold_parallel: $np walkers"
 	while [ $r -lt "$RUNS" ]; do
 		for mode in split same; do
-			for side in $SIDES; do
+			for side in $(round_sides $r); do
 				cfs-bench drop
 				sleep 1
 				mnt $side || continue

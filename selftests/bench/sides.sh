@@ -31,6 +31,19 @@ use_image() {
 	echo "# sides for $IMG: $SIDES"
 }
 
+# round_sides R: the sides in the order round R measures them, reversed
+# on every other round, so that a slow phase of the guest does not always
+# fall on the same side.
+round_sides() {
+	local s out=
+	if [ $(($1 % 2)) = 0 ]; then
+		echo $SIDES
+		return
+	fi
+	for s in $SIDES; do out="$s $out"; done
+	echo $out
+}
+
 mnt() {
 	case $1 in
 	composefs) cfs-mount -t composefs -o "$CFS_OPTS" $IMG $M/composefs ;;
