@@ -10,8 +10,10 @@
 //! reference does: such rounds are compared without the allowance for damaged images.
 
 use crate::rng::Rng;
-use cfs_format::format::layout::{S_IFDIR, S_IFREG, XATTR_ENTRY_SIZE, XATTR_INDEX_TRUSTED};
-use cfs_mutate::mutate::{xattr_entry_size, Map};
+use cfs_format::format::layout::{
+    xattr_entry_size, S_IFDIR, S_IFREG, XATTR_ENTRY_SIZE, XATTR_INDEX_TRUSTED,
+};
+use cfs_mutate::mutate::Map;
 
 /// Redirect values: valid absolute and relative ones, and each way overlayfs finds one
 /// malformed (`ovl_get_redirect_xattr`: empty, an empty component, a relative one with
@@ -78,7 +80,7 @@ pub fn raw_overlay_xattr(r: &mut Rng, img: &mut [u8], map: &Map) -> Option<Strin
             if any_room {
                 size >= XATTR_ENTRY_SIZE + name.len()
             } else {
-                size == xattr_entry_size(name.len(), value.len())
+                Some(size) == xattr_entry_size(name.len(), value.len())
             }
         })
         .collect();

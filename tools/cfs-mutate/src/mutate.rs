@@ -166,7 +166,8 @@ impl Map {
                     m.xattr_entries.push(pos);
                     let nl = data[pos] as usize;
                     let vl = u16::from_le_bytes([data[pos + 2], data[pos + 3]]) as usize;
-                    pos += xattr_entry_size(nl, vl);
+                    let Some(size) = xattr_entry_size(nl, vl) else { break };
+                    pos += size;
                 }
                 let _ = img.for_each_xattr(&ino, |x| {
                     if x.shared {
@@ -253,7 +254,7 @@ impl Map {
             let size = xattr_entry_size(
                 usize::from(header[0]),
                 usize::from(u16::from_le_bytes([header[2], header[3]])),
-            );
+            )?;
             (pos + size <= ino.xattr.0 + ino.xattr.1).then_some((ino, pos, size))
         })
     }
@@ -273,12 +274,6 @@ impl Map {
         }
         out
     }
-}
-
-/// The padded size of an inline xattr entry whose name suffix has `name` bytes and whose
-/// value has `value` bytes.
-pub fn xattr_entry_size(name: usize, value: usize) -> usize {
-    (XATTR_ENTRY_SIZE + name + value).div_ceil(XATTR_ALIGN) * XATTR_ALIGN
 }
 
 /// Kinds of damage.
