@@ -134,6 +134,7 @@ ENTRIES=${BENCH_ENTRIES:-50000}
 SEED=${BENCH_SEED:-1}
 CYCLES=${BENCH_CYCLES:-200}
 BIG=${BENCH_BIG:-4:16}
+SETS=${BENCH_SETS:-main,real,mount_scale,lookup_bigdir,many_mounts,shared_cache,container_start,walk_cold_parallel}
 out=$PROJECT_ROOT/build/bench
 mkdir -p "$out"
 cd "$PROJECT_ROOT"
@@ -257,6 +258,62 @@ if [ "${BENCH_HOST:-1}" != 0 ]; then
 	host_bench | tee "$out/host.log"
 fi
 
+# ---- what the guest starts from ----
+# Under TCG, mkcomposefs in the guest (which writes and fsyncs each object)
+# took four minutes for the generated image's store, the 1,000 images of
+# many_mounts three: the host builds the images, stores and trees the guest
+# only reads, into DIR, which becomes the guest's /scratch (vm-run
+# --scratch-from). The guest enables fs-verity on the stores; what is
+# missing there, it builds itself.
+#
+# prep_images DIR [REAL_TREE]: the generated workload's image and store
+# (img.cfs, store/; from `cfs-bench gen` with the guest's seed and size, the
+# tree the guest generates again on its tmpfs), the real tree's (real.cfs,
+# store-real/), and what the scale sets use: the template (8 objects of
+# fixed sizes and seeded contents: store-scale/, tmpl.cfs, tmpl.dump) the
+# generated dumps point into, many_mounts' images of 200 entries
+# (many/imgNNNN.cfs), and shared_cache's two trees as plain files (plain-a/,
+# plain-b/: B is A with every tenth regular file changed) with their images
+# and shared store (sh-a.cfs, sh-b.cfs, store-sh/).
+prep_images() {
+	local dir=$1 bin=$PROJECT_ROOT/build/bin i a
+	rm -rf "$dir"
+	mkdir -p "$dir/tmpl" "$dir/many"
+	"$bin/cfs-bench" gen -s "$SEED" -n "$ENTRIES" -b "$BIG" "$dir/src" >/dev/null 2>&1
+	"$bin/mkcomposefs" --quiet --digest-store="$dir/store" "$dir/src" "$dir/img.cfs"
+	rm -rf "$dir/src"
+	if [ -n "${2:-}" ]; then
+		"$bin/mkcomposefs" --quiet --digest-store="$dir/store-real" "$2" "$dir/real.cfs"
+	fi
+	python3 - "$dir/tmpl" <<'EOF'
+import random, sys
+rng = random.Random(18)
+for i, size in enumerate([900, 2100, 4096, 7000, 12000, 33000, 70000, 150000], 1):
+    with open("%s/o%d" % (sys.argv[1], i), "wb") as f:
+        f.write(rng.randbytes(size))
+EOF
+	"$bin/mkcomposefs" --quiet --digest-store="$dir/store-scale" "$dir/tmpl" "$dir/tmpl.cfs"
+	"$bin/composefs-info" dump "$dir/tmpl.cfs" >"$dir/tmpl.dump"
+	rm -rf "$dir/tmpl"
+	case ",$SETS," in
+	*,many_mounts,*)
+		for ((i = 0; i < ${BENCH_MANY:-1000}; i++)); do
+			printf -v a %04d "$i"
+			"$bin/cfs-bench" gendump -x -n 200 -f 50 -t "m$a-" "$dir/tmpl.dump" |
+				"$bin/mkcomposefs" --from-file - "$dir/many/img$a.cfs"
+		done ;;
+	esac
+	case ",$SETS," in
+	*,shared_cache,*)
+		"$bin/cfs-bench" gen -s 7 -n 6000 -b 8:1 "$dir/plain-a" >/dev/null 2>&1
+		cp -a "$dir/plain-a" "$dir/plain-b"
+		(cd "$dir/plain-b" && find . -type f | LC_ALL=C sort | awk 'NR % 10 == 0' |
+			while read -r f; do echo changed >>"$f"; done)
+		"$bin/mkcomposefs" --quiet --digest-store="$dir/store-sh" "$dir/plain-a" "$dir/sh-a.cfs"
+		"$bin/mkcomposefs" --quiet --digest-store="$dir/store-sh" "$dir/plain-b" "$dir/sh-b.cfs" ;;
+	esac
+}
+
 # ---- guest ----
 : >"$out/guest.log"
 if [ "${BENCH_GUEST:-1}" != 0 ]; then
@@ -264,7 +321,7 @@ if [ "${BENCH_GUEST:-1}" != 0 ]; then
 	echo "# $module_note" | tee "$out/guest.log"
 	# The real tree: the kernel source's include/ (headers, symlinks).
 	real=()
-	case ",${BENCH_SETS:-real}," in *,real,*) ;; *) BENCH_REAL=0 ;; esac
+	case ",$SETS," in *,real,*) ;; *) BENCH_REAL=0 ;; esac
 	if [ "${BENCH_REAL:-1}" != 0 ]; then
 		ksrc=$("$PROJECT_ROOT/scripts/fetch-kernel.sh")
 		mkdir -p "$out/realtree"
@@ -272,11 +329,16 @@ if [ "${BENCH_GUEST:-1}" != 0 ]; then
 		real=(--attach "$out/realtree")
 		echo "# real tree: $(basename "$ksrc")/include" | tee -a "$out/guest.log"
 	fi
+	# The images and stores the guest reads, its /scratch.
+	realdir=
+	[ ${#real[@]} = 0 ] || realdir=$out/realtree
+	prep_images "$out/prep" "$realdir"
 	set +e
 	COMPOSEFS_KO=$out/composefs.ko "$PROJECT_ROOT/selftests/vm-run" --kernel bench \
-		--timeout "${BENCH_TIMEOUT:-3600}" --attach "$PROJECT_ROOT/selftests/bench" "${real[@]}" -- \
+		--timeout "${BENCH_TIMEOUT:-3600}" --attach "$PROJECT_ROOT/selftests/bench" "${real[@]}" \
+		--scratch-from "$out/prep" -- \
 		sh /attach/bench/guest.sh "$RUNS" "$ENTRIES" "$SEED" "$CYCLES" "$BIG" \
-		"${BENCH_SETS:-main,real,mount_scale,lookup_bigdir,many_mounts,shared_cache,container_start,walk_cold_parallel}" \
+		"$SETS" \
 		"${BENCH_HUGE:-0}" "${BENCH_MANY:-1000}" \
 		2>"$out/console.log" | tee -a "$out/guest.log"
 	rc=${PIPESTATUS[0]}
