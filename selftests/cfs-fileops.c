@@ -5,7 +5,8 @@
  * composefs and the reference stack can be compared with diff:
  * O_DIRECT, O_NOATIME and O_PATH opens, write opens, SEEK_DATA/SEEK_HOLE,
  * posix_fadvise, fsync, flock and fcntl locks, copy_file_range and sendfile
- * (content hashes), statx's mask and attributes, a shared read-only mmap,
+ * (content hashes), preadv2 with RWF_NOWAIT, statx's mask and attributes,
+ * a shared read-only mmap,
  * O_DIRECT set with fcntl(F_SETFL) and the reads, seeks and mmap after it,
  * listxattr's size query and a listxattr into a 3-byte buffer.
  * Values that legitimately differ between filesystems (ino, dev, blocks,
@@ -22,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -152,6 +154,14 @@ static void one(const char *path)
 		printf(" sendfile=%zd", n < 0 ? -errno : n);
 		close(p[0]);
 		close(p[1]);
+	}
+	{
+		/* A read that must not block (io_uring's first try). */
+		char b[64];
+		struct iovec iov = { .iov_base = b, .iov_len = sizeof(b) };
+		ssize_t n = preadv2(fd, &iov, 1, 0, RWF_NOWAIT);
+
+		printf(" preadv2-nowait=%zd", n < 0 ? -errno : n);
 	}
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME, &stx) == 0)
 		printf(" statx-mask=%x attrs=%llx/%llx size=%llu", stx.stx_mask & ~STATX_BLOCKS & ~STATX_INO,

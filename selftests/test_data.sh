@@ -107,6 +107,25 @@ set -- $(cfs-resident /mnt/cfs2/other-name)
 check "a file read through one image is cached for another ($1/$2 pages)" [ "$1" = "$2" ]
 cfs-mount -u /mnt/cfs2
 
+# A file whose data is in the image (f64: inline) is read from the image's
+# page cache: read(2) and splice leave no page of the file's own, where the
+# reference's EROFS inode keeps one per file. mmap needs one.
+echo 3 >/proc/sys/vm/drop_caches
+cat /mnt/cfs/f64 >/dev/null
+set -- $(cfs-resident /mnt/cfs/f64)
+check "reading an inline file leaves no page of its own ($1 of $2 cached)" [ "$1" = 0 -a "$2" = 1 ]
+check "and reads the source's bytes" cmp "$src/f64" /mnt/cfs/f64
+differ=$(cfs-walk /mnt/cfs | grep -c -e ' splice-differs' -e ' splice-err' -e ' mmap-differs' -e ' mmap-err')
+check "splice and mmap read what read(2) reads, every file ($differ differ)" [ "$differ" = 0 ]
+set -- $(cfs-resident /mnt/cfs/f64)
+check "mmap, which cfs-walk also reads through, gives it one ($1 of $2)" [ "$1" = 1 ]
+ref_mount "$w/img.cfs" /mnt/ref "$w/store" ",verity=on"
+echo 3 >/proc/sys/vm/drop_caches
+cat /mnt/ref/f64 >/dev/null
+set -- $(cfs-resident /mnt/ref/f64)
+check "the reference keeps a page for the inline file read ($1 of $2)" [ "$1" = 1 ]
+ref_umount /mnt/ref
+
 # The mount keeps its last few image folios referenced (so they survive a
 # page-cache drop); the superblock's shrinker (run by drop_caches' slab pass
 # as by memory pressure) gives them back, and then they can be dropped.

@@ -49,6 +49,8 @@ void cfs_allow_write_access(struct file *file);
 void cfs_seq_show_option(struct seq_file *m, const char *name, const char *value);
 bool cfs_ratelimit(void);
 void cfs_init_sync_kiocb(struct kiocb *kiocb, struct file *filp);
+int cfs_iocb_nowait(void);
+size_t cfs_iov_iter_count(const struct iov_iter *i);
 const struct cred *cfs_get_current_cred(void);
 const struct cred *cfs_override_creds(const struct cred *cred);
 const struct cred *cfs_revert_creds(const struct cred *cred);
@@ -261,6 +263,16 @@ bool cfs_ratelimit(void)
 void cfs_init_sync_kiocb(struct kiocb *kiocb, struct file *filp)
 {
 	init_sync_kiocb(kiocb, filp);
+}
+
+int cfs_iocb_nowait(void)
+{
+	return IOCB_NOWAIT;
+}
+
+size_t cfs_iov_iter_count(const struct iov_iter *i)
+{
+	return iov_iter_count(i);
 }
 
 

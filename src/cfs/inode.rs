@@ -6,11 +6,11 @@
 use super::{backing, image, Backing, CInode, CfsInode, Composefs, Listing, OverlayXattrs};
 use crate::format::{
     layout, overlay,
-    reader::HashedXattrKey,
+    reader::{DataRun, HashedXattrKey},
 };
 use crate::vfs::{
     backing::{BackingFile, OpeningFile},
-    file,
+    file::{self, ReadDest},
     folio::LockedFolio,
     inode::{Cached, Kind, Params},
     sb::SuperBlock,
@@ -198,6 +198,26 @@ impl file::Operations for Composefs {
             }
             Ok(())
         })
+    }
+
+    fn read_uncached(inode: &CInode, pos: u64, dest: &mut ReadDest<'_>) -> Result<usize> {
+        let img = &Self::sbi(inode).image;
+        let raw = &inode.data().raw;
+        let mut copied = 0usize;
+        let r = img.for_each_data(raw, pos, dest.room(), |run| {
+            let n = match run {
+                DataRun::Bytes(b) => dest.copy(b),
+                DataRun::Zeros(n) => dest.zeros(n),
+            };
+            copied += n;
+            n
+        });
+        match r {
+            Ok(n) => Ok(n),
+            // As `filemap_read`: what was copied before the error counts.
+            Err(_) if copied > 0 => Ok(copied),
+            Err(e) => Err(image::error(inode.super_block().id(), e, "data", raw.nid())),
+        }
     }
 
     fn open_backing(inode: &CInode, file: &OpeningFile<'_>) -> Result<BackingFile> {

@@ -37,6 +37,7 @@
 //! image.bytes(offset, len) -> Result<Bytes>               zero-copy, within one block
 //! image.inline_data(&inode) -> Result<Option<Bytes>>      the inline tail
 //! image.read_data(&inode, pos, buf) -> Result<usize>      file/symlink/dir data
+//! image.for_each_data(&inode, pos, len, |run| -> usize)   the same, zero-copy, run by run
 //! image.symlink_target(&inode, buf) -> Result<usize>
 //! image.chunk_addr(&inode, i) / chunks_all_null(&inode)   chunk-based files
 //! overlay::parse_metacopy(value), overlay::redirect_object_path(value),

@@ -26,6 +26,15 @@ pub(crate) trait Operations: Sized {
     where
         Self: FileSystem;
 
+    /// Copies the data of `inode`, a file read from the image, from `pos`
+    /// on into `dest` until it is full or the file ends, straight from
+    /// where the data lies: the inode's own page cache gets no second copy
+    /// of bytes the image's page cache holds. Returns the number of bytes
+    /// copied (an error only when none were).
+    fn read_uncached(inode: &INode<Self>, pos: u64, dest: &mut ReadDest<'_>) -> Result<usize>
+    where
+        Self: FileSystem;
+
     /// Opens the backing file of a stacked regular file `inode` for
     /// `file`, the composefs file being opened.
     fn open_backing(inode: &INode<Self>, file: &OpeningFile<'_>) -> Result<BackingFile>
@@ -36,6 +45,40 @@ pub(crate) trait Operations: Sized {
     fn backing_cred(inode: &INode<Self>) -> &Credential
     where
         Self: FileSystem;
+}
+
+/// The caller's buffer of a read (an `iov_iter` of `ITER_DEST`), which
+/// [`Operations::read_uncached`] copies file data into.
+///
+/// # Invariants
+///
+/// `iter` is a valid destination iterator, written only through this value
+/// while it lives.
+pub(crate) struct ReadDest<'a> {
+    iter: *mut bindings::iov_iter,
+    _p: PhantomData<&'a mut bindings::iov_iter>,
+}
+
+impl ReadDest<'_> {
+    /// Bytes the buffer has room for (fewer may fit: a user page may not be
+    /// writable).
+    pub(crate) fn room(&self) -> usize {
+        // SAFETY: By the type invariant `iter` is valid.
+        unsafe { helpers::cfs_iov_iter_count(self.iter) }
+    }
+
+    /// Copies `bytes` into the buffer; returns how many fit.
+    pub(crate) fn copy(&mut self, bytes: &[u8]) -> usize {
+        // SAFETY: By the type invariant `iter` is a valid destination;
+        // `bytes` is valid for reads of its length.
+        unsafe { bindings::_copy_to_iter(bytes.as_ptr().cast(), bytes.len(), self.iter) }
+    }
+
+    /// Writes `n` zero bytes into the buffer; returns how many fit.
+    pub(crate) fn zeros(&mut self, n: usize) -> usize {
+        // SAFETY: By the type invariant `iter` is a valid destination.
+        unsafe { bindings::iov_iter_zero(n, self.iter) }
+    }
 }
 
 /// Operation tables of regular files and symlinks.
@@ -93,7 +136,7 @@ impl<T: FileSystem> Tables<T> {
     pub(crate) const CACHED_FOPS: bindings::file_operations = bindings::file_operations {
         open: Some(cached_open),
         llseek: Some(cached_llseek),
-        read_iter: Some(cached_read_iter),
+        read_iter: Some(cached_read_iter::<T>),
         mmap_prepare: Some(bindings::generic_file_readonly_mmap_prepare),
         splice_read: Some(cached_splice_read),
         fadvise: Some(cached_fadvise),
@@ -132,21 +175,57 @@ unsafe extern "C" fn cached_open(_inode: *mut bindings::inode, file: *mut bindin
     0
 }
 
-/// `file_operations::read_iter` of files read from the image.
+/// `file_operations::read_iter` of files read from the image: the bytes are
+/// copied from the image's page cache, where they already are (or from
+/// where `mmap` has put them), not into a page of the file's own first: many
+/// small files share an image block, and with a page each they would hold
+/// the image's bytes twice (EROFS inodes do, on the reference stack). The
+/// files are not `FMODE_NOWAIT` (nor are the reference's), so `RWF_NOWAIT`
+/// fails before it gets here and io_uring does not try it; a kernel caller
+/// that still asks not to wait (`IOCB_NOWAIT`, `IOCB_NOIO`) takes the
+/// page-cache way, which knows whether it would block.
 ///
 /// # Safety
 ///
-/// Called by the VFS with a valid kiocb of an open file and an iterator.
-unsafe extern "C" fn cached_read_iter(
+/// Called by the VFS with a valid kiocb of an open file of a filesystem of
+/// type `T` and a destination iterator.
+unsafe extern "C" fn cached_read_iter<T: FileSystem>(
     iocb: *mut bindings::kiocb,
     iter: *mut bindings::iov_iter,
 ) -> isize {
     // SAFETY: The VFS passes a valid kiocb whose file is open.
-    if unsafe { direct_set((*iocb).ki_filp) } {
+    let (file, flags, pos) = unsafe { ((*iocb).ki_filp, (*iocb).ki_flags, (*iocb).ki_pos) };
+    // SAFETY: `file` is open.
+    if unsafe { direct_set(file) } {
         return EINVAL.to_errno() as isize;
     }
-    // SAFETY: Called with the arguments the VFS gave this callback.
-    unsafe { bindings::generic_file_read_iter(iocb, iter) }
+    // SAFETY: A constant.
+    let nowait = unsafe { helpers::cfs_iocb_nowait() } | bindings::IOCB_NOIO as c_int;
+    if flags & nowait != 0 {
+        // SAFETY: Called with the arguments the VFS gave this callback.
+        return unsafe { bindings::generic_file_read_iter(iocb, iter) };
+    }
+    let Ok(pos) = u64::try_from(pos) else {
+        return EINVAL.to_errno() as isize;
+    };
+    // SAFETY: `file` is open, so its inode is a filled-in inode of type `T`
+    // (only `NewINode::init` installs this table), pinned for the call.
+    let inode = unsafe { INode::<T>::from_raw(helpers::cfs_file_inode(file)) };
+    // INVARIANT: The VFS passes a valid destination iterator, ours for the
+    // call.
+    let mut dest = ReadDest {
+        iter,
+        _p: PhantomData,
+    };
+    match T::read_uncached(inode, pos, &mut dest) {
+        Ok(n) => {
+            // SAFETY: `iocb` is valid and ours for the call. `n` is at most
+            // the iterator's count, below `isize::MAX`.
+            unsafe { (*iocb).ki_pos += n as i64 };
+            n as isize
+        }
+        Err(e) => e.to_errno() as isize,
+    }
 }
 
 /// `file_operations::splice_read` of files read from the image.
@@ -165,8 +244,10 @@ unsafe extern "C" fn cached_splice_read(
     if unsafe { direct_set(file) } {
         return EINVAL.to_errno() as isize;
     }
+    // Through `read_iter` into pages of the pipe's own, as reads go (see
+    // `cached_read_iter`).
     // SAFETY: Called with the arguments the VFS gave this callback.
-    unsafe { bindings::filemap_splice_read(file, ppos, pipe, len, flags) }
+    unsafe { bindings::copy_splice_read(file, ppos, pipe, len, flags) }
 }
 
 /// `file_operations::llseek` of files read from the image.

@@ -51,6 +51,8 @@ extern "C" {
     );
     pub(crate) fn cfs_ratelimit() -> bool;
     pub(crate) fn cfs_init_sync_kiocb(kiocb: *mut bindings::kiocb, filp: *mut bindings::file);
+    pub(crate) fn cfs_iocb_nowait() -> c_int;
+    pub(crate) fn cfs_iov_iter_count(i: *const bindings::iov_iter) -> usize;
     pub(crate) fn cfs_get_current_cred() -> *const bindings::cred;
     pub(crate) fn cfs_override_creds(cred: *const bindings::cred) -> *const bindings::cred;
     pub(crate) fn cfs_revert_creds(cred: *const bindings::cred) -> *const bindings::cred;

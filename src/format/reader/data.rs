@@ -13,6 +13,15 @@ use super::source::BlockSource;
 use super::source::Bytes;
 use super::Image;
 
+/// A run of file data, as [`Image::for_each_data`] gives it.
+#[derive(Clone, Copy, Debug)]
+pub enum DataRun<'a> {
+    /// Bytes stored in the image, borrowed from the block that holds them.
+    Bytes(&'a [u8]),
+    /// This many bytes of a hole (a null chunk), which read as zeros.
+    Zeros(usize),
+}
+
 impl<S: BlockSource> Image<S> {
     /// Returns the inline tail of a flat-inline inode as a borrowed slice (it never crosses a
     /// block), or `None` for other layouts.
@@ -57,29 +66,61 @@ impl<S: BlockSource> Image<S> {
         }
     }
 
-    /// Reads file data from file offset `pos` into `buf`; returns the number of bytes read
-    /// (short only at the end of the file).
+    /// Gives the file's data from file offset `pos` on, up to `len` bytes, to `take` a run
+    /// at a time (each within one image block: bytes borrowed from the image, or a hole's
+    /// zeros). `take` returns how much of the run it took; less than all of it ends the read.
+    /// Returns the number of bytes taken (short at the end of the file).
     ///
-    /// Flat layouts read their blocks and inline tail; chunk-based inodes read holes (null
+    /// Flat layouts give their blocks and inline tail; chunk-based inodes give holes (null
     /// chunks) as zeros and mapped chunks from their blocks.
-    pub fn read_data(&self, inode: &Inode, pos: u64, buf: &mut [u8]) -> Result<usize> {
+    pub fn for_each_data(
+        &self,
+        inode: &Inode,
+        pos: u64,
+        len: usize,
+        mut take: impl FnMut(DataRun<'_>) -> usize,
+    ) -> Result<usize> {
         let mut done = 0usize;
-        while done < buf.len() {
+        while done < len {
             let cur = pos.checked_add(done as u64).ok_or(FormatError::Overflow)?;
             let extent = match inode.layout {
                 DataLayout::ChunkBased => self.chunk_extent(inode, cur)?,
                 _ => self.flat_extent(inode, cur)?.map(|(o, n)| (Some(o), n)),
             };
             let Some((src, n)) = extent else { break };
-            let n = n.min(buf.len() - done);
-            let dst = buf.get_mut(done..done + n).ok_or(FormatError::Overflow)?;
-            match src {
-                Some(off) => self.read_exact_at(off, dst)?,
-                None => dst.fill(0),
+            let n = n.min(len - done);
+            // Extents lie within one block (`flat_extent`, `chunk_extent`).
+            let took = match src {
+                Some(off) => take(DataRun::Bytes(&self.bytes(off, n)?)),
+                None => take(DataRun::Zeros(n)),
+            };
+            done += took.min(n);
+            if took < n {
+                break;
             }
-            done += n;
         }
         Ok(done)
+    }
+
+    /// Reads file data from file offset `pos` into `buf`; returns the number of bytes read
+    /// (short only at the end of the file). See [`Image::for_each_data`].
+    pub fn read_data(&self, inode: &Inode, pos: u64, buf: &mut [u8]) -> Result<usize> {
+        let mut at = 0usize;
+        self.for_each_data(inode, pos, buf.len(), |run| {
+            let n = match run {
+                DataRun::Bytes(b) => b.len(),
+                DataRun::Zeros(n) => n,
+            };
+            let Some(dst) = buf.get_mut(at..at.saturating_add(n)) else {
+                return 0;
+            };
+            match run {
+                DataRun::Bytes(b) => dst.copy_from_slice(b),
+                DataRun::Zeros(_) => dst.fill(0),
+            }
+            at += n;
+            n
+        })
     }
 
     /// Copies the target of a symlink into `buf` and returns its length.

@@ -35,6 +35,7 @@ mod xattr;
 use crate::format::error::{FormatError, Result};
 use crate::format::layout::*;
 
+pub use data::DataRun;
 pub use inode::Inode;
 pub use namei::{Found, LookupHint};
 pub use source::BlockSource;
