@@ -5,8 +5,9 @@
  * composefs and the reference stack can be compared with diff:
  * O_DIRECT, O_NOATIME and O_PATH opens, write opens, SEEK_DATA/SEEK_HOLE,
  * posix_fadvise, fsync, flock and fcntl locks, copy_file_range and sendfile
- * (content hashes), preadv2 with RWF_NOWAIT, statx's mask and attributes,
- * a shared read-only mmap,
+ * (content hashes), preadv2 with RWF_NOWAIT, reads into a buffer that an
+ * unmapped page ends or starts, statx's mask and attributes, a shared
+ * read-only mmap,
  * O_DIRECT set with fcntl(F_SETFL) and the reads, seeks and mmap after it,
  * listxattr's size query and a listxattr into a 3-byte buffer.
  * Values that legitimately differ between filesystems (ino, dev, blocks,
@@ -162,6 +163,22 @@ static void one(const char *path)
 		ssize_t n = preadv2(fd, &iov, 1, 0, RWF_NOWAIT);
 
 		printf(" preadv2-nowait=%zd", n < 0 ? -errno : n);
+	}
+	{
+		/* Reads into a buffer that ends, or starts, at an unmapped page. */
+		long pg = sysconf(_SC_PAGESIZE);
+		char *m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (m != MAP_FAILED && mprotect(m + pg, pg, PROT_NONE) == 0) {
+			ssize_t n = pread(fd, m + pg - 10, 64, 0);
+
+			printf(" read-to-edge=%zd", n < 0 ? -errno : n);
+			n = pread(fd, m + pg, 64, 0);
+			printf(" read-to-unmapped=%zd", n < 0 ? -errno : n);
+		}
+		if (m != MAP_FAILED)
+			munmap(m, 2 * pg);
 	}
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME, &stx) == 0)
 		printf(" statx-mask=%x attrs=%llx/%llx size=%llu", stx.stx_mask & ~STATX_BLOCKS & ~STATX_INO,

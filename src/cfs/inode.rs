@@ -203,19 +203,22 @@ impl file::Operations for Composefs {
     fn read_uncached(inode: &CInode, pos: u64, dest: &mut ReadDest<'_>) -> Result<usize> {
         let img = &Self::sbi(inode).image;
         let raw = &inode.data().raw;
-        let mut copied = 0usize;
+        let (mut copied, mut faulted) = (0usize, false);
         let r = img.for_each_data(raw, pos, dest.room(), |run| {
-            let n = match run {
-                DataRun::Bytes(b) => dest.copy(b),
-                DataRun::Zeros(n) => dest.zeros(n),
+            let (want, n) = match run {
+                DataRun::Bytes(b) => (b.len(), dest.copy(b)),
+                DataRun::Zeros(z) => (z, dest.zeros(z)),
             };
             copied += n;
+            faulted = n < want;
             n
         });
+        // As `filemap_read`: what was copied before an error counts, and a
+        // buffer that takes nothing is `EFAULT`.
         match r {
-            Ok(n) => Ok(n),
-            // As `filemap_read`: what was copied before the error counts.
-            Err(_) if copied > 0 => Ok(copied),
+            Ok(_) | Err(_) if copied > 0 => Ok(copied),
+            Ok(_) if faulted => Err(EFAULT),
+            Ok(_) => Ok(0),
             Err(e) => Err(image::error(inode.super_block().id(), e, "data", raw.nid())),
         }
     }
