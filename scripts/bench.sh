@@ -10,7 +10,7 @@
 #   BENCH_ENTRIES=50000          size of the generated image
 #   BENCH_SEED=1                 seed of the generated tree (deterministic)
 #   BENCH_CYCLES=200             mount/umount cycles per run
-#   BENCH_BIG=4:16               large files for the read tests (COUNT:MiB)
+#   BENCH_BIG=4:8                large files for the read tests (COUNT:MiB)
 #   BENCH_HOST=0                 skip the host mkcomposefs measurements
 #   BENCH_HOST_ENTRIES=100000    entries of the host's generated tree (and dump)
 #   BENCH_HOST_MIB=1024          size of the host's tree: cfs-bench gen's files
@@ -38,14 +38,16 @@
 # guest's kernel log. If composefs cannot be mounted, its values are nan and a
 # "# composefs: mount failed: <errno>" line says why.
 #
-# Workload: `cfs-bench gen` (selftests/cfs-bench.c) builds, inside the guest
-# on /scratch (ext4 with verity), a tree shaped like an OS image: ~50,000
+# Workload: `cfs-bench gen` (selftests/cfs-bench.c) builds a tree shaped like
+# an OS image (on the host, which builds the image and store that the guest
+# finds on /scratch, ext4 with verity, and in the guest on tmpfs: the warm
+# walk's floor; see prep_images below): ~50,000
 # entries, ~4,000 directories of 1..5,000 entries up to 12 levels deep, ~35,000
 # regular files (mostly 65 B..8 KiB external objects, some inline-sized, a few
 # up to 1 MiB, ~10% duplicate contents), ~11,000 symlinks, some fifos,
 # security.selinux on ~90% of entries, user.* xattrs on some files, plus 4
 # large files. The project's mkcomposefs --digest-store turns it into the
-# image and a store with fs-verity enabled on every object.
+# image and a store; the guest enables fs-verity on every object.
 #
 # What the metrics mean (ratio = composefs / reference; lower is better
 # unless said):
@@ -92,8 +94,9 @@
 #                      10k: mount time must not grow with the image. <= 1.2.
 #   lookup_bigdir      us per cold lstat of 2,000 random names in one directory
 #                      of 100,000 entries, fresh mount after drop_caches.
-#                      <= 0.5. lookup_bigdir_1k (all 1,000 names, random
-#                      order) and _1m (BENCH_HUGE=1) likewise.
+#                      <= 0.5. _1m (BENCH_HUGE=1) likewise. lookup_bigdir_1k
+#                      (all 1,000 names, random order): the growth rows' base,
+#                      no target.
 #   lookup_bigdir_growth_<size>  composefs's per-lookup time at that size
 #                      against 1k: grows at most logarithmically. <= 2.5.
 #   walk_cold_parallel the walk_cold walk by 2 processes splitting the top two
@@ -105,7 +108,8 @@
 #                      (one store), left mounted together. <= 0.5.
 #   many_mounts_mem    KiB per mounted image (slab + page cache above the
 #                      baseline) after each was walked once and the caches
-#                      dropped twice. <= 0.4.
+#                      dropped twice. <= 0.4. (_vs_erofs: EROFS alone, in the
+#                      first run only.)
 #   many_mounts_slab_left  KiB of slab above the baseline after unmounting
 #                      them all; composefs <= 1024 KiB. many_mounts_cfs_inode_left:
 #                      the composefs_inode cache, <= 0 (needs /proc/slabinfo);
@@ -114,7 +118,8 @@
 #                      then of tree B (90% of B's objects are A's) against
 #                      after A alone, composefs. <= 1.15. shared_cache_reference:
 #                      the same on the reference stack; shared_cache_unshared:
-#                      the two trees as plain files on ext4 (what sharing saves);
+#                      the two trees as plain files on ext4 (what sharing
+#                      saves; first run only);
 #                      shared_cache_floor: the images and objects read directly
 #                      (cat), with fs-verity; shared_cache_b_vs_direct: what
 #                      reading B added, composefs against reading it directly.
@@ -133,7 +138,7 @@ RUNS=${BENCH_RUNS:-5}
 ENTRIES=${BENCH_ENTRIES:-50000}
 SEED=${BENCH_SEED:-1}
 CYCLES=${BENCH_CYCLES:-200}
-BIG=${BENCH_BIG:-4:16}
+BIG=${BENCH_BIG:-4:8}
 SETS=${BENCH_SETS:-main,real,mount_scale,lookup_bigdir,many_mounts,shared_cache,container_start,walk_cold_parallel}
 out=$PROJECT_ROOT/build/bench
 mkdir -p "$out"
@@ -317,7 +322,7 @@ EOF
 # ---- guest ----
 : >"$out/guest.log"
 if [ "${BENCH_GUEST:-1}" != 0 ]; then
-	log "guest: bench kernel, $ENTRIES entries, $RUNS runs (TCG, 2 vCPUs: about 35 minutes for every set)"
+	log "guest: bench kernel, $ENTRIES entries, $RUNS runs (TCG, 2 vCPUs: about 25 minutes for every set)"
 	echo "# $module_note" | tee "$out/guest.log"
 	# The real tree: the kernel source's include/ (headers, symlinks).
 	real=()

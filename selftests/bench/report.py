@@ -61,9 +61,12 @@ for tag, n in (("10k", "10,000"), ("100k", "100,000"), ("1m", "1,000,000")):
                         "composefs's mount + umount, %s entries against 10,000" % n))
 for tag, n in (("1k", "1,000"), ("100k", "100,000"), ("1m", "1,000,000")):
     name = "lookup_bigdir" if tag == "100k" else "lookup_bigdir_" + tag
+    # The target is on 100,000 and 1,000,000 entries; 1,000 is the base the
+    # growth rows are measured from.
     METRICS += [
         (name, "lookup_bigdir_%s:composefs" % tag, "lookup_bigdir_%s:reference" % tag,
-         "us/lookup", 0.5, False, "cold stat of 2,000 random names in a directory of %s" % n),
+         "us/lookup", None if tag == "1k" else 0.5, False,
+         "cold stat of 2,000 random names in a directory of %s" % n),
         (name + "_vs_erofs", "lookup_bigdir_%s:composefs" % tag, "lookup_bigdir_%s:erofs" % tag,
          "us/lookup", None, False, "the same, against EROFS alone"),
     ]
