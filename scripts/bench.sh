@@ -268,8 +268,7 @@ fi
 # took four minutes for the generated image's store, the 1,000 images of
 # many_mounts three: the host builds the images, stores and trees the guest
 # only reads, into DIR, which becomes the guest's /scratch (vm-run
-# --scratch-from). The guest enables fs-verity on the stores; what is
-# missing there, it builds itself.
+# --scratch-from). The guest enables fs-verity on the stores.
 #
 # prep_images DIR [REAL_TREE]: the generated workload's image and store
 # (img.cfs, store/; from `cfs-bench gen` with the guest's seed and size, the
@@ -325,22 +324,20 @@ if [ "${BENCH_GUEST:-1}" != 0 ]; then
 	log "guest: bench kernel, $ENTRIES entries, $RUNS runs (TCG, 2 vCPUs: about 25 minutes for every set)"
 	echo "# $module_note" | tee "$out/guest.log"
 	# The real tree: the kernel source's include/ (headers, symlinks).
-	real=()
+	realdir=
 	case ",$SETS," in *,real,*) ;; *) BENCH_REAL=0 ;; esac
 	if [ "${BENCH_REAL:-1}" != 0 ]; then
 		ksrc=$("$PROJECT_ROOT/scripts/fetch-kernel.sh")
-		mkdir -p "$out/realtree"
-		rsync -a --delete "$ksrc/include" "$out/realtree/"
-		real=(--attach "$out/realtree")
+		realdir=$out/realtree
+		mkdir -p "$realdir"
+		rsync -a --delete "$ksrc/include" "$realdir/"
 		echo "# real tree: $(basename "$ksrc")/include" | tee -a "$out/guest.log"
 	fi
 	# The images and stores the guest reads, its /scratch.
-	realdir=
-	[ ${#real[@]} = 0 ] || realdir=$out/realtree
 	prep_images "$out/prep" "$realdir"
 	set +e
 	COMPOSEFS_KO=$out/composefs.ko "$PROJECT_ROOT/selftests/vm-run" --kernel bench \
-		--timeout "${BENCH_TIMEOUT:-3600}" --attach "$PROJECT_ROOT/selftests/bench" "${real[@]}" \
+		--timeout "${BENCH_TIMEOUT:-3600}" --attach "$PROJECT_ROOT/selftests/bench" \
 		--scratch-from "$out/prep" -- \
 		sh /attach/bench/guest.sh "$RUNS" "$ENTRIES" "$SEED" "$CYCLES" "$BIG" \
 		"$SETS" \

@@ -12,10 +12,10 @@
 # many_mounts, shared_cache, container_start, walk_cold_parallel. HUGE=1
 # adds the 1,000,000-entry sizes; MANY is many_mounts' number of images.
 #
-# Builds the generated workload (tree from `cfs-bench gen` in /tmp, image and
-# fs-verity store on /scratch from the project's mkcomposefs --digest-store), then
-# measures each metric RUNS times on each side and prints one raw line per
-# measurement:
+# Finds on /scratch the images and stores scripts/bench.sh built on the host
+# (prep_images there) and enables fs-verity on the stores, generates the
+# workload's tree again on tmpfs (the warm walk's floor), then measures each
+# metric RUNS times on each side and prints one raw line per measurement:
 #
 #   RUN <metric> <side> <value>
 #
@@ -74,26 +74,18 @@ cfs-bench gen -s "$SEED" -n "$ENTRIES" -b "$BIG" $SRC >$S/big.list 2>/tmp/gen.er
 	{ cat /tmp/gen.err; echo "# workload generation failed"; exit 1; }
 sed 's/^cfs-bench: /# workload: /' /tmp/gen.err
 t1=$(date +%s)
-# scripts/bench.sh builds the image and the store on the host, from the
-# same seed, into /scratch (under TCG, mkcomposefs's fsync of each object
-# made this take four minutes); without them, they are built here.
-if [ -e $IMG ] && [ -d $STORE ]; then
-	built="built on the host"
-else
-	built=built
-	mkcomposefs --quiet --digest-store=$STORE $SRC $IMG || { echo "# mkcomposefs failed"; exit 1; }
-fi
-# The reference stack (verity=require) refuses objects without fs-verity:
-# make sure every object has it, and say if mkcomposefs left any without.
-v=$(cfs-bench verity $STORE) || { echo "# enabling fs-verity on the store failed"; exit 1; }
-[ "$built" = built ] && [ "${v%% *}" != 0 ] && echo "# store: WARNING: mkcomposefs left ${v%% *} of $((${v%% *} + ${v#* })) objects without fs-verity; enabled it on them"
+# The image and the store, built on the host from the same seed (under TCG,
+# mkcomposefs's fsync of each object took four minutes here). The reference
+# stack (verity=require) refuses objects without fs-verity.
+[ -e $IMG ] && [ -d $STORE ] || { echo "# $IMG or $STORE missing: run through scripts/bench.sh"; exit 1; }
+cfs-bench verity $STORE >/dev/null || { echo "# enabling fs-verity on the store failed"; exit 1; }
 # Written back now, not during the measurements.
 sync
 t2=$(date +%s)
 # The floor of a warm walk is the same tree on tmpfs (no image, no
 # stacking): $SRC stays until walk_warm has walked it interleaved with the
 # mounted sides.
-echo "# workload: generated in $((t1 - t0)) s, image + store $built (with fs-verity) in $((t2 - t1)) s; image $(wc -c <$IMG) bytes, store $(du -sk $STORE | cut -f1) KiB, $(find $STORE -type f | wc -l) objects"
+echo "# workload: generated in $((t1 - t0)) s, fs-verity enabled on the store in $((t2 - t1)) s; image $(wc -c <$IMG) bytes, store $(du -sk $STORE | cut -f1) KiB, $(find $STORE -type f | wc -l) objects"
 composefs-info dump $IMG >/tmp/dump
 BIGFILES=$(cat $S/big.list)
 DIRECT=
@@ -229,17 +221,13 @@ has main && for metric in read_seq mmap_read; do
 	done
 done
 
-# ---- a real tree (attached by scripts/bench.sh): metadata metrics ----
-REAL=/attach/realtree
-if [ -d $REAL ] && has real; then
+# ---- a real tree (its image and store built by scripts/bench.sh):
+# metadata metrics ----
+if [ -e $S/real.cfs ] && has real; then
 	echo "# t=$(date +%s) real"
-	# Built on the host (scripts/bench.sh), or here.
-	[ -e $S/real.cfs ] && [ -d $S/store-real ] ||
-		mkcomposefs --quiet --digest-store=$S/store-real $REAL $S/real.cfs ||
-		{ echo "# real tree: mkcomposefs failed"; exit 1; }
-	v=$(cfs-bench verity $S/store-real)
+	v=$(cfs-bench verity $S/store-real) || { echo "# real tree: enabling fs-verity failed"; exit 1; }
 	sync
-	echo "# real tree: $(find $REAL | wc -l) entries, image $(wc -c <$S/real.cfs) bytes, fs-verity enabled here on ${v%% *} objects"
+	echo "# real tree: $(composefs-info dump $S/real.cfs | wc -l) entries, image $(wc -c <$S/real.cfs) bytes, fs-verity enabled here on ${v%% *} objects"
 	use_image $S/real.cfs $S/store-real
 	bench_walk_cold _real
 	bench_walk_warm _real

@@ -13,32 +13,19 @@
 # --from-file -): /scratch has too few inodes for them as files. Their
 # regular files are backed by the few objects of a template image
 # ($S/store-scale), so that both sides can open any of them, and nothing of
-# the data is read.
+# the data is read. The template, many_mounts' images and shared_cache's
+# trees and images are built on the host by scripts/bench.sh (prep_images).
 
 # SCALE_HUGE=1 adds the 1,000,000-entry sizes; MANY is the number of images
 # many_mounts mounts at once.
 SCALE_HUGE=${SCALE_HUGE:-0}
 MANY=${MANY:-1000}
 
-# The template, built on the host by scripts/bench.sh (without fs-verity) or
-# here.
+# The template's store gets fs-verity (the host could not give it).
 scale_template() {
-	if [ -e $S/tmpl.dump ]; then
-		cfs-bench verity $S/store-scale >/dev/null && return 0
-		echo "# scale: enabling fs-verity on the template's store failed"
-		return 1
-	fi
-	rm -rf /tmp/tmpl
-	mkdir -p /tmp/tmpl
-	i=1
-	for sz in 900 2100 4096 7000 12000 33000 70000 150000; do
-		head -c $sz /dev/urandom >/tmp/tmpl/o$i
-		i=$((i + 1))
-	done
-	mkcomposefs --quiet --digest-store=$S/store-scale /tmp/tmpl $S/tmpl.cfs &&
-		cfs-bench verity $S/store-scale >/dev/null &&
-		composefs-info dump $S/tmpl.cfs >$S/tmpl.dump || { echo "# scale: template image failed"; return 1; }
-	rm -rf /tmp/tmpl
+	[ -e $S/tmpl.dump ] && cfs-bench verity $S/store-scale >/dev/null && return 0
+	echo "# scale: the template from scripts/bench.sh is missing or its fs-verity failed"
+	return 1
 }
 
 # scale_image IMAGE ENTRIES FANOUT [TAG]: a generated image from a dump.
@@ -119,14 +106,10 @@ bench_many_mounts() {
 	local i r side m0 m1 m2 n0 n2 out a b
 	scale_template || return
 	echo "# t=$(date +%s) many_mounts: $MANY images"
-	mkdir -p $S/many
-	# Built on the host by scripts/bench.sh, or here.
 	i=0
 	while [ $i -lt "$MANY" ]; do
 		a=$(printf %04d $i)
-		[ -e $S/many/img$a.cfs ] || cfs-bench gendump -x -n 200 -f 50 -t "m$a-" $S/tmpl.dump |
-			mkcomposefs --from-file - $S/many/img$a.cfs ||
-			{ echo "# many_mounts: image $a failed"; return; }
+		[ -e $S/many/img$a.cfs ] || { echo "# many_mounts: image $a missing"; return; }
 		mkdir -p $M/many/c$a $M/many/e$a $M/many/r$a $M/many/re$a
 		i=$((i + 1))
 	done
@@ -269,22 +252,9 @@ bench_shared_cache() {
 	rm -rf $sh
 	mkdir -p $sh
 	# The baseline without sharing: the two trees as plain files on ext4
-	# (plain-a, plain-b), with their images and store; built on the host by
-	# scripts/bench.sh, or here.
-	if ! [ -e $S/sh-b.cfs ] || ! [ -d $S/plain-b ]; then
-		cfs-bench gen -s 7 -n 6000 -b 8:1 $sh/a >/dev/null 2>/tmp/gen.err ||
-			{ cat /tmp/gen.err; echo "# shared_cache: generation failed"; return; }
-		cp -a $sh/a $sh/b
-		# Every tenth regular file of B gets other contents.
-		(cd $sh/b && find . -type f | sort | awk 'NR % 10 == 0') |
-			while read -r f; do echo changed >>"$sh/b/$f"; done
-		mkcomposefs --quiet --digest-store=$S/store-sh $sh/a $S/sh-a.cfs &&
-			mkcomposefs --quiet --digest-store=$S/store-sh $sh/b $S/sh-b.cfs ||
-			{ echo "# shared_cache: images failed"; return; }
-		cp -a $sh/a $S/plain-a
-		cp -a $sh/b $S/plain-b
-		rm -rf $sh/a $sh/b
-	fi
+	# (plain-a, plain-b: B is A with every tenth regular file changed), with
+	# their images and store.
+	[ -e $S/sh-b.cfs ] && [ -d $S/plain-b ] || { echo "# shared_cache: the trees from scripts/bench.sh are missing"; return; }
 	cfs-bench verity $S/store-sh >/dev/null || { echo "# shared_cache: fs-verity failed"; return; }
 	(cd $S/plain-b && find . -type f | sort) >$sh/list
 	# The floor: the images and the objects read directly (each read of B's
