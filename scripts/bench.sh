@@ -104,6 +104,8 @@
 #                      _same: both walk the whole tree. <= 0.45.
 #   walk_cold_parallel_speedup  walk_cold / walk_cold_parallel, per side;
 #                      ratio = composefs's speed-up / the reference's. >= 1.0.
+#   walk_cold_parallel_speedup_vs_erofs  the same against EROFS alone's speed-up
+#                      (the floor; no target).
 #   many_mounts        ms to mount BENCH_MANY distinct images of 200 entries
 #                      (one store), left mounted together. <= 0.5.
 #   many_mounts_mem    KiB per mounted image (slab + page cache above the
@@ -128,6 +130,10 @@
 #                      close the same ~3,000 files (.so files, config files,
 #                      the 100 largest others). <= 0.75. _vs_direct: against
 #                      the store's objects read directly (the floor).
+#                      _vs_erofs_direct: against each file looked up and
+#                      opened on its own EROFS mount of the image, then its
+#                      object read directly (the floor of an image-based
+#                      filesystem).
 # Extra "# <metric> erofs|reference: median ..." lines give the other sides.
 # Timing: the bench kernel under TCG only has a jiffies clocksource (4 ms
 # steps), so the guest calibrates the TSC against it over 2 s (cfs-bench

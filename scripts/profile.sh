@@ -8,6 +8,10 @@
 #   PROFILE_ENTRIES=20000   size of the generated image (cfs-bench gen)
 #   PROFILE_TOP=40          functions listed per profile
 #   PROFILE_SEED=1          seed of the generated tree
+#   PROFILE_METRICS=walk_cold,walk_warm
+#                           what is profiled: also many_mounts and
+#                           container_start (selftests/bench/profile.sh)
+#   PROFILE_MANY=200        images many_mounts mounts
 #
 # Builds the profiling kernel (the bench kernel's options plus
 # selftests/config.prof) and the module against it, boots it with one vCPU
@@ -23,7 +27,7 @@ out=$PROJECT_ROOT/build/prof
 mkdir -p "$out"
 make -s tools selftests >&2
 scripts/build-module.sh prof >&2
-log "guest: profiling kernel, ${PROFILE_ENTRIES:-20000} entries, 1 vCPU (a few minutes)"
+log "guest: profiling kernel, ${PROFILE_ENTRIES:-20000} entries, ${PROFILE_METRICS:-walk_cold,walk_warm}, 1 vCPU (a few minutes)"
 VM_CPUS=1 selftests/vm-run --kernel prof --attach "$PROJECT_ROOT/selftests/bench" -- \
 	sh /attach/bench/profile.sh "${PROFILE_ENTRIES:-20000}" "${PROFILE_TOP:-40}" \
-	"${PROFILE_SEED:-1}" 2>"$out/console.log" | tee "$out/profile.txt"
+	"${PROFILE_SEED:-1}" "${PROFILE_METRICS:-walk_cold,walk_warm}" "${PROFILE_MANY:-200}" 2>"$out/console.log" | tee "$out/profile.txt"

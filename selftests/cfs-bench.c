@@ -972,12 +972,16 @@ static char **read_list(const char *path, long *n)
 }
 
 /*
- * start LIST ROOT...: one process per ROOT, all started together, each
- * opening, reading to the end (128 KiB at a time) and closing every file of
- * LIST (paths relative to ROOT); prints "MS FILES BYTES" for all of them,
- * from the start to the last one's end.
+ * start [-s STORE] LIST ROOT...: one process per ROOT, all started together,
+ * each opening, reading to the end (128 KiB at a time) and closing every
+ * file of LIST (paths relative to ROOT); prints "MS FILES BYTES" for all of
+ * them, from the start to the last one's end. With -s, each line of LIST is
+ * "PATH OBJECT": PATH is opened under ROOT and closed unread (a lookup in
+ * the image and an open, where ROOT is an EROFS mount of it), then OBJECT
+ * opened under STORE and read; an OBJECT of "-" (data in the image) reads
+ * PATH itself.
  */
-static int cmd_start(const char *list, int nroot, char **roots)
+static int cmd_start(const char *store, const char *list, int nroot, char **roots)
 {
 	static char rbuf[128 << 10];
 	long n, i;
@@ -996,15 +1000,28 @@ static int cmd_start(const char *list, int nroot, char **roots)
 		if (pid < 0)
 			die("fork", NULL);
 		if (pid == 0) {
-			int rfd = open_root(roots[r]);
+			int rfd = open_root(roots[r]), sfd = store ? open_root(store) : -1;
 			uint64_t b = 0;
 
 			for (i = 0; i < n; i++) {
-				int fd = openat(rfd, paths[i], O_RDONLY);
+				char *object = store ? strchr(paths[i], ' ') : NULL;
+				int fd;
 				ssize_t got;
 
+				if (store) {
+					if (!object)
+						die("no object on the line of", paths[i]);
+					*object++ = 0;
+				}
+				fd = openat(rfd, paths[i], O_RDONLY);
 				if (fd < 0)
 					die("open", paths[i]);
+				if (store && strcmp(object, "-")) {
+					close(fd);
+					fd = openat(sfd, object, O_RDONLY);
+					if (fd < 0)
+						die("open", object);
+				}
 				while ((got = read(fd, rbuf, sizeof(rbuf))) > 0)
 					b += got;
 				if (got < 0)
@@ -1304,7 +1321,7 @@ static int usage(void)
 			"       cfs-bench mountall N TYPE OPTS SRC TGT [TYPE2 OPTS2 SRC2 TGT2]\n"
 			"       cfs-bench umountall|walkall N DIR\n"
 			"       cfs-bench mem [CACHE]\n"
-			"       cfs-bench start LIST ROOT...\n"
+			"       cfs-bench start [-s STORE] LIST ROOT...\n"
 			"       cfs-bench pwalk split|same NPROC ROOT\n");
 	return 2;
 }
@@ -1354,8 +1371,10 @@ int main(int argc, char **argv)
 		return cmd_walkall(strtol(argv[2], NULL, 10), argv[3]);
 	if (!strcmp(argv[1], "mem") && argc <= 3)
 		return cmd_mem(argc == 3 ? argv[2] : NULL);
+	if (!strcmp(argv[1], "start") && argc >= 6 && !strcmp(argv[2], "-s"))
+		return cmd_start(argv[3], argv[4], argc - 5, argv + 5);
 	if (!strcmp(argv[1], "start") && argc >= 4)
-		return cmd_start(argv[2], argc - 3, argv + 3);
+		return cmd_start(NULL, argv[2], argc - 3, argv + 3);
 	if (!strcmp(argv[1], "pwalk") && argc == 5) {
 		int r = cmd_pwalk(argv[2], atoi(argv[3]), argv[4]);
 

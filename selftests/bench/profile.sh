@@ -2,28 +2,45 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Guest side of scripts/profile.sh (selftests/vm-run --kernel prof, one
-# vCPU): an ftrace function profile of the walk metrics on each side.
+# vCPU): an ftrace function profile of benchmark metrics on each side.
 #
-#   sh profile.sh [ENTRIES [TOP [SEED]]]
+#   sh profile.sh [ENTRIES [TOP [SEED [METRICS [MANY]]]]]
 #
-# Builds a generated workload as guest.sh does (ENTRIES entries), then for
-# walk_cold (fresh mount after drop_caches) and walk_warm (second walk of one
-# mount) on each side prints the walk's time with and without the profiler,
-# and the TOP functions by time:
+# Builds a generated workload as guest.sh does (ENTRIES entries). METRICS
+# (comma-separated, default walk_cold,walk_warm) picks what is profiled,
+# each the way the benchmark measures it:
 #
-#   PROFILE <metric> <side> <ms unprofiled> <ms profiled> <entries>
+#   walk_cold        walk of a fresh mount after drop_caches
+#   walk_warm        second walk of one mount
+#   many_mounts      mounting MANY (default 200) distinct images of 200
+#                    entries sharing one store, after drop_caches
+#   container_start  4 processes each opening, reading and closing the same
+#                    3,000 files of the workload, each over its own fresh
+#                    mount after drop_caches (direct: the objects read from
+#                    the store; erofs_direct: each file looked up and opened
+#                    on EROFS alone, then its object read directly); its
+#                    profiles count CPU time only (the profiler's
+#                    sleep-time off), the others' also the time a function
+#                    waited
+#
+# For each metric and side it prints the metric's time with and without the
+# profiler, and the TOP functions by time:
+#
+#   PROFILE <metric> <side> <ms unprofiled> <ms profiled> <count>
 #   <function> <hits> <us, callees included> <us per hit>
 #
 # Only functions with an fentry call are seen: the kernel's C code and the
 # module's C helpers, not its Rust code, whose time shows up in its callers
 # (->lookup in __lookup_slow, ->iterate_shared in iterate_dir). The
 # profiler's own cost (~1 us per traced call under TCG) is in every number,
-# so the profiled walk is several times slower: compare hits, and times of
-# the same function across sides, rather than with the unprofiled walk.
+# so the profiled run is several times slower: compare hits, and times of
+# the same function across sides, rather than with the unprofiled run.
 
 ENTRIES=${1:-20000}
 TOP=${2:-40}
 SEED=${3:-1}
+METRICS=$(echo "${4:-walk_cold,walk_warm}" | tr , ' ')
+MANY=${5:-200}
 
 S=/scratch
 M=/mnt/prof
@@ -39,7 +56,8 @@ cfs-bench gen -s "$SEED" -n "$ENTRIES" /tmp/src >/dev/null 2>/tmp/gen.err ||
 	{ cat /tmp/gen.err; exit 1; }
 mkcomposefs --quiet --digest-store=$S/store /tmp/src $S/img.cfs || exit 1
 cfs-bench verity $S/store >/dev/null || exit 1
-rm -rf /tmp/src
+# The warm walk's floor is the same tree on tmpfs (as in guest.sh).
+case " $METRICS " in *" walk_warm "*) ;; *) rm -rf /tmp/src ;; esac
 
 . "$(dirname "$0")/sides.sh"
 mkdir -p $M/composefs $M/reference $M/reference.erofs $M/erofs
@@ -51,33 +69,159 @@ SLEEP='^(schedule|schedule_idle|schedule_timeout|do_idle|cpu_startup_entry|defau
 # The graph profiler charges a function with its callees' time.
 echo 1 >$T/options/graph-time
 
-# ready METRIC SIDE: mounts SIDE as METRIC measures it: after drop_caches
-# for walk_cold, after an untimed walk for walk_warm.
-ready() {
-	if [ $1 = walk_cold ]; then
-		cfs-bench drop
-		sleep 1
-	fi
-	mnt $2 || { echo "# $2: mount failed"; return 1; }
-	if [ $1 = walk_warm ]; then cfs-bench walk $M/$2 >/dev/null; fi
+# prepare METRIC: what the metric's runs share.
+prepare() {
+	local i a
+	case $1 in
+	many_mounts)
+		# A small template (its objects back every image's files), then
+		# MANY images from generated dumps, as scripts/bench.sh builds them.
+		cfs-bench gen -s "$SEED" -n 100 /tmp/tmpl >/dev/null 2>&1 &&
+			mkcomposefs --quiet --digest-store=$S/store-tmpl /tmp/tmpl $S/tmpl.cfs &&
+			composefs-info dump $S/tmpl.cfs >$S/tmpl.dump &&
+			cfs-bench verity $S/store-tmpl >/dev/null || return 1
+		rm -rf /tmp/tmpl
+		mkdir -p $S/many
+		i=0
+		while [ $i -lt "$MANY" ]; do
+			a=$(printf %04d $i)
+			cfs-bench gendump -x -n 200 -f 50 -t "m$a-" $S/tmpl.dump |
+				mkcomposefs --from-file - $S/many/img$a.cfs || return 1
+			mkdir -p $M/many/c$a $M/many/e$a $M/many/r$a $M/many/re$a
+			i=$((i + 1))
+		done
+		sync ;;
+	container_start)
+		# The files a process start reads, picked from the dump as
+		# scale.sh's bench_container_start picks them.
+		composefs-info dump $IMG | awk '
+			$3 ~ /^100/ && $2 > 0 && $1 !~ /^\/opt\/bigdata\// {
+				p = substr($1, 2)
+				if ($1 ~ /\.so(\.[0-9.]*)?$/ && nso < 1500) { nso++; print p, $9; next }
+				if ($1 ~ /\.(conf|json|xml|rules|service|desktop)$/ && ncf < 1400) { ncf++; print p, $9; next }
+				if ($2 >= 65536 && nbig < 100) { nbig++; print p, $9 }
+			}' >/tmp/start.all
+		cut -d' ' -f1 /tmp/start.all >/tmp/start.list
+		awk '$2 != "-" { print $2 }' /tmp/start.all >/tmp/start.objects
+		for a in 0 1 2 3; do mkdir -p $M/cs/c$a $M/cs/r$a $M/cs/re$a $M/cs/e$a; done ;;
+	esac
 }
 
-# profile METRIC SIDE: the walk, unprofiled and profiled, each on a mount
-# made ready for METRIC, and the profile's top functions.
+# sides METRIC: the sides METRIC is profiled on.
+sides() {
+	case $1 in
+	walk_warm) echo $SIDES tmpfs ;;
+	# EROFS alone has no data for the files (the image holds only their
+	# metadata and redirects).
+	container_start) echo $SIDES direct erofs_direct | sed 's/ erofs / /' ;;
+	*) echo $SIDES ;;
+	esac
+}
+
+# walk_root SIDE: the root of the tree SIDE walks.
+walk_root() {
+	if [ $1 = tmpfs ]; then echo /tmp/src; else echo $M/$1; fi
+}
+
+# ready METRIC SIDE: SIDE as METRIC finds it before it is timed.
+ready() {
+	local k
+	case $1 in
+	walk_cold|many_mounts|container_start)
+		cfs-bench drop
+		cfs-bench drop
+		sleep 1 ;;
+	esac
+	case $1 in
+	walk_cold) mnt $2 ;;
+	walk_warm) mnt $2 && cfs-bench walk $(walk_root $2) >/dev/null ;;
+	container_start)
+		ROOTS=
+		for k in 0 1 2 3; do
+			case $2 in
+			composefs)
+				cfs-mount -t composefs -o "$CFS_OPTS" $IMG $M/cs/c$k || return 1
+				ROOTS="$ROOTS $M/cs/c$k" ;;
+			reference)
+				cfs-mount -t erofs -o "$EROFS_OPTS" $IMG $M/cs/re$k &&
+					cfs-mount -t overlay -o "ro,metacopy=on,redirect_dir=on,verity=require,lowerdir=$M/cs/re$k::$STORE" composefs $M/cs/r$k &&
+					cfs-mount -u -l $M/cs/re$k || return 1
+				ROOTS="$ROOTS $M/cs/r$k" ;;
+			direct) ROOTS="$ROOTS $STORE" ;;
+			erofs_direct)
+				cfs-mount -t erofs -o "$EROFS_OPTS" $IMG $M/cs/e$k || return 1
+				ROOTS="$ROOTS $M/cs/e$k" ;;
+			esac
+		done ;;
+	esac
+}
+
+# timed METRIC SIDE: the measured step; prints "MS COUNT".
+timed() {
+	case $1 in
+	walk_*) cfs-bench walk $(walk_root $2) ;;
+	many_mounts)
+		case $2 in
+		composefs)
+			cfs-bench mountall "$MANY" composefs "basedir=$S/store-tmpl" "$S/many/img{}.cfs" "$M/many/c{}" ;;
+		erofs)
+			cfs-bench mountall "$MANY" erofs "$EROFS_OPTS" "$S/many/img{}.cfs" "$M/many/e{}" ;;
+		reference)
+			cfs-bench mountall "$MANY" erofs "$EROFS_OPTS" "$S/many/img{}.cfs" "$M/many/re{}" \
+				overlay "ro,metacopy=on,redirect_dir=on,verity=require,lowerdir=$M/many/re{}::$S/store-tmpl" \
+				composefs "$M/many/r{}" ;;
+		esac ;;
+	container_start)
+		if [ $2 = direct ]; then
+			cfs-bench start /tmp/start.objects $ROOTS
+		elif [ $2 = erofs_direct ]; then
+			cfs-bench start -s $STORE /tmp/start.all $ROOTS
+		else
+			cfs-bench start /tmp/start.list $ROOTS
+		fi | cut -d' ' -f1,2 ;;
+	esac
+}
+
+# finish METRIC SIDE: undoes ready and timed.
+finish() {
+	local k
+	case $1 in
+	walk_*) [ $2 = tmpfs ] || umnt $2 ;;
+	many_mounts)
+		case $2 in
+		composefs) cfs-bench umountall "$MANY" "$M/many/c{}" ;;
+		erofs) cfs-bench umountall "$MANY" "$M/many/e{}" ;;
+		reference) cfs-bench umountall "$MANY" "$M/many/r{}" ;;
+		esac >/dev/null ;;
+	container_start)
+		[ $2 = direct ] || for k in $ROOTS; do cfs-mount -u $k; done ;;
+	esac
+}
+
+# profile METRIC SIDE: the metric, unprofiled and profiled, each from the
+# same starting state, and the profile's top functions.
 profile() {
 	local plain traced
-	ready $1 $2 || return
-	plain=$(cfs-bench walk $M/$2)
-	umnt $2
-	ready $1 $2 || return
+	ready $1 $2 || { echo "# $1 $2: setup failed"; return; }
+	plain=$(timed $1 $2)
+	finish $1 $2
+	ready $1 $2 || { echo "# $1 $2: setup failed"; return; }
+	# With four readers at once, time a task spent scheduled out (in
+	# another's I/O wait or CPU time) would be charged to the functions it
+	# waited in: profile CPU time only.
+	if [ $1 = container_start ]; then
+		echo 0 >$T/options/sleep-time
+	else
+		echo 1 >$T/options/sleep-time
+	fi
 	echo 0 >$T/function_profile_enabled
 	echo 1 >$T/function_profile_enabled
 	# To a file, not a pipe: the shell then waits in wait4, left out below
 	# with the idle loop, rather than reading a pipe.
-	cfs-bench walk $M/$2 >/tmp/walk.out
+	timed $1 $2 >/tmp/timed.out
 	echo 0 >$T/function_profile_enabled
-	traced=$(cat /tmp/walk.out)
-	umnt $2
+	traced=$(cat /tmp/timed.out)
+	finish $1 $2
 	echo "PROFILE $1 $2 ${plain%% *} ${traced%% *} ${traced#* }"
 	# One table per CPU: add them up. Rows: function hits time "us" ...
 	cat $T/trace_stat/function* |
@@ -87,8 +231,9 @@ profile() {
 		sort -k3 -n -r | head -n "$TOP"
 }
 
-for metric in walk_cold walk_warm; do
-	for side in $SIDES; do
+for metric in $METRICS; do
+	prepare $metric || { echo "# $metric: preparing failed"; continue; }
+	for side in $(sides $metric); do
 		profile $metric $side
 	done
 done

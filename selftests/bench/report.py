@@ -83,6 +83,8 @@ METRICS += [
      "cold walk by 2 processes, each over the whole tree"),
     ("walk_cold_parallel_speedup", "composefs", "reference", "x", 1.0, True,
      "walk_cold / walk_cold_parallel: speed-up from 1 to 2 walkers"),
+    ("walk_cold_parallel_speedup_vs_erofs", "composefs", "erofs", "x", None, True,
+     "the same, against EROFS alone's speed-up"),
     ("many_mounts", "composefs", "reference", "ms", 0.5, False,
      "mount 1,000 images of 200 entries, one store, all at once"),
     ("many_mounts_vs_erofs", "many_mounts:composefs", "many_mounts:erofs", "ms", None, False,
@@ -115,12 +117,16 @@ METRICS += [
      "4 processes over 4 fresh mounts each open + read + close 3,000 files"),
     ("container_start_vs_direct", "container_start:composefs", "container_start:direct", "ms",
      None, False, "the same, against the store's objects read directly (the floor)"),
+    ("container_start_vs_erofs_direct", "container_start:composefs",
+     "container_start:erofs_direct", "ms", None, False,
+     "the same, against each file looked up and opened on EROFS alone, its object read directly"),
 ]
 # Raw metric a derived metric takes its values from.
 SOURCE = {"walk_cold_vs_erofs": "walk_cold", "walk_cold_vs_erofs_real": "walk_cold_real",
           "walk_warm_vs_tmpfs": "walk_warm"}
 # Metrics whose values are one raw metric's over another's, per side.
-DERIVED = {"walk_cold_parallel_speedup": ("walk_cold", "walk_cold_parallel")}
+DERIVED = {"walk_cold_parallel_speedup": ("walk_cold", "walk_cold_parallel"),
+           "walk_cold_parallel_speedup_vs_erofs": ("walk_cold", "walk_cold_parallel")}
 
 
 def median(v):

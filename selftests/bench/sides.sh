@@ -11,12 +11,8 @@
 # use_image IMAGE STORE: the image and store the mount functions use; sets
 # SIDES to the sides that mount it.
 use_image() {
-	IMG=$1
 	STORE=$2
-	EROFS_OPTS=ro
-	# Without HAS_ACL in the header, mount.composefs mounts EROFS with noacl.
-	if [ "$(od -An -tu4 -j8 -N4 $IMG | tr -d ' ')" = 0 ]; then EROFS_OPTS=ro,noacl; fi
-	OVL_OPTS="ro,metacopy=on,redirect_dir=on,verity=require,lowerdir=$M/reference.erofs::$STORE"
+	switch_image "$1"
 	CFS_OPTS="basedir=$STORE"
 	SIDES="reference erofs"
 	if err=$(mnt composefs 2>&1); then
@@ -29,6 +25,16 @@ use_image() {
 	mnt reference || { echo "# reference: mount failed"; exit 1; }
 	umnt reference
 	echo "# sides for $IMG: $SIDES"
+}
+
+# switch_image IMAGE: switches to another image of the same store, as
+# use_image set it up, without trying the mounts again (SIDES is kept).
+switch_image() {
+	IMG=$1
+	EROFS_OPTS=ro
+	# Without HAS_ACL in the header, mount.composefs mounts EROFS with noacl.
+	if [ "$(od -An -tu4 -j8 -N4 $IMG | tr -d ' ')" = 0 ]; then EROFS_OPTS=ro,noacl; fi
+	OVL_OPTS="ro,metacopy=on,redirect_dir=on,verity=require,lowerdir=$M/reference.erofs::$STORE"
 }
 
 # round_sides R: the sides in the order round R measures them, reversed
