@@ -513,13 +513,25 @@ impl SourceFile {
     /// Starts reading the uncached page `index` of the source and the pages
     /// after it within the readahead window (`page_cache_sync_readahead`,
     /// with the source file's readahead state); a no-op on tmpfs.
+    ///
+    /// Page 0 (the superblock, read by every mount) is read as the kernel
+    /// reads a file's first page, with its initial window of a few pages
+    /// (as EROFS reads its image): a mount of a small image that nothing
+    /// reads further then does not read the whole window. Misses after it
+    /// come from lookups and walks, which read all over the image.
     fn readahead(&self, index: usize) {
+        if self.ra_pages <= 1 {
+            return;
+        }
         let pages = self.size().div_ceil(PAGE_SIZE as u64);
         let left = usize::try_from(pages)
             .unwrap_or(usize::MAX)
             .saturating_sub(index);
-        let n = self.ra_pages.min(left);
-        if n <= 1 {
+        let n = match index {
+            0 => 1,
+            _ => self.ra_pages.min(left),
+        };
+        if n == 0 || (n == 1 && index != 0) {
             return;
         }
         // SAFETY: The file is open. Its readahead state is updated by the
