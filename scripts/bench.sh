@@ -88,6 +88,7 @@
 # real objects; "_vs_erofs" lines are EROFS alone, the floor, no target.
 #   walk_warm_vs_tmpfs walk_warm against the same tree on tmpfs (the floor),
 #                      all sides mounted and their runs interleaved. <= 1.05.
+#                      _vs_erofs: against EROFS alone in the same runs.
 #   mount_scale_<size> mount_umount on images of 10k and 100k entries (1m
 #                      with BENCH_HUGE=1), 1,000 files per directory. <= 0.5.
 #   mount_scale_growth_<size>  composefs at that size against composefs at

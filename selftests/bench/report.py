@@ -47,6 +47,8 @@ METRICS += [(m[0] + "_real",) + m[1:6] + (m[6] + " (real tree)",) for m in METRI
 METRICS += [
     ("walk_warm_vs_tmpfs", "composefs", "tmpfs", "ms", 1.05, False,
      "warm walk against the same tree on tmpfs, runs interleaved"),
+    ("walk_warm_vs_erofs", "walk_warm:composefs", "walk_warm:erofs", "ms", None, False,
+     "the same against EROFS alone (of the image), runs interleaved"),
 ]
 for tag, n in (("10k", "10,000"), ("100k", "100,000"), ("1m", "1,000,000")):
     METRICS += [
