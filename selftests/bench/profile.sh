@@ -92,17 +92,7 @@ prepare() {
 		done
 		sync ;;
 	container_start)
-		# The files a process start reads, picked from the dump as
-		# scale.sh's bench_container_start picks them.
-		composefs-info dump $IMG | awk '
-			$3 ~ /^100/ && $2 > 0 && $1 !~ /^\/opt\/bigdata\// {
-				p = substr($1, 2)
-				if ($1 ~ /\.so(\.[0-9.]*)?$/ && nso < 1500) { nso++; print p, $9; next }
-				if ($1 ~ /\.(conf|json|xml|rules|service|desktop)$/ && ncf < 1400) { ncf++; print p, $9; next }
-				if ($2 >= 65536 && nbig < 100) { nbig++; print p, $9 }
-			}' >/tmp/start.all
-		cut -d' ' -f1 /tmp/start.all >/tmp/start.list
-		awk '$2 != "-" { print $2 }' /tmp/start.all >/tmp/start.objects
+		start_files || return 1
 		for a in 0 1 2 3; do mkdir -p $M/cs/c$a $M/cs/r$a $M/cs/re$a $M/cs/e$a; done ;;
 	esac
 }

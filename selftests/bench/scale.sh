@@ -213,16 +213,7 @@ bench_walk_cold_parallel() {
 # does. ----
 bench_container_start() {
 	local r=0 side k roots
-	# From the image's dump: path size mode ... payload (field 9).
-	composefs-info dump $IMG | awk '
-		$3 ~ /^100/ && $2 > 0 && $1 !~ /^\/opt\/bigdata\// {
-			p = substr($1, 2)
-			if ($1 ~ /\.so(\.[0-9.]*)?$/ && nso < 1500) { nso++; print p, $9; next }
-			if ($1 ~ /\.(conf|json|xml|rules|service|desktop)$/ && ncf < 1400) { ncf++; print p, $9; next }
-			if ($2 >= 65536 && nbig < 100) { nbig++; print p, $9 }
-		}' >/tmp/start.all
-	cut -d' ' -f1 /tmp/start.all >/tmp/start.list
-	awk '$2 != "-" { print $2 }' /tmp/start.all >/tmp/start.objects
+	start_files || return
 	echo "# t=$(date +%s) container_start"
 	echo "# container_start: $(wc -l </tmp/start.list) files ($(wc -l </tmp/start.objects) with an object) read by 4 processes over 4 mounts"
 	mkdir -p $M/cs

@@ -37,6 +37,24 @@ switch_image() {
 	OVL_OPTS="ro,metacopy=on,redirect_dir=on,verity=require,lowerdir=$M/reference.erofs::$STORE"
 }
 
+# start_files: the files container_start's processes read, picked from
+# the dump of IMG (path size mode ... payload, field 9): up to 1,500 shared
+# libraries, 1,400 config files and 100 files of 64 KiB or more, outside
+# the large files of /opt/bigdata. Writes /tmp/start.all ("PATH OBJECT",
+# OBJECT "-" where the data is in the image), /tmp/start.list (the paths)
+# and /tmp/start.objects (the objects).
+start_files() {
+	composefs-info dump $IMG | awk '
+		$3 ~ /^100/ && $2 > 0 && $1 !~ /^\/opt\/bigdata\// {
+			p = substr($1, 2)
+			if ($1 ~ /\.so(\.[0-9.]*)?$/ && nso < 1500) { nso++; print p, $9; next }
+			if ($1 ~ /\.(conf|json|xml|rules|service|desktop)$/ && ncf < 1400) { ncf++; print p, $9; next }
+			if ($2 >= 65536 && nbig < 100) { nbig++; print p, $9 }
+		}' >/tmp/start.all || return 1
+	cut -d' ' -f1 /tmp/start.all >/tmp/start.list
+	awk '$2 != "-" { print $2 }' /tmp/start.all >/tmp/start.objects
+}
+
 # round_sides R: the sides in the order round R measures them, reversed
 # on every other round, so that a slow phase of the guest does not always
 # fall on the same side.
