@@ -92,8 +92,7 @@ prepare() {
 		done
 		sync ;;
 	container_start)
-		start_files || return 1
-		for a in 0 1 2 3; do mkdir -p $M/cs/c$a $M/cs/r$a $M/cs/re$a $M/cs/e$a; done ;;
+		start_files ;;
 	esac
 }
 
@@ -115,7 +114,6 @@ walk_root() {
 
 # ready METRIC SIDE: SIDE as METRIC finds it before it is timed.
 ready() {
-	local k
 	case $1 in
 	walk_cold|many_mounts|container_start)
 		cfs-bench drop
@@ -125,24 +123,7 @@ ready() {
 	case $1 in
 	walk_cold) mnt $2 ;;
 	walk_warm) mnt $2 && cfs-bench walk $(walk_root $2) >/dev/null ;;
-	container_start)
-		ROOTS=
-		for k in 0 1 2 3; do
-			case $2 in
-			composefs)
-				cfs-mount -t composefs -o "$CFS_OPTS" $IMG $M/cs/c$k || return 1
-				ROOTS="$ROOTS $M/cs/c$k" ;;
-			reference)
-				cfs-mount -t erofs -o "$EROFS_OPTS" $IMG $M/cs/re$k &&
-					cfs-mount -t overlay -o "ro,metacopy=on,redirect_dir=on,verity=require,lowerdir=$M/cs/re$k::$STORE" composefs $M/cs/r$k &&
-					cfs-mount -u -l $M/cs/re$k || return 1
-				ROOTS="$ROOTS $M/cs/r$k" ;;
-			direct) ROOTS="$ROOTS $STORE" ;;
-			erofs_direct)
-				cfs-mount -t erofs -o "$EROFS_OPTS" $IMG $M/cs/e$k || return 1
-				ROOTS="$ROOTS $M/cs/e$k" ;;
-			esac
-		done ;;
+	container_start) start_mount $2 ;;
 	esac
 }
 
@@ -161,20 +142,12 @@ timed() {
 				overlay "ro,metacopy=on,redirect_dir=on,verity=require,lowerdir=$M/many/re{}::$S/store-tmpl" \
 				composefs "$M/many/r{}" ;;
 		esac ;;
-	container_start)
-		if [ $2 = direct ]; then
-			cfs-bench start /tmp/start.objects $ROOTS
-		elif [ $2 = erofs_direct ]; then
-			cfs-bench start -s $STORE /tmp/start.all $ROOTS
-		else
-			cfs-bench start /tmp/start.list $ROOTS
-		fi | cut -d' ' -f1,2 ;;
+	container_start) start_read $2 | cut -d' ' -f1,2 ;;
 	esac
 }
 
 # finish METRIC SIDE: undoes ready and timed.
 finish() {
-	local k
 	case $1 in
 	walk_*) [ $2 = tmpfs ] || umnt $2 ;;
 	many_mounts)
@@ -183,8 +156,7 @@ finish() {
 		erofs) cfs-bench umountall "$MANY" "$M/many/e{}" ;;
 		reference) cfs-bench umountall "$MANY" "$M/many/r{}" ;;
 		esac >/dev/null ;;
-	container_start)
-		[ $2 = direct ] || for k in $ROOTS; do cfs-mount -u $k; done ;;
+	container_start) start_umount $2 ;;
 	esac
 }
 

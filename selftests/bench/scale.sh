@@ -212,42 +212,22 @@ bench_walk_cold_parallel() {
 # where its data is in the image): the least an image-based filesystem
 # does. ----
 bench_container_start() {
-	local r=0 side k roots
+	local r=0 side
 	start_files || return
 	echo "# t=$(date +%s) container_start"
 	echo "# container_start: $(wc -l </tmp/start.list) files ($(wc -l </tmp/start.objects) with an object) read by 4 processes over 4 mounts"
-	mkdir -p $M/cs
-	for k in 0 1 2 3; do mkdir -p $M/cs/c$k $M/cs/r$k $M/cs/re$k $M/cs/e$k; done
 	while [ $r -lt "$RUNS" ]; do
 		for side in composefs reference direct erofs_direct; do
 			case " $SIDES direct erofs_direct " in *" $side "*) ;; *) continue ;; esac
 			cfs-bench drop
-			roots=
-			for k in 0 1 2 3; do
-				case $side in
-				composefs)
-					cfs-mount -t composefs -o "$CFS_OPTS" $IMG $M/cs/c$k
-					roots="$roots $M/cs/c$k" ;;
-				reference)
-					cfs-mount -t erofs -o "$EROFS_OPTS" $IMG $M/cs/re$k &&
-						cfs-mount -t overlay -o "ro,metacopy=on,redirect_dir=on,verity=require,lowerdir=$M/cs/re$k::$STORE" composefs $M/cs/r$k &&
-						cfs-mount -u -l $M/cs/re$k
-					roots="$roots $M/cs/r$k" ;;
-				direct) roots="$roots $STORE" ;;
-				erofs_direct)
-					cfs-mount -t erofs -o "$EROFS_OPTS" $IMG $M/cs/e$k
-					roots="$roots $M/cs/e$k" ;;
-				esac
-			done
-			if [ $side = direct ]; then
-				run container_start $side cfs-bench start /tmp/start.objects $roots
-			elif [ $side = erofs_direct ]; then
-				run container_start $side cfs-bench start -s $STORE /tmp/start.all $roots
-			else
-				run container_start $side cfs-bench start /tmp/start.list $roots
+			if ! start_mount $side; then
+				echo "# container_start $side: mount failed"
+				start_umount $side
+				continue
 			fi
+			run container_start $side start_read $side
 			[ $r = 0 ] && [ -n "$LAST" ] && echo "# container_start $side: ${LAST#* } (files, bytes)"
-			[ $side = direct ] || for k in $roots; do cfs-mount -u $k; done
+			start_umount $side
 		done
 		r=$((r + 1))
 	done

@@ -55,6 +55,46 @@ start_files() {
 	awk '$2 != "-" { print $2 }' /tmp/start.all >/tmp/start.objects
 }
 
+# start_mount SIDE: container_start's four roots for SIDE in ROOTS, each a
+# fresh mount under $M/cs (direct: the store itself, four times).
+start_mount() {
+	local k
+	ROOTS=
+	for k in 0 1 2 3; do
+		mkdir -p $M/cs/c$k $M/cs/r$k $M/cs/re$k $M/cs/e$k
+		case $1 in
+		composefs)
+			cfs-mount -t composefs -o "$CFS_OPTS" $IMG $M/cs/c$k || return 1
+			ROOTS="$ROOTS $M/cs/c$k" ;;
+		reference)
+			cfs-mount -t erofs -o "$EROFS_OPTS" $IMG $M/cs/re$k &&
+				cfs-mount -t overlay -o "ro,metacopy=on,redirect_dir=on,verity=require,lowerdir=$M/cs/re$k::$STORE" composefs $M/cs/r$k &&
+				cfs-mount -u -l $M/cs/re$k || return 1
+			ROOTS="$ROOTS $M/cs/r$k" ;;
+		direct) ROOTS="$ROOTS $STORE" ;;
+		erofs_direct)
+			cfs-mount -t erofs -o "$EROFS_OPTS" $IMG $M/cs/e$k || return 1
+			ROOTS="$ROOTS $M/cs/e$k" ;;
+		esac
+	done
+}
+
+# start_read SIDE: the four processes of container_start over ROOTS (the
+# files of start_files); prints cfs-bench start's "MS FILES BYTES".
+start_read() {
+	case $1 in
+	direct) cfs-bench start /tmp/start.objects $ROOTS ;;
+	erofs_direct) cfs-bench start -s $STORE /tmp/start.all $ROOTS ;;
+	*) cfs-bench start /tmp/start.list $ROOTS ;;
+	esac
+}
+
+# start_umount SIDE: undoes start_mount.
+start_umount() {
+	local k
+	[ $1 = direct ] || for k in $ROOTS; do cfs-mount -u $k; done
+}
+
 # round_sides R: the sides in the order round R measures them, reversed
 # on every other round, so that a slow phase of the guest does not always
 # fall on the same side.

@@ -523,17 +523,19 @@ impl SourceFile {
         if self.ra_pages <= 1 {
             return;
         }
-        let pages = self.size().div_ceil(PAGE_SIZE as u64);
-        let left = usize::try_from(pages)
-            .unwrap_or(usize::MAX)
-            .saturating_sub(index);
-        let n = match index {
-            0 => 1,
-            _ => self.ra_pages.min(left),
+        let n = if index == 0 {
+            1
+        } else {
+            let pages = self.size().div_ceil(PAGE_SIZE as u64);
+            let left = usize::try_from(pages)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(index);
+            let n = self.ra_pages.min(left);
+            if n <= 1 {
+                return;
+            }
+            n
         };
-        if n == 0 || (n == 1 && index != 0) {
-            return;
-        }
         // SAFETY: The file is open. Its readahead state is updated by the
         // kernel without locking (concurrent readers of one file only make
         // the window less precise); nothing here holds a reference to it.
