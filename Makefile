@@ -95,7 +95,8 @@ difftest: all
 bench:
 	@scripts/bench.sh
 
-# An ftrace function profile of the walks on each side (scripts/profile.sh).
+# A profile of benchmark metrics on each side (scripts/profile.sh): perf
+# sampling by default, the ftrace function profiler with PROFILE_TOOL=ftrace.
 profile:
 	@scripts/profile.sh
 

@@ -1,10 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest side of scripts/profile.sh (selftests/vm-run --kernel prof, one
-# vCPU): an ftrace function profile of benchmark metrics on each side.
+# Guest side of scripts/profile.sh: a profile of benchmark metrics on each
+# side, by sampling (perf) or by the ftrace function profiler.
 #
-#   sh profile.sh [ENTRIES [TOP [SEED [METRICS [MANY]]]]]
+#   sh profile.sh [ENTRIES [TOP [SEED [METRICS [MANY [PERF]]]]]]
 #
 # Builds a generated workload as guest.sh does (ENTRIES entries). METRICS
 # (comma-separated, default walk_cold,walk_warm) picks what is profiled,
@@ -18,35 +18,57 @@
 #                    3,000 files of the workload, each over its own fresh
 #                    mount after drop_caches (direct: the objects read from
 #                    the store; erofs_direct: each file looked up and opened
-#                    on EROFS alone, then its object read directly); its
-#                    profiles count CPU time only (the profiler's
-#                    sleep-time off), the others' also the time a function
-#                    waited
+#                    on EROFS alone, then its object read directly)
 #
 # For each metric and side it prints the metric's time with and without the
-# profiler, and the TOP functions by time:
+# profiler, and then the TOP functions.
 #
 #   PROFILE <metric> <side> <ms unprofiled> <ms profiled> <count>
-#   <function> <hits> <us, callees included> <us per hit>
 #
-# Only functions with an fentry call are seen: the kernel's C code and the
-# module's C helpers, not its Rust code, whose time shows up in its callers
-# (->lookup in __lookup_slow, ->iterate_shared in iterate_dir). The
-# profiler's own cost (~1 us per traced call under TCG) is in every number,
-# so the profiled run is several times slower: compare hits, and times of
-# the same function across sides, rather than with the unprofiled run.
+# With PERF (the directory of a staged perf, scripts/fetch-perf.sh): perf
+# samples every CPU on the cpu-clock event while the metric runs (the idle
+# loop left out). Every function is seen, the module's Rust code included,
+# by the time spent in its own code (inlined callees included, called ones
+# not); under TCG the sampling timer moves in jiffies, so a sample stands
+# for about one tick of CPU time:
+#
+#   <function> <samples> <% of the samples>
+#
+# Without PERF, on the profiling kernel (selftests/config.prof): the ftrace
+# function profiler, which counts calls and charges a function with its
+# callees' time, but sees only functions with an fentry call: the kernel's
+# C code and the module's C helpers, not its Rust code, whose time shows up
+# in its callers (->lookup in __lookup_slow, ->iterate_shared in
+# iterate_dir). Its own cost (~1 us per traced call under TCG) is in every
+# number, so the profiled run is several times slower: compare hits, and
+# times of the same function across sides, rather than with the unprofiled
+# run. container_start's profiles count CPU time only (the profiler's
+# sleep-time off), the others' also the time a function waited:
+#
+#   <function> <hits> <us, callees included> <us per hit>
 
 ENTRIES=${1:-20000}
 TOP=${2:-40}
 SEED=${3:-1}
 METRICS=$(echo "${4:-walk_cold,walk_warm}" | tr , ' ')
 MANY=${5:-200}
+PERF=${6:-}
 
 S=/scratch
 M=/mnt/prof
 T=/sys/kernel/tracing
-mount -t tracefs tracefs $T 2>/dev/null
-[ -e $T/function_profile_enabled ] || { echo "# no function profiler in this kernel"; exit 1; }
+if [ -n "$PERF" ]; then
+	# Its own loader and libraries, apart from the guest's.
+	PERF_CMD="$PERF/usr/lib64/ld-linux-x86-64.so.2 --library-path $PERF/usr/lib/x86_64-linux-gnu $PERF/usr/bin/perf"
+	perf() { $PERF_CMD "$@"; }
+	perf --version >/dev/null || { echo "# perf does not run in this guest"; exit 1; }
+	# Kernel addresses and every CPU for root's samples.
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+else
+	mount -t tracefs tracefs $T 2>/dev/null
+	[ -e $T/function_profile_enabled ] || { echo "# no function profiler in this kernel"; exit 1; }
+fi
 modprobe composefs || exit 1
 export CFS_BENCH_TSC_HZ
 CFS_BENCH_TSC_HZ=$(cfs-bench calibrate 1)
@@ -67,7 +89,9 @@ use_image $S/img.cfs $S/store
 SLEEP='^(schedule|schedule_idle|schedule_timeout|do_idle|cpu_startup_entry|default_idle_call|.*_sys_wait4|kernel_wait4|do_wait|__do_wait|do_nanosleep|hrtimer_nanosleep|.*_sys_nanosleep|.*_sys_clock_nanosleep|common_nsleep)$'
 
 # The graph profiler charges a function with its callees' time.
-echo 1 >$T/options/graph-time
+[ -n "$PERF" ] || echo 1 >$T/options/graph-time
+# Where an idle CPU's samples fall (perf).
+IDLE='^(pv_native_safe_halt|native_safe_halt|default_idle|default_idle_call|do_idle|cpu_idle_poll|acpi_safe_halt|mwait_idle.*|intel_idle.*|poll_idle)$'
 
 # prepare METRIC: what the metric's runs share.
 prepare() {
@@ -160,14 +184,44 @@ finish() {
 	esac
 }
 
-# profile METRIC SIDE: the metric, unprofiled and profiled, each from the
-# same starting state, and the profile's top functions.
-profile() {
-	local plain traced
-	ready $1 $2 || { echo "# $1 $2: setup failed"; return; }
-	plain=$(timed $1 $2)
-	finish $1 $2
-	ready $1 $2 || { echo "# $1 $2: setup failed"; return; }
+# sampled METRIC SIDE: timed, with perf sampling every CPU; the samples
+# go to /tmp/perf.data. perf starts with its events off and turns them on
+# when told through its control fifo, so that its own start and end are
+# left out.
+sampled() {
+	local pid ack
+	rm -f /tmp/perf.ctl /tmp/perf.ack /tmp/perf.data
+	mkfifo /tmp/perf.ctl /tmp/perf.ack
+	# A command, not the function: $! is then perf itself, which a signal
+	# reaches (a background subshell would ignore SIGINT and wait on).
+	$PERF_CMD record -q -a -e cpu-clock -D -1 --control fifo:/tmp/perf.ctl,/tmp/perf.ack \
+		-o /tmp/perf.data >/dev/null 2>/tmp/perf.err &
+	pid=$!
+	echo enable >/tmp/perf.ctl
+	read -r ack </tmp/perf.ack
+	timed $1 $2 >/tmp/timed.out
+	echo disable >/tmp/perf.ctl
+	read -r ack </tmp/perf.ack
+	kill -INT $pid
+	wait $pid
+}
+
+# top_sampled: the TOP functions of /tmp/perf.data by samples, the idle
+# loop left out, with their share of the rest.
+top_sampled() {
+	perf report -i /tmp/perf.data --stdio --no-children -n --sort sym 2>/dev/null |
+		awk -v IDLE="$IDLE" -v TOP="$TOP" '
+			$1 ~ /%$/ && ($3 == "[k]" || $3 == "[.]") {
+				if ($4 ~ IDLE) next
+				n++; f[n] = $4; c[n] = $2; total += $2 }
+			END {
+				printf "# %d samples outside the idle loop\n", total
+				for (i = 1; i <= n && i <= TOP; i++)
+					printf "%s %d %.1f\n", f[i], c[i], 100 * c[i] / total }'
+}
+
+# traced METRIC SIDE: timed, under the ftrace function profiler.
+traced() {
 	# With four readers at once, time a task spent scheduled out (in
 	# another's I/O wait or CPU time) would be charged to the functions it
 	# waited in: profile CPU time only.
@@ -182,15 +236,31 @@ profile() {
 	# with the idle loop, rather than reading a pipe.
 	timed $1 $2 >/tmp/timed.out
 	echo 0 >$T/function_profile_enabled
-	traced=$(cat /tmp/timed.out)
-	finish $1 $2
-	echo "PROFILE $1 $2 ${plain%% *} ${traced%% *} ${traced#* }"
+}
+
+# top_traced: the TOP functions of the function profile by time.
+top_traced() {
 	# One table per CPU: add them up. Rows: function hits time "us" ...
 	cat $T/trace_stat/function* |
 		awk -v SLEEP="$SLEEP" '$1 != "Function" && $1 !~ /^-/ && $4 == "us" && $1 !~ SLEEP {
 			h[$1] += $2; t[$1] += $3 }
 		END { for (f in h) printf "%s %d %.0f %.2f\n", f, h[f], t[f], t[f] / h[f] }' |
 		sort -k3 -n -r | head -n "$TOP"
+}
+
+# profile METRIC SIDE: the metric, unprofiled and profiled, each from the
+# same starting state, and the profile's top functions.
+profile() {
+	local plain profiled
+	ready $1 $2 || { echo "# $1 $2: setup failed"; return; }
+	plain=$(timed $1 $2)
+	finish $1 $2
+	ready $1 $2 || { echo "# $1 $2: setup failed"; return; }
+	if [ -n "$PERF" ]; then sampled $1 $2; else traced $1 $2; fi
+	profiled=$(cat /tmp/timed.out)
+	finish $1 $2
+	echo "PROFILE $1 $2 ${plain%% *} ${profiled%% *} ${profiled#* }"
+	if [ -n "$PERF" ]; then top_sampled; else top_traced; fi
 }
 
 for metric in $METRICS; do
