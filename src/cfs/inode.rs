@@ -158,6 +158,7 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
         mtime: raw.mtime(),
         mtime_nsec: raw.mtime_nsec(),
         no_acl,
+        own_permission: sb.data().mounter_may_refuse(&raw),
     };
     Ok(new.init(
         &params,

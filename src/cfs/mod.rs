@@ -145,6 +145,22 @@ const COMPOSEFS_RS_V2: u32 = 2;
 /// Shorthand for an inode of this filesystem.
 type CInode = INode<Composefs>;
 
+impl CfsSuper {
+    /// Whether the mounter's `CAP_DAC_OVERRIDE` covers every access to an
+    /// inode with `raw`'s owner and group (valid ids), but execute of a
+    /// non-directory without an execute bit ([`Composefs::permission`]).
+    fn mounter_overrides_dac(&self, raw: &crate::format::Inode) -> bool {
+        self.mounter_dac_override && raw.uid() != u32::MAX && raw.gid() != u32::MAX
+    }
+
+    /// Whether [`Composefs::permission`] may refuse access to an inode
+    /// `raw`: of a directory, only if the mounter's capability does not
+    /// cover it.
+    pub(crate) fn mounter_may_refuse(&self, raw: &crate::format::Inode) -> bool {
+        raw.file_type() != layout::S_IFDIR || !self.mounter_overrides_dac(raw)
+    }
+}
+
 impl Composefs {
     /// The superblock data of `inode`.
     fn sbi(inode: &CInode) -> &CfsSuper {
@@ -421,11 +437,7 @@ impl FileSystem for Composefs {
         let mode = raw.mode();
         let exec_without_x_bit =
             mask & MAY_EXEC != 0 && mode & layout::S_IFMT != layout::S_IFDIR && mode & 0o111 == 0;
-        if sbi.mounter_dac_override
-            && raw.uid() != u32::MAX
-            && raw.gid() != u32::MAX
-            && !exec_without_x_bit
-        {
+        if sbi.mounter_overrides_dac(raw) && !exec_without_x_bit {
             return Ok(());
         }
         let special = matches!(

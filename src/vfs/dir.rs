@@ -83,14 +83,23 @@ pub(crate) struct Tables<T>(PhantomData<T>);
 impl<T: FileSystem> Tables<T> {
     /// Directory inode operations.
     pub(crate) const DIR_IOPS: bindings::inode_operations = bindings::inode_operations {
-        lookup: Some(lookup_callback::<T>),
         permission: Some(super::inode::permission_callback::<T>),
-        listxattr: Some(xattr::listxattr_callback::<T>),
-        getattr: Some(super::inode::getattr_callback),
-        get_inode_acl: xattr::Tables::<T>::REG_IOPS.get_inode_acl,
-        // SAFETY: All-zeroes is valid for the remaining optional callbacks.
-        ..unsafe { core::mem::zeroed() }
+        ..Self::DIR_IOPS_CALLER_PERMISSION
     };
+
+    /// Directory inode operations without `permission`, for directories
+    /// whose [`FileSystem::permission`] cannot refuse anything: the VFS then
+    /// checks the caller alone (`generic_permission`), without a call into
+    /// the module on every path component it walks through.
+    pub(crate) const DIR_IOPS_CALLER_PERMISSION: bindings::inode_operations =
+        bindings::inode_operations {
+            lookup: Some(lookup_callback::<T>),
+            listxattr: Some(xattr::listxattr_callback::<T>),
+            getattr: Some(super::inode::getattr_callback),
+            get_inode_acl: xattr::Tables::<T>::REG_IOPS.get_inode_acl,
+            // SAFETY: All-zeroes is valid for the remaining optional callbacks.
+            ..unsafe { core::mem::zeroed() }
+        };
 
     /// Directory file operations.
     pub(crate) const DIR_FOPS: bindings::file_operations = bindings::file_operations {

@@ -221,6 +221,9 @@ pub(crate) struct Params {
     pub(crate) mtime_nsec: u32,
     /// Whether the inode certainly has no POSIX ACLs.
     pub(crate) no_acl: bool,
+    /// Whether [`FileSystem::permission`] may refuse access to the inode.
+    /// A directory of which it cannot gets tables without the callback.
+    pub(crate) own_permission: bool,
 }
 
 /// A new, locked inode (`I_NEW`) that must be filled in or failed.
@@ -257,7 +260,8 @@ impl<T: FileSystem> NewINode<T> {
             // `i_data` (`inode_init_always`).
             let (iops, aops): (_, Option<&'static bindings::address_space_operations>) =
                 match p.kind {
-                    Kind::Dir => (&dir::Tables::<T>::DIR_IOPS, None),
+                    Kind::Dir if p.own_permission => (&dir::Tables::<T>::DIR_IOPS, None),
+                    Kind::Dir => (&dir::Tables::<T>::DIR_IOPS_CALLER_PERMISSION, None),
                     Kind::RegCached => {
                         (&xattr::Tables::<T>::REG_IOPS, Some(&file::Tables::<T>::AOPS))
                     }
