@@ -125,4 +125,32 @@ stage_programs() {
 		todo=$next
 	done
 	cp -a "$root/$lib/ld-linux-x86-64.so.2" "$stage/$lib/"
+	# Programs name /lib64/ld-linux-x86-64.so.2 as their interpreter.
+	mkdir -p "$stage/usr/lib64"
+	ln -sf "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" "$stage/usr/lib64/ld-linux-x86-64.so.2"
+}
+
+# Staged trees live in DIR/stage-KEY, KEY a hash of what they are made of,
+# complete once DIR/stage-KEY/.ok-KEY exists: a new key stages a new tree
+# next to the others (a checkout of another version of the script may be
+# copying from its own while this one stages).
+#
+# stage_cached DIR KEY: if that tree is complete, prints its path and ends
+# the script.
+stage_cached() {
+	if [ -e "$1/stage-$2/.ok-$2" ]; then
+		echo "$1/stage-$2"
+		exit 0
+	fi
+}
+
+# stage_install STAGED DIR KEY: moves the tree STAGED (stage_programs) to
+# DIR/stage-KEY, marks it complete and prints its path.
+stage_install() {
+	local stage=$2/stage-$3
+	rm -rf "$stage"
+	mkdir -p "$2"
+	mv "$1" "$stage"
+	touch "$stage/.ok-$3"
+	echo "$stage"
 }

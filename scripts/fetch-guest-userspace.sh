@@ -11,16 +11,9 @@
 # filesystem. Prints the staged tree's path.
 . "$(dirname "$0")/common.sh"
 
-dir=$GUEST_USERSPACE_DIR
-# The key: the package list and this script. A change to either stages a
-# new tree, next to the others (a checkout of another version of this
-# script may be copying from its own while this one stages).
+# The key: the package list and this script (see stage_cached).
 key=$({ echo "$GUEST_USERSPACE_PKGS"; cat "$0"; } | sha256sum | cut -c1-16)
-stage=$dir/stage-$key
-if [ -e "$stage/.ok-$key" ]; then
-	echo "$stage"
-	exit 0
-fi
+stage_cached "$GUEST_USERSPACE_DIR" "$key"
 
 apt_alt_update
 work=$(mktemp -d "$CACHE_DIR/guest-userspace.XXXXXX")
@@ -33,14 +26,7 @@ lib=usr/lib/x86_64-linux-gnu
 # by default, so the guest needs no ld.so.cache.
 stage_programs "$work/root" "$work/stage" usr/bin/mount usr/bin/umount usr/bin/findmnt usr/bin/timeout \
 	usr/bin/ls usr/bin/stat
-# The loader: programs name /lib64/ld-linux-x86-64.so.2 as interpreter.
-mkdir -p "$work/stage/usr/lib64"
-ln -sf "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" "$work/stage/usr/lib64/ld-linux-x86-64.so.2"
 "$work/stage/usr/lib64/ld-linux-x86-64.so.2" --library-path "$work/stage/$lib" \
 	"$work/stage/usr/bin/mount" --version | grep -q 'util-linux 2\.41' ||
 	{ log "the staged mount does not run"; exit 1; }
-rm -rf "$stage"
-mkdir -p "$dir"
-mv "$work/stage" "$stage"
-touch "$stage/.ok-$key"
-echo "$stage"
+stage_install "$work/stage" "$GUEST_USERSPACE_DIR" "$key"

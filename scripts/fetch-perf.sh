@@ -11,13 +11,9 @@
 # code.
 . "$(dirname "$0")/common.sh"
 
-dir=$CACHE_DIR/perf
+# The key: the kernel's package version and this script (see stage_cached).
 key=$({ echo "$DEBIAN_KVERSION"; cat "$0"; } | sha256sum | cut -c1-16)
-stage=$dir/stage-$key
-if [ -e "$stage/.ok-$key" ]; then
-	echo "$stage"
-	exit 0
-fi
+stage_cached "$CACHE_DIR/perf" "$key"
 
 apt_alt_update
 work=$(mktemp -d "$CACHE_DIR/perf.XXXXXX")
@@ -35,13 +31,7 @@ pkgs=$(apt_alt -o Dir::State::status="$work/status" -o APT::Install-Recommends=f
 # shellcheck disable=SC2086
 debs_unpack "$work" $pkgs
 stage_programs "$work/root" "$work/stage" usr/bin/perf
-mkdir -p "$work/stage/usr/lib64"
-ln -sf "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" "$work/stage/usr/lib64/ld-linux-x86-64.so.2"
 "$work/stage/usr/lib64/ld-linux-x86-64.so.2" --library-path "$work/stage/usr/lib/x86_64-linux-gnu" \
 	"$work/stage/usr/bin/perf" --version | grep -q '^perf version' ||
 	{ log "the staged perf does not run"; exit 1; }
-rm -rf "$stage"
-mkdir -p "$dir"
-mv "$work/stage" "$stage"
-touch "$stage/.ok-$key"
-echo "$stage"
+stage_install "$work/stage" "$CACHE_DIR/perf" "$key"
