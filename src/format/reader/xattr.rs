@@ -280,16 +280,27 @@ impl<S: BlockSource> Image<S> {
         &self,
         cur: &mut Cursor<'_, S>,
         inode: &Inode,
-        mut f: impl FnMut(&XattrItem<'_>) -> Result<bool>,
+        f: impl FnMut(&XattrItem<'_>) -> Result<bool>,
     ) -> Result<()> {
         if inode.xattr_size == 0 {
             return Ok(());
         }
         let hdr = self.xattr_header(cur, inode)?;
+        self.for_each_xattr_after(cur, inode, &hdr, f)
+    }
+
+    /// [`Image::for_each_xattr_in`] for an inode with xattrs whose area header `hdr` was
+    /// read (and checked) already.
+    fn for_each_xattr_after(
+        &self,
+        cur: &mut Cursor<'_, S>,
+        inode: &Inode,
+        hdr: &XattrIbodyHeader,
+        mut f: impl FnMut(&XattrItem<'_>) -> Result<bool>,
+    ) -> Result<()> {
         let shared = usize::from(hdr.h_shared_count);
         let area_end = inode.xattr_offset + u64::from(inode.xattr_size);
         let shared_end = XATTR_IBODY_HEADER_SIZE + shared * 4;
-        let mut name = [0u8; NAME_MAX];
         let mut pos = inode.xattr_offset + shared_end as u64;
         // `shared_end <= xattr_size` (`xattr_header` checks it): no underflow; a u32 fits a usize.
         let inline_len = (area_end - pos) as usize;
@@ -308,6 +319,7 @@ impl<S: BlockSource> Image<S> {
                 at += size;
             }
         } else {
+            let mut name = [0u8; NAME_MAX];
             while pos < area_end {
                 let (item, size) = self.xattr_item_at(cur, pos, area_end, false, &mut name)?;
                 if !f(&item)? {
@@ -316,10 +328,14 @@ impl<S: BlockSource> Image<S> {
                 pos += size;
             }
         }
+        if shared == 0 {
+            return Ok(());
+        }
         // The shared ids are read in batches: the entries they name are in another block,
         // and reading ids one by one would take the inode's block back after each of them.
         const BATCH: usize = 16;
         let mut ids = [0u8; 4 * BATCH];
+        let mut name = [0u8; NAME_MAX];
         let mut i = 0;
         while i < shared {
             let n = (shared - i).min(BATCH);
@@ -353,18 +369,18 @@ impl<S: BlockSource> Image<S> {
         Ok(hdr)
     }
 
-    /// The inode's bloom filter word (EROFS' `XATTR_FILTER`: a set bit means the names that
-    /// hash to it are absent), or `None` if the image does not use the filter.
+    /// The bloom filter word of an inode's xattr area whose header is `hdr` (EROFS'
+    /// `XATTR_FILTER`: a set bit means the names that hash to it are absent), or `None` if
+    /// the image does not use the filter.
     ///
     /// The header is checked first, whatever the filter says, as EROFS does.
-    fn xattr_filter(&self, cur: &mut Cursor<'_, S>, inode: &Inode) -> Result<Option<u32>> {
-        let hdr = self.xattr_header(cur, inode)?;
+    fn xattr_filter(&self, hdr: &XattrIbodyHeader) -> Option<u32> {
         if self.sb.feature_compat & EROFS_FEATURE_COMPAT_XATTR_FILTER == 0
             || self.sb.xattr_filter_reserved != 0
         {
-            return Ok(None);
+            return None;
         }
-        Ok(Some(hdr.h_name_filter))
+        Some(hdr.h_name_filter)
     }
 
     /// Whether the filter word `filter` rules out the key whose filter bit is `bit`.
@@ -440,12 +456,14 @@ impl<S: BlockSource> Image<S> {
         }
         let mut wanted = [false; N];
         let mut left = 0usize;
-        match self.xattr_filter(cur, inode) {
-            Ok(filter) => {
+        let hdr = match self.xattr_header(cur, inode) {
+            Ok(hdr) => {
+                let filter = self.xattr_filter(&hdr);
                 for ((w, (_, bit)), a) in wanted.iter_mut().zip(keys.iter()).zip(ask) {
                     *w = a && !Self::xattr_filtered(filter, *bit);
                     left += usize::from(*w);
                 }
+                hdr
             }
             Err(e) => {
                 for (slot, a) in found.iter_mut().zip(ask) {
@@ -453,8 +471,9 @@ impl<S: BlockSource> Image<S> {
                         *slot = Err(e);
                     }
                 }
+                return found;
             }
-        }
+        };
         if left == 0 {
             return found;
         }
@@ -462,7 +481,7 @@ impl<S: BlockSource> Image<S> {
         // (`copied`); the others once the pass is over.
         let mut copied = [false; N];
         let mut values = values;
-        let r = self.for_each_xattr_in(cur, inode, |x| {
+        let r = self.for_each_xattr_after(cur, inode, &hdr, |x| {
             for ((((w, (key, _)), slot), buf), done) in wanted
                 .iter_mut()
                 .zip(keys.iter())
