@@ -373,7 +373,8 @@ impl<S: BlockSource> Image<S> {
     /// `XATTR_FILTER`: a set bit means the names that hash to it are absent), or `None` if
     /// the image does not use the filter.
     ///
-    /// The header is checked first, whatever the filter says, as EROFS does.
+    /// Callers read the header with [`Image::xattr_header`], which checks it, before asking:
+    /// the header is checked whatever the filter says, as EROFS does.
     fn xattr_filter(&self, hdr: &XattrIbodyHeader) -> Option<u32> {
         if self.sb.feature_compat & EROFS_FEATURE_COMPAT_XATTR_FILTER == 0
             || self.sb.xattr_filter_reserved != 0
