@@ -136,6 +136,49 @@ pub type XattrValue = (u64, u16);
 /// such xattr, or why the search failed.
 pub type XattrFound = Result<Option<XattrValue>>;
 
+/// One pass of [`Image::find_xattrs`] over an inode's xattrs: the keys, which of them are
+/// still looked for (`left`, a bit per key), what was found and which values were copied.
+struct Search<'s, 'k, 'v, const N: usize> {
+    keys: &'s [(&'k XattrKey<'k>, Option<u32>); N],
+    left: u32,
+    copied: u32,
+    found: &'s mut [XattrFound; N],
+    values: &'s mut [&'v mut [u8]; N],
+}
+
+impl<const N: usize> Search<'_, '_, '_, N> {
+    /// Records entry `x` as the answer of each key still looked for that it matches (and
+    /// copies its value if it came with the entry and fits); returns whether keys are left.
+    fn offer(&mut self, x: &XattrItem<'_>) -> bool {
+        let mut rest = self.left;
+        while rest != 0 {
+            let i = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            let Some((key, _)) = self.keys.get(i) else {
+                break;
+            };
+            if !key.matches(x.index, x.suffix) {
+                continue;
+            }
+            self.left &= !(1u32 << i);
+            if let Some(slot) = self.found.get_mut(i) {
+                *slot = Ok(Some((x.value_offset, x.value_len)));
+            }
+            let dst = self
+                .values
+                .get_mut(i)
+                .and_then(|b| b.get_mut(..usize::from(x.value_len)));
+            if let (Some(v), Some(dst)) = (x.value, dst) {
+                if v.len() == dst.len() {
+                    dst.copy_from_slice(v);
+                    self.copied |= 1u32 << i;
+                }
+            }
+        }
+        self.left != 0
+    }
+}
+
 impl<S: BlockSource> Image<S> {
     /// Offset of shared xattr `id` in the image.
     fn shared_xattr_offset(&self, id: u32) -> Result<u64> {
@@ -172,33 +215,46 @@ impl<S: BlockSource> Image<S> {
         if end > limit {
             return Err(FormatError::BadXattr);
         }
-        if e.e_name_index & EROFS_XATTR_LONG_PREFIX != 0 || xattr_prefix(e.e_name_index).is_none() {
-            return Err(FormatError::BadXattr);
-        }
-        if e.e_name_index == XATTR_INDEX_NONE && e.e_name_len == 0 {
+        if !Self::xattr_index_ok(e) {
             return Err(FormatError::BadXattr);
         }
         Ok(())
+    }
+
+    /// Whether entry `e` names its xattr in a way this reader knows: a built-in prefix index
+    /// (no long prefix) and, without a prefix, a name.
+    fn xattr_index_ok(e: &XattrEntry) -> bool {
+        e.e_name_index & EROFS_XATTR_LONG_PREFIX == 0
+            && xattr_prefix(e.e_name_index).is_some()
+            && !(e.e_name_index == XATTR_INDEX_NONE && e.e_name_len == 0)
     }
 
     /// The inline xattr entry at `at` in `area`, the inline entries of an inode (which start
     /// at image offset `base` and lie in one block), as an item, and the entry's size. Checks
     /// what [`Image::xattr_item_at`] checks, with the end of `area` as the limit.
     fn xattr_item_in(area: &[u8], at: usize, base: u64) -> Result<(XattrItem<'_>, usize)> {
-        let rest = area.get(at..).ok_or(FormatError::BadXattr)?;
-        let e = XattrEntry::parse(rest.get(..XATTR_ENTRY_SIZE).ok_or(FormatError::BadXattr)?)?;
-        let off = base + at as u64;
-        Self::check_xattr_entry(&e, off, base + area.len() as u64)?;
-        let n = usize::from(e.e_name_len);
-        // The entry ends inside `area` (checked above): neither `get` fails.
-        let name = rest
-            .get(XATTR_ENTRY_SIZE..XATTR_ENTRY_SIZE + n)
-            .ok_or(FormatError::BadXattr)?;
-        let value = rest
-            .get(XATTR_ENTRY_SIZE + n..XATTR_ENTRY_SIZE + n + usize::from(e.e_value_size))
-            .ok_or(FormatError::BadXattr)?;
-        let item = Self::xattr_item(&e, off, name, Some(value), false);
-        Ok((item, e.total_size()))
+        let Some((&[name_len, index, v0, v1], rest)) = area
+            .get(at..)
+            .and_then(|r| r.split_first_chunk::<XATTR_ENTRY_SIZE>())
+        else {
+            return Err(FormatError::BadXattr);
+        };
+        let e = XattrEntry {
+            e_name_len: name_len,
+            e_name_index: index,
+            e_value_size: u16::from_le_bytes([v0, v1]),
+        };
+        let n = usize::from(name_len);
+        let v = usize::from(e.e_value_size);
+        let size = e.total_size();
+        // The padded entry ends inside `area`, as `check_xattr_entry` requires.
+        if size > XATTR_ENTRY_SIZE + rest.len() || !Self::xattr_index_ok(&e) {
+            return Err(FormatError::BadXattr);
+        }
+        let (name, rest) = rest.split_at_checked(n).ok_or(FormatError::BadXattr)?;
+        let value = rest.get(..v).ok_or(FormatError::BadXattr)?;
+        let item = Self::xattr_item(&e, base + at as u64, name, Some(value), false);
+        Ok((item, size))
     }
 
     /// The item for the entry at `off` whose header is `e` and whose name suffix is `suffix`
@@ -359,9 +415,9 @@ impl<S: BlockSource> Image<S> {
     /// The header of the inode's xattr area, checked as EROFS checks it before any xattr
     /// lookup (`erofs_init_inode_xattrs`): its shared ids fit the area.
     fn xattr_header(&self, cur: &mut Cursor<'_, S>, inode: &Inode) -> Result<XattrIbodyHeader> {
-        let mut hb = [0u8; XATTR_IBODY_HEADER_SIZE];
-        cur.read_exact_at(inode.xattr_offset, &mut hb)?;
-        let hdr = XattrIbodyHeader::parse(&hb)?;
+        // The area follows an inode, at a multiple of 32 bytes: its header does not cross
+        // a block.
+        let hdr = XattrIbodyHeader::parse(cur.slice(inode.xattr_offset, XATTR_IBODY_HEADER_SIZE)?)?;
         let shared_end = XATTR_IBODY_HEADER_SIZE + usize::from(hdr.h_shared_count) * 4;
         if shared_end > inode.xattr_size as usize {
             return Err(FormatError::BadXattr);
@@ -382,14 +438,6 @@ impl<S: BlockSource> Image<S> {
             return None;
         }
         Some(hdr.h_name_filter)
-    }
-
-    /// Whether the filter word `filter` rules out the key whose filter bit is `bit`.
-    fn xattr_filtered(filter: Option<u32>, bit: Option<u32>) -> bool {
-        match (filter, bit) {
-            (Some(word), Some(bit)) => word & (1u32 << bit) != 0,
-            _ => false,
-        }
     }
 
     /// Finds the xattr `key`; returns `(value offset, value length)`.
@@ -414,7 +462,17 @@ impl<S: BlockSource> Image<S> {
         values: [&mut [u8]; N],
     ) -> [XattrFound; N] {
         let keys = keys.map(|k| (k, k.filter_bit()));
-        self.find_xattrs_in(&mut Cursor::new(self), inode, keys, [true; N], values)
+        let mut found = [const { Ok(None) }; N];
+        let mut values = values;
+        self.find_xattrs_in(
+            &mut Cursor::new(self),
+            inode,
+            &keys,
+            [true; N],
+            &mut values,
+            &mut found,
+        );
+        found
     }
 
     /// Decodes inode `nid` as [`Image::inode`] does and finds those of the xattrs `keys` that
@@ -431,89 +489,82 @@ impl<S: BlockSource> Image<S> {
         let mut cur = Cursor::new(self);
         let inode = self.inode_in(&mut cur, nid)?;
         let ask = want(&inode);
-        let found = self.find_xattrs_in(
+        let mut found = [const { Ok(None) }; N];
+        let mut values = values;
+        self.find_xattrs_in(
             &mut cur,
             &inode,
-            keys.map(|k| (&k.key, Some(k.bit))),
+            &keys.map(|k| (&k.key, Some(k.bit))),
             ask,
-            values,
+            &mut values,
+            &mut found,
         );
         Ok((inode, found))
     }
 
     /// [`Image::find_xattrs`], reading through `cur`, with each key's filter bit given, for
-    /// the keys that `ask` names.
+    /// the keys that `ask` names; the answers are written to `found`, which starts with
+    /// every key `Ok(None)`.
     fn find_xattrs_in<const N: usize>(
         &self,
         cur: &mut Cursor<'_, S>,
         inode: &Inode,
-        keys: [(&XattrKey<'_>, Option<u32>); N],
+        keys: &[(&XattrKey<'_>, Option<u32>); N],
         ask: [bool; N],
-        values: [&mut [u8]; N],
-    ) -> [XattrFound; N] {
-        let mut found: [XattrFound; N] = [const { Ok(None) }; N];
-        if inode.xattr_size == 0 || !ask.contains(&true) {
-            return found;
+        values: &mut [&mut [u8]; N],
+        found: &mut [XattrFound; N],
+    ) {
+        // The keys still looked for are the set bits of one word.
+        const { assert!(N <= 32) };
+        if inode.xattr_size == 0 {
+            return;
         }
-        let mut wanted = [false; N];
-        let mut left = 0usize;
+        let asked = ask
+            .iter()
+            .enumerate()
+            .fold(0u32, |m, (i, a)| m | (u32::from(*a) << i));
+        if asked == 0 {
+            return;
+        }
         let hdr = match self.xattr_header(cur, inode) {
-            Ok(hdr) => {
-                let filter = self.xattr_filter(&hdr);
-                for ((w, (_, bit)), a) in wanted.iter_mut().zip(keys.iter()).zip(ask) {
-                    *w = a && !Self::xattr_filtered(filter, *bit);
-                    left += usize::from(*w);
-                }
-                hdr
-            }
+            Ok(hdr) => hdr,
             Err(e) => {
-                for (slot, a) in found.iter_mut().zip(ask) {
-                    if a {
-                        *slot = Err(e);
-                    }
-                }
-                return found;
+                Self::fail_keys(found, asked, e);
+                return;
             }
         };
+        let mut left = asked;
+        if let Some(word) = self.xattr_filter(&hdr) {
+            for (i, (_, bit)) in keys.iter().enumerate() {
+                if bit.is_some_and(|b| word & (1u32 << b) != 0) {
+                    left &= !(1u32 << i);
+                }
+            }
+        }
         if left == 0 {
-            return found;
+            return;
         }
-        // Values are copied as their entries are met if they are in the block being read
-        // (`copied`); the others once the pass is over.
-        let mut copied = [false; N];
-        let mut values = values;
-        let r = self.for_each_xattr_after(cur, inode, &hdr, |x| {
-            for ((((w, (key, _)), slot), buf), done) in wanted
-                .iter_mut()
-                .zip(keys.iter())
-                .zip(found.iter_mut())
-                .zip(values.iter_mut())
-                .zip(copied.iter_mut())
-            {
-                if *w && key.matches(x.index, x.suffix) {
-                    *w = false;
-                    *slot = Ok(Some((x.value_offset, x.value_len)));
-                    left -= 1;
-                    if let (Some(v), Some(dst)) = (x.value, buf.get_mut(..usize::from(x.value_len)))
-                    {
-                        if v.len() == dst.len() {
-                            dst.copy_from_slice(v);
-                            *done = true;
-                        }
-                    }
-                }
-            }
-            Ok(left > 0)
-        });
+        let mut search = Search {
+            keys,
+            left,
+            copied: 0,
+            found,
+            values,
+        };
+        let r = self.for_each_xattr_after(cur, inode, &hdr, |x| Ok(search.offer(x)));
+        let Search {
+            left,
+            copied,
+            found,
+            values,
+            ..
+        } = search;
         if let Err(e) = r {
-            for (w, slot) in wanted.iter().zip(found.iter_mut()) {
-                if *w {
-                    *slot = Err(e);
-                }
-            }
+            Self::fail_keys(found, left, e);
         }
-        for ((slot, buf), done) in found.iter_mut().zip(values).zip(copied) {
-            if done {
+        // The values that were not in the block being read when their entry was met.
+        for (i, (slot, buf)) in found.iter_mut().zip(values.iter_mut()).enumerate() {
+            if copied & (1u32 << i) != 0 {
                 continue;
             }
             if let Ok(Some((off, len))) = *slot {
@@ -524,7 +575,15 @@ impl<S: BlockSource> Image<S> {
                 }
             }
         }
-        found
+    }
+
+    /// Gives the keys of the set bits of `keys` the error `e`.
+    fn fail_keys<const N: usize>(found: &mut [XattrFound; N], keys: u32, e: FormatError) {
+        for (i, slot) in found.iter_mut().enumerate() {
+            if keys & (1u32 << i) != 0 {
+                *slot = Err(e);
+            }
+        }
     }
 
     /// Finds the xattr with the full `name` (e.g. `user.foo`) and copies its value into `buf`;
