@@ -782,6 +782,7 @@ pub const METACOPY_HEADER_SIZE: usize = 4;
 pub const MAX_DIGEST_SIZE: usize = 64;
 
 /// Digest size of an fs-verity hash algorithm, or `None` if unknown.
+#[cfg(cfs_tools)]
 pub fn digest_size(algo: u8) -> Option<usize> {
     match algo {
         FS_VERITY_HASH_ALG_SHA256 => Some(32),

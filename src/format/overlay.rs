@@ -7,13 +7,16 @@
 //! `metacopy`), whiteouts, and which xattrs are shown to userspace under which name.
 
 use super::error::{FormatError, Result};
+#[cfg(cfs_tools)]
+use super::layout::digest_size;
 use super::layout::{
-    digest_size, overlay_names, MetacopyHeader, MAX_DIGEST_SIZE, METACOPY_HEADER_SIZE, S_IFCHR,
+    overlay_names, MetacopyHeader, MAX_DIGEST_SIZE, METACOPY_HEADER_SIZE, S_IFCHR,
     XATTR_INDEX_TRUSTED,
 };
 use super::reader::Inode;
 
 /// The fs-verity digest a `trusted.overlay.metacopy` value asks for.
+#[cfg(cfs_tools)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MetacopyDigest {
     /// `FS_VERITY_HASH_ALG_SHA256` (1) or `FS_VERITY_HASH_ALG_SHA512` (2).
@@ -22,6 +25,7 @@ pub struct MetacopyDigest {
     bytes: [u8; MAX_DIGEST_SIZE],
 }
 
+#[cfg(cfs_tools)]
 impl MetacopyDigest {
     /// The digest bytes (32 for sha256, 64 for sha512).
     pub fn digest(&self) -> &[u8] {
@@ -34,6 +38,7 @@ impl MetacopyDigest {
 /// An empty value is a metacopy file without a digest (`Ok(None)`). Otherwise the value is
 /// a 4-byte header (version 0, total length, flags 0, hash algorithm) followed by the digest,
 /// and the length field must equal the value length and match the algorithm's digest size.
+#[cfg(cfs_tools)]
 pub fn parse_metacopy(value: &[u8]) -> Result<Option<MetacopyDigest>> {
     if value.is_empty() {
         return Ok(None);
