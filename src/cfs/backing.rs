@@ -131,12 +131,17 @@ fn is_object_path(rel: &[u8], d: &[u8; 32]) -> bool {
     if tail.len() != 2 * rest.len() || pair(first).map(|p| [p[0], p[1], b'/']) != Some(*head) {
         return false;
     }
-    // Indexed: objtool cannot follow the zip adapter's inlined assertions
-    // in a module.
-    for (i, b) in rest.iter().enumerate() {
-        if tail.get(2 * i..2 * i + 2) != pair(b).map(|p| &p[..]) {
+    // Pairs as arrays, so that each compares inline rather than through
+    // `memcmp`.
+    let mut digits = tail;
+    for b in rest {
+        let Some((p, more)) = digits.split_first_chunk::<2>() else {
+            return false;
+        };
+        if Some(p) != pair(b) {
             return false;
         }
+        digits = more;
     }
     true
 }

@@ -34,6 +34,15 @@ const XWHITEOUT_KEY: HashedXattrKey<'static> =
 const ORIGIN_KEY: HashedXattrKey<'static> =
     HashedXattrKey::new(layout::XATTR_INDEX_TRUSTED, b"overlay.origin");
 
+/// The overlay xattrs `iget` asks for, in the order of its answers.
+const OVERLAY_KEYS: [HashedXattrKey<'static>; 5] = [
+    METACOPY_KEY,
+    backing::REDIRECT_KEY,
+    OPAQUE_KEY,
+    XWHITEOUT_KEY,
+    ORIGIN_KEY,
+];
+
 /// Gets inode `nid` of `sb`, reading it from the image if it is not cached.
 pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>> {
     let new = match sb.iget(nid)? {
@@ -68,13 +77,7 @@ pub(crate) fn iget(sb: &SuperBlock<Composefs>, nid: u64) -> Result<ARef<CInode>>
                 layout::S_IFDIR => [false, true, true, false, true],
                 _ => [true, false, false, false, false],
             },
-            [
-                &METACOPY_KEY,
-                &backing::REDIRECT_KEY,
-                &OPAQUE_KEY,
-                &XWHITEOUT_KEY,
-                &ORIGIN_KEY,
-            ],
+            &OVERLAY_KEYS,
             [
                 &mut meta_buf,
                 &mut redirect_buf,

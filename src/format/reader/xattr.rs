@@ -129,6 +129,35 @@ impl<'k> HashedXattrKey<'k> {
     }
 }
 
+/// A key of a search ([`Image::find_xattrs`]): the name, and its bit in the inode's bloom
+/// filter word if it is known (`None`: not filtered).
+trait SearchKey {
+    /// The name looked for.
+    fn name(&self) -> &XattrKey<'_>;
+    /// The name's bit in the bloom filter word, if known.
+    fn filter_bit(&self) -> Option<u32>;
+}
+
+impl SearchKey for HashedXattrKey<'_> {
+    fn name(&self) -> &XattrKey<'_> {
+        &self.key
+    }
+
+    fn filter_bit(&self) -> Option<u32> {
+        Some(self.bit)
+    }
+}
+
+impl SearchKey for (&XattrKey<'_>, Option<u32>) {
+    fn name(&self) -> &XattrKey<'_> {
+        self.0
+    }
+
+    fn filter_bit(&self) -> Option<u32> {
+        self.1
+    }
+}
+
 /// Where an xattr's value lies in the image: `(offset, length)`.
 pub type XattrValue = (u64, u16);
 
@@ -138,15 +167,15 @@ pub type XattrFound = Result<Option<XattrValue>>;
 
 /// One pass of [`Image::find_xattrs`] over an inode's xattrs: the keys, which of them are
 /// still looked for (`left`, a bit per key), what was found and which values were copied.
-struct Search<'s, 'k, 'v, const N: usize> {
-    keys: &'s [(&'k XattrKey<'k>, Option<u32>); N],
+struct Search<'s, 'v, K, const N: usize> {
+    keys: &'s [K; N],
     left: u32,
     copied: u32,
     found: &'s mut [XattrFound; N],
     values: &'s mut [&'v mut [u8]; N],
 }
 
-impl<const N: usize> Search<'_, '_, '_, N> {
+impl<K: SearchKey, const N: usize> Search<'_, '_, K, N> {
     /// Records entry `x` as the answer of each key still looked for that it matches (and
     /// copies its value if it came with the entry and fits); returns whether keys are left.
     fn offer(&mut self, x: &XattrItem<'_>) -> bool {
@@ -154,10 +183,10 @@ impl<const N: usize> Search<'_, '_, '_, N> {
         while rest != 0 {
             let i = rest.trailing_zeros() as usize;
             rest &= rest - 1;
-            let Some((key, _)) = self.keys.get(i) else {
+            let Some(key) = self.keys.get(i) else {
                 break;
             };
-            if !key.matches(x.index, x.suffix) {
+            if !key.name().matches(x.index, x.suffix) {
                 continue;
             }
             self.left &= !(1u32 << i);
@@ -483,7 +512,7 @@ impl<S: BlockSource> Image<S> {
         &self,
         nid: u64,
         want: impl FnOnce(&Inode) -> [bool; N],
-        keys: [&HashedXattrKey<'_>; N],
+        keys: &[HashedXattrKey<'_>; N],
         values: [&mut [u8]; N],
     ) -> Result<(Inode, [XattrFound; N])> {
         let mut cur = Cursor::new(self);
@@ -494,7 +523,7 @@ impl<S: BlockSource> Image<S> {
         self.find_xattrs_in(
             &mut cur,
             &inode,
-            &keys.map(|k| (&k.key, Some(k.bit))),
+            keys,
             ask,
             &mut values,
             &mut found,
@@ -505,11 +534,11 @@ impl<S: BlockSource> Image<S> {
     /// [`Image::find_xattrs`], reading through `cur`, with each key's filter bit given, for
     /// the keys that `ask` names; the answers are written to `found`, which starts with
     /// every key `Ok(None)`.
-    fn find_xattrs_in<const N: usize>(
+    fn find_xattrs_in<K: SearchKey, const N: usize>(
         &self,
         cur: &mut Cursor<'_, S>,
         inode: &Inode,
-        keys: &[(&XattrKey<'_>, Option<u32>); N],
+        keys: &[K; N],
         ask: [bool; N],
         values: &mut [&mut [u8]; N],
         found: &mut [XattrFound; N],
@@ -535,8 +564,8 @@ impl<S: BlockSource> Image<S> {
         };
         let mut left = asked;
         if let Some(word) = self.xattr_filter(&hdr) {
-            for (i, (_, bit)) in keys.iter().enumerate() {
-                if bit.is_some_and(|b| word & (1u32 << b) != 0) {
+            for (i, key) in keys.iter().enumerate() {
+                if key.filter_bit().is_some_and(|b| word & (1u32 << b) != 0) {
                     left &= !(1u32 << i);
                 }
             }

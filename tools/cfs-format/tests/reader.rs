@@ -1022,7 +1022,7 @@ fn searching_several_names_agrees_with_the_listing() {
         if let Ok((_, found)) = img.inode_with_xattrs(
             nid,
             |_| ask,
-            hashed.each_ref(),
+            &hashed,
             [&mut v0[..], &mut v1[..], &mut v2[..], &mut v3[..]],
         ) {
             for (i, (h, got)) in hashed.iter().zip(&found).enumerate() {
