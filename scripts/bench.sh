@@ -18,10 +18,11 @@
 #   BENCH_HOST_RUNS=$BENCH_RUNS  interleaved runs per tool on the host
 #   BENCH_REAL=0                 skip the real tree (the kernel source's include/)
 #   BENCH_GUEST=0                skip the guest
-#   BENCH_SETS=main,real,mount_scale,lookup_bigdir,many_mounts,shared_cache,container_start,walk_cold_parallel
+#   BENCH_SETS=main,real,mount_scale,lookup_bigdir,many_mounts,shared_cache,container_start,walk_cold_parallel,insns
 #                                the guest's groups of metrics to run (default
 #                                all of them; e.g. BENCH_SETS=many_mounts runs
-#                                only that, on a small generated image)
+#                                only that, on a small generated image; insns
+#                                runs in a second guest, see walk_cold_insns)
 #   BENCH_HUGE=1                 add the 1,000,000-entry sizes of mount_scale
 #                                and lookup_bigdir (off by default: building
 #                                them takes minutes under TCG)
@@ -107,6 +108,15 @@
 #                      ratio = composefs's speed-up / the reference's. >= 1.0.
 #   walk_cold_parallel_speedup_vs_erofs  the same against EROFS alone's speed-up
 #                      (the floor; no target).
+#   walk_cold_insns    the walk's CPU work in millions of instructions: a
+#                      second guest (one vCPU, VM_ICOUNT=1, whose clock counts
+#                      the instructions it executes) walks each side after
+#                      `echo 2 > drop_caches` (dentries and inodes cold, the
+#                      image's pages cached: waiting for I/O would count no
+#                      instructions but jump the clock to its next timer).
+#                      The same from run to run, where the timed walks spread
+#                      by a factor of two under TCG. No target: it shows the
+#                      work the timed rows measure. _vs_erofs: EROFS alone.
 #   many_mounts        ms to mount BENCH_MANY distinct images of 200 entries
 #                      (one store), left mounted together. <= 0.5.
 #   many_mounts_mem    KiB per mounted image (slab + page cache above the
@@ -146,7 +156,9 @@ ENTRIES=${BENCH_ENTRIES:-50000}
 SEED=${BENCH_SEED:-1}
 CYCLES=${BENCH_CYCLES:-200}
 BIG=${BENCH_BIG:-4:8}
-SETS=${BENCH_SETS:-main,real,mount_scale,lookup_bigdir,many_mounts,shared_cache,container_start,walk_cold_parallel}
+SETS=${BENCH_SETS:-main,real,mount_scale,lookup_bigdir,many_mounts,shared_cache,container_start,walk_cold_parallel,insns}
+# The sets of the main guest; insns runs in a guest of its own.
+GUEST_SETS=$(echo ",$SETS," | sed 's/,insns,/,/g; s/^,//; s/,$//')
 out=$PROJECT_ROOT/build/bench
 mkdir -p "$out"
 cd "$PROJECT_ROOT"
@@ -327,7 +339,9 @@ EOF
 
 # ---- guest ----
 : >"$out/guest.log"
-if [ "${BENCH_GUEST:-1}" != 0 ]; then
+: >"$out/guest-insns.log"
+prepped=0
+if [ "${BENCH_GUEST:-1}" != 0 ] && [ -n "$GUEST_SETS" ]; then
 	log "guest: bench kernel, $ENTRIES entries, $RUNS runs (TCG, 2 vCPUs: about 25 minutes for every set)"
 	echo "# $module_note" | tee "$out/guest.log"
 	# The real tree: the kernel source's include/ (headers, symlinks).
@@ -342,12 +356,13 @@ if [ "${BENCH_GUEST:-1}" != 0 ]; then
 	fi
 	# The images and stores the guest reads, its /scratch.
 	prep_images "$out/prep" "$realdir"
+	prepped=1
 	set +e
 	COMPOSEFS_KO=$out/composefs.ko "$PROJECT_ROOT/selftests/vm-run" --kernel bench \
 		--timeout "${BENCH_TIMEOUT:-3600}" --attach "$PROJECT_ROOT/selftests/bench" \
 		--scratch-from "$out/prep" -- \
 		sh /attach/bench/guest.sh "$RUNS" "$ENTRIES" "$SEED" "$CYCLES" "$BIG" \
-		"$SETS" \
+		"$GUEST_SETS" \
 		"${BENCH_HUGE:-0}" "${BENCH_MANY:-1000}" \
 		2>"$out/console.log" | tee -a "$out/guest.log"
 	rc=${PIPESTATUS[0]}
@@ -358,8 +373,27 @@ if [ "${BENCH_GUEST:-1}" != 0 ]; then
 	fi
 fi
 
+# ---- the walk's instruction counts: a second guest, clock on icount ----
+case ",$SETS," in *,insns,*) insns=1 ;; *) insns=0 ;; esac
+if [ "${BENCH_GUEST:-1}" != 0 ] && [ "$insns" = 1 ]; then
+	log "guest: instruction counts of the walk (VM_ICOUNT=1, 1 vCPU: about 3 minutes)"
+	[ "$prepped" = 1 ] || prep_images "$out/prep"
+	set +e
+	VM_ICOUNT=1 VM_CPUS=1 COMPOSEFS_KO=$out/composefs.ko "$PROJECT_ROOT/selftests/vm-run" \
+		--kernel bench --timeout "${BENCH_TIMEOUT:-3600}" \
+		--attach "$PROJECT_ROOT/selftests/bench" --scratch-from "$out/prep" -- \
+		sh /attach/bench/guest.sh "$RUNS" "$ENTRIES" "$SEED" "$CYCLES" "$BIG" insns \
+		2>"$out/console-insns.log" | tee "$out/guest-insns.log"
+	irc=${PIPESTATUS[0]}
+	set -e
+	if [ "$irc" != 0 ]; then
+		log "instruction-count guest exited with status $irc; kernel log in $out/console-insns.log"
+		[ "${rc:-0}" != 0 ] || rc=$irc
+	fi
+fi
+
 # ---- report ----
 echo
-python3 "$PROJECT_ROOT/selftests/bench/report.py" "$out" "$out/guest.log" "$out/host.log"
+python3 "$PROJECT_ROOT/selftests/bench/report.py" "$out" "$out/guest.log" "$out/guest-insns.log" "$out/host.log"
 [ -e "$out/results.png" ] && log "plot: $out/results.png"
 exit "${rc:-0}"

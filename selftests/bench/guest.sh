@@ -9,8 +9,10 @@
 # SETS: comma-separated groups to run (default all): main (the metrics of
 # the generated image, walk_warm_vs_tmpfs among them), real (the real tree),
 # and the scale metrics of scale.sh: mount_scale, lookup_bigdir,
-# many_mounts, shared_cache, container_start, walk_cold_parallel. HUGE=1
-# adds the 1,000,000-entry sizes; MANY is many_mounts' number of images.
+# many_mounts, shared_cache, container_start, walk_cold_parallel; insns
+# (walk_cold_insns: meant for a guest whose clock counts instructions,
+# VM_ICOUNT=1). HUGE=1 adds the 1,000,000-entry sizes; MANY is
+# many_mounts' number of images.
 #
 # Finds on /scratch the images and stores scripts/bench.sh built on the host
 # (prep_images there) and enables fs-verity on the stores, generates the
@@ -189,11 +191,35 @@ bench_open_close() {
 	done
 }
 
+# ---- walk_cold_insns: the walk's CPU work. In a guest whose clock counts
+# instructions (VM_ICOUNT=1) a walk's milliseconds are millions of
+# instructions. The image's pages stay cached (drop_caches 2 drops dentries
+# and inodes): waiting for a read counts no instructions, but the clock
+# jumps to its next timer, which would make the count vary. ----
+bench_walk_insns() {
+	local r side
+	for side in $SIDES; do
+		mnt $side || { echo "# $side: mount failed"; continue; }
+		cfs-bench walk $M/$side >/dev/null
+		r=0
+		while [ $r -lt "$RUNS" ]; do
+			echo 2 >/proc/sys/vm/drop_caches
+			run walk_cold_insns $side cfs-bench walk $M/$side
+			r=$((r + 1))
+		done
+		umnt $side
+	done
+}
+
 . "$(dirname "$0")/scale.sh"
 
 if has main || has walk_cold_parallel; then
 	echo "# t=$(date +%s) metadata"
 	bench_walk_cold ""
+fi
+if has insns; then
+	echo "# t=$(date +%s) walk_cold_insns"
+	bench_walk_insns
 fi
 if has main; then
 	bench_walk_warm "" $SRC
