@@ -68,6 +68,32 @@ pub struct XattrKey<'k> {
     pub tail: &'k [u8],
 }
 
+/// Whether `a` and `b` hold the same bytes. Compared inline, eight bytes at a time: xattr
+/// names are short, and comparing one against each key a search looks for through `memcmp`
+/// cost more than the comparison.
+fn same_bytes(mut a: &[u8], mut b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    while let (Some((x, more_a)), Some((y, more_b))) =
+        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    {
+        if x != y {
+            return false;
+        }
+        a = more_a;
+        b = more_b;
+    }
+    while let (Some((x, more_a)), Some((y, more_b))) = (a.split_first(), b.split_first()) {
+        if x != y {
+            return false;
+        }
+        a = more_a;
+        b = more_b;
+    }
+    true
+}
+
 impl XattrKey<'_> {
     fn matches(&self, index: u8, suffix: &[u8]) -> bool {
         // The length is compared first; most keys have no tail, so one comparison of bytes
@@ -77,7 +103,7 @@ impl XattrKey<'_> {
             && suffix
                 .split_at_checked(self.head.len())
                 .is_some_and(|(head, tail)| {
-                    head == self.head && (self.tail.is_empty() || tail == self.tail)
+                    same_bytes(head, self.head) && (self.tail.is_empty() || tail == self.tail)
                 })
     }
 
@@ -166,10 +192,12 @@ pub type XattrValue = (u64, u16);
 pub type XattrFound = Result<Option<XattrValue>>;
 
 /// One pass of [`Image::find_xattrs`] over an inode's xattrs: the keys, which of them are
-/// still looked for (`left`, a bit per key), what was found and which values were copied.
+/// still looked for (`left`, a bit per key), which were found (`matched`) and their values
+/// copied (`copied`), and the answers.
 struct Search<'s, 'v, K, const N: usize> {
     keys: &'s [K; N],
     left: u32,
+    matched: u32,
     copied: u32,
     found: &'s mut [XattrFound; N],
     values: &'s mut [&'v mut [u8]; N],
@@ -190,6 +218,7 @@ impl<K: SearchKey, const N: usize> Search<'_, '_, K, N> {
                 continue;
             }
             self.left &= !(1u32 << i);
+            self.matched |= 1u32 << i;
             if let Some(slot) = self.found.get_mut(i) {
                 *slot = Ok(Some((x.value_offset, x.value_len)));
             }
@@ -520,14 +549,7 @@ impl<S: BlockSource> Image<S> {
         let ask = want(&inode);
         let mut found = [const { Ok(None) }; N];
         let mut values = values;
-        self.find_xattrs_in(
-            &mut cur,
-            &inode,
-            keys,
-            ask,
-            &mut values,
-            &mut found,
-        );
+        self.find_xattrs_in(&mut cur, &inode, keys, ask, &mut values, &mut found);
         Ok((inode, found))
     }
 
@@ -576,6 +598,7 @@ impl<S: BlockSource> Image<S> {
         let mut search = Search {
             keys,
             left,
+            matched: 0,
             copied: 0,
             found,
             values,
@@ -583,6 +606,7 @@ impl<S: BlockSource> Image<S> {
         let r = self.for_each_xattr_after(cur, inode, &hdr, |x| Ok(search.offer(x)));
         let Search {
             left,
+            matched,
             copied,
             found,
             values,
@@ -592,10 +616,13 @@ impl<S: BlockSource> Image<S> {
             Self::fail_keys(found, left, e);
         }
         // The values that were not in the block being read when their entry was met.
-        for (i, (slot, buf)) in found.iter_mut().zip(values.iter_mut()).enumerate() {
-            if copied & (1u32 << i) != 0 {
-                continue;
-            }
+        let mut pending = matched & !copied;
+        while pending != 0 {
+            let i = pending.trailing_zeros() as usize;
+            pending &= pending - 1;
+            let (Some(slot), Some(buf)) = (found.get_mut(i), values.get_mut(i)) else {
+                break;
+            };
             if let Ok(Some((off, len))) = *slot {
                 if let Some(dst) = buf.get_mut(..usize::from(len)) {
                     if let Err(e) = cur.read_exact_at(off, dst) {
