@@ -106,56 +106,6 @@ fn object_path(d: &[u8; 32]) -> [u8; 66] {
     p
 }
 
-/// The two lower-case hex digits of each byte value.
-// Indexing in const evaluation: an index out of range fails the build.
-#[allow(clippy::indexing_slicing)]
-const HEX_PAIRS: [[u8; 2]; 256] = {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut t = [[0u8; 2]; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = [DIGITS[i >> 4], DIGITS[i & 15]];
-        i += 1;
-    }
-    t
-};
-
-/// Whether `rel` is the object path of the sha256 digest `d`, as
-/// [`object_path`] writes it (without its NUL). Compares digit pairs in
-/// place: this runs for every external file an `iget` reads.
-fn is_object_path(rel: &[u8], d: &[u8; 32]) -> bool {
-    let ([first, rest @ ..], Some((head, tail))) = (d, rel.split_first_chunk::<3>()) else {
-        return false;
-    };
-    let pair = |b: &u8| HEX_PAIRS.get(usize::from(*b));
-    if tail.len() != 2 * rest.len() || pair(first).map(|p| [p[0], p[1], b'/']) != Some(*head) {
-        return false;
-    }
-    // Pairs as arrays, so that each compares inline rather than through
-    // `memcmp`.
-    let mut digits = tail;
-    for b in rest {
-        let Some((p, more)) = digits.split_first_chunk::<2>() else {
-            return false;
-        };
-        if Some(p) != pair(b) {
-            return false;
-        }
-        digits = more;
-    }
-    true
-}
-
-/// The sha256 digest of the metacopy value `meta` if it is the one
-/// mkcomposefs writes: version 0, the whole length, no flags, sha256.
-fn usual_sha256_metacopy(meta: &[u8]) -> Option<&[u8; 32]> {
-    const USUAL_LEN: u8 = (layout::METACOPY_HEADER_SIZE + 32) as u8;
-    match meta.split_first_chunk::<{ layout::METACOPY_HEADER_SIZE }>() {
-        Some((&[0, USUAL_LEN, 0, layout::FS_VERITY_HASH_ALG_SHA256], d)) => d.try_into().ok(),
-        _ => None,
-    }
-}
-
 /// Checks, when the external file `nid` is read from the image of the mount
 /// named `sb`, that its overlay xattrs `x` can lead to data, with the errors
 /// overlayfs gives on lookup: `EIO` for a metacopy value of 1 to 3 bytes
@@ -190,17 +140,17 @@ pub(super) fn check(
     // The sha256 digest, if the metacopy value is the usual one: then an
     // open needs nothing more from the image if the redirect names its
     // object.
-    let digest = meta_buf.get(..meta_len).and_then(usual_sha256_metacopy);
+    let digest = meta_buf.get(..meta_len).and_then(overlay::usual_sha256_metacopy);
     // The usual redirect, `/` and the object path, is a valid absolute
     // one: no need to parse it.
     if let (Some(d), Some((b'/', rel))) = (digest, value.split_first()) {
-        if is_object_path(rel, d) {
+        if overlay::is_object_path(rel, d) {
             return Ok(Some(*d));
         }
     }
     match overlay::parse_redirect(value) {
         Ok(overlay::Redirect::Absolute(rel)) => {
-            Ok(digest.filter(|d| is_object_path(rel, d)).copied())
+            Ok(digest.filter(|d| overlay::is_object_path(rel, d)).copied())
         }
         Ok(overlay::Redirect::Relative(_)) => {
             warn(sb, nid, "metacopy file with a relative redirect");

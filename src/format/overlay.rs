@@ -10,8 +10,8 @@ use super::error::{FormatError, Result};
 #[cfg(cfs_tools)]
 use super::layout::digest_size;
 use super::layout::{
-    overlay_names, MetacopyHeader, MAX_DIGEST_SIZE, METACOPY_HEADER_SIZE, S_IFCHR,
-    XATTR_INDEX_TRUSTED,
+    overlay_names, MetacopyHeader, FS_VERITY_HASH_ALG_SHA256, MAX_DIGEST_SIZE,
+    METACOPY_HEADER_SIZE, S_IFCHR, XATTR_INDEX_TRUSTED,
 };
 use super::reader::Inode;
 
@@ -90,6 +90,68 @@ pub fn metacopy_digest_at_open(value: &[u8]) -> Result<Option<(u8, &[u8])>> {
         .get(METACOPY_HEADER_SIZE..)
         .ok_or(FormatError::BadMetacopy)?;
     Ok(Some((h.digest_algo, digest)))
+}
+
+/// The two lower-case hex digits of each byte value.
+// Indexing in const evaluation: an index out of range fails the build.
+#[allow(clippy::indexing_slicing)]
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [DIGITS[i >> 4], DIGITS[i & 15]];
+        i += 1;
+    }
+    t
+};
+
+/// Whether `rel` is the object path of the sha256 digest `d` as mkcomposefs writes it in
+/// redirects, without the leading `/`: the digest in lower-case hex, split after its first
+/// two digits (`xx/yyyy...`). Compares the digits in place: the kernel asks this of every
+/// external file it reads an inode of.
+pub fn is_object_path(rel: &[u8], d: &[u8; 32]) -> bool {
+    let ([first, rest @ ..], Some((head, tail))) = (d, rel.split_first_chunk::<3>()) else {
+        return false;
+    };
+    let pair = |b: &u8| HEX_PAIRS.get(usize::from(*b));
+    if tail.len() != 2 * rest.len() || pair(first).map(|p| [p[0], p[1], b'/']) != Some(*head) {
+        return false;
+    }
+    // The digits of four bytes at a time, compared as one word (and not
+    // through `memcmp`), then those of the last bytes pair by pair.
+    let word = |b: u8| u64::from(pair(&b).map_or(0, |p| u16::from_le_bytes(*p)));
+    let (mut bytes, mut digits): (&[u8], &[u8]) = (rest, tail);
+    while let (Some((&[b0, b1, b2, b3], more_bytes)), Some((d, more_digits))) = (
+        bytes.split_first_chunk::<4>(),
+        digits.split_first_chunk::<8>(),
+    ) {
+        let want = word(b0) | word(b1) << 16 | word(b2) << 32 | word(b3) << 48;
+        if want != u64::from_le_bytes(*d) {
+            return false;
+        }
+        (bytes, digits) = (more_bytes, more_digits);
+    }
+    for b in bytes {
+        let Some((p, more)) = digits.split_first_chunk::<2>() else {
+            return false;
+        };
+        if Some(p) != pair(b) {
+            return false;
+        }
+        digits = more;
+    }
+    true
+}
+
+/// The sha256 digest of the metacopy value `meta` if it is the one mkcomposefs writes:
+/// version 0, the whole length, no flags, sha256.
+pub fn usual_sha256_metacopy(meta: &[u8]) -> Option<&[u8; 32]> {
+    const USUAL_LEN: u8 = (METACOPY_HEADER_SIZE + 32) as u8;
+    match meta.split_first_chunk::<{ METACOPY_HEADER_SIZE }>() {
+        Some((&[0, USUAL_LEN, 0, FS_VERITY_HASH_ALG_SHA256], d)) => d.try_into().ok(),
+        _ => None,
+    }
 }
 
 /// The largest metacopy value overlayfs reads (`OVL_METACOPY_MAX_SIZE`: the header and a

@@ -1076,3 +1076,51 @@ fn searching_several_names_agrees_with_the_listing() {
         "{intact} intact, {checked} in all"
     );
 }
+
+/// `is_object_path` accepts exactly the object path mkcomposefs writes for a sha256 digest
+/// (compared with one written here with `format!`), and `usual_sha256_metacopy` exactly the
+/// metacopy value it writes: the kernel keeps only the digest of a file whose xattrs pass both.
+#[test]
+fn object_paths_and_usual_metacopy_values() {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for round in 0..200 {
+        let mut d = [0u8; 32];
+        for b in d.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+        match round {
+            0 => d = [0; 32],
+            1 => d = [0xff; 32],
+            _ => {}
+        }
+        let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+        let path = format!("{}/{}", &hex[..2], &hex[2..]);
+        let p = path.as_bytes();
+        assert!(is_object_path(p, &d), "{path}");
+        for i in 0..p.len() {
+            let mut q = p.to_vec();
+            q[i] = if q[i] == b'0' { b'1' } else { b'0' };
+            assert!(!is_object_path(&q, &d), "{path} with byte {i} changed");
+        }
+        if path.bytes().any(|c| c.is_ascii_alphabetic()) {
+            assert!(!is_object_path(path.to_uppercase().as_bytes(), &d), "{path} upper-case");
+        }
+        assert!(!is_object_path(&p[..p.len() - 1], &d), "{path} short");
+        assert!(!is_object_path(format!("{path}0").as_bytes(), &d), "{path} long");
+        assert!(!is_object_path(format!("/{path}").as_bytes(), &d), "/{path}");
+        let mut m = vec![0u8, 36, 0, FS_VERITY_HASH_ALG_SHA256];
+        m.extend_from_slice(&d);
+        assert_eq!(usual_sha256_metacopy(&m), Some(&d));
+        for (i, v) in [(0, 1u8), (1, 35), (2, 1), (3, FS_VERITY_HASH_ALG_SHA512)] {
+            let mut n = m.clone();
+            n[i] = v;
+            assert_eq!(usual_sha256_metacopy(&n), None, "byte {i} = {v}");
+        }
+        assert_eq!(usual_sha256_metacopy(&m[..35]), None);
+        m.push(0);
+        assert_eq!(usual_sha256_metacopy(&m), None);
+    }
+}
