@@ -103,7 +103,7 @@ impl XattrKey<'_> {
             && suffix
                 .split_at_checked(self.head.len())
                 .is_some_and(|(head, tail)| {
-                    same_bytes(head, self.head) && (self.tail.is_empty() || tail == self.tail)
+                    same_bytes(head, self.head) && same_bytes(tail, self.tail)
                 })
     }
 
@@ -192,12 +192,11 @@ pub type XattrValue = (u64, u16);
 pub type XattrFound = Result<Option<XattrValue>>;
 
 /// One pass of [`Image::find_xattrs`] over an inode's xattrs: the keys, which of them are
-/// still looked for (`left`, a bit per key), which were found (`matched`) and their values
-/// copied (`copied`), and the answers.
+/// still looked for (`left`, a bit per key), which values were copied (`copied`), and the
+/// answers.
 struct Search<'s, 'v, K, const N: usize> {
     keys: &'s [K; N],
     left: u32,
-    matched: u32,
     copied: u32,
     found: &'s mut [XattrFound; N],
     values: &'s mut [&'v mut [u8]; N],
@@ -218,7 +217,6 @@ impl<K: SearchKey, const N: usize> Search<'_, '_, K, N> {
                 continue;
             }
             self.left &= !(1u32 << i);
-            self.matched |= 1u32 << i;
             if let Some(slot) = self.found.get_mut(i) {
                 *slot = Ok(Some((x.value_offset, x.value_len)));
             }
@@ -273,46 +271,37 @@ impl<S: BlockSource> Image<S> {
         if end > limit {
             return Err(FormatError::BadXattr);
         }
-        if !Self::xattr_index_ok(e) {
+        if e.e_name_index & EROFS_XATTR_LONG_PREFIX != 0 || xattr_prefix(e.e_name_index).is_none() {
+            return Err(FormatError::BadXattr);
+        }
+        if e.e_name_index == XATTR_INDEX_NONE && e.e_name_len == 0 {
             return Err(FormatError::BadXattr);
         }
         Ok(())
-    }
-
-    /// Whether entry `e` names its xattr in a way this reader knows: a built-in prefix index
-    /// (no long prefix) and, without a prefix, a name.
-    fn xattr_index_ok(e: &XattrEntry) -> bool {
-        e.e_name_index & EROFS_XATTR_LONG_PREFIX == 0
-            && xattr_prefix(e.e_name_index).is_some()
-            && !(e.e_name_index == XATTR_INDEX_NONE && e.e_name_len == 0)
     }
 
     /// The inline xattr entry at `at` in `area`, the inline entries of an inode (which start
     /// at image offset `base` and lie in one block), as an item, and the entry's size. Checks
     /// what [`Image::xattr_item_at`] checks, with the end of `area` as the limit.
     fn xattr_item_in(area: &[u8], at: usize, base: u64) -> Result<(XattrItem<'_>, usize)> {
-        let Some((&[name_len, index, v0, v1], rest)) = area
+        let Some((header, rest)) = area
             .get(at..)
             .and_then(|r| r.split_first_chunk::<XATTR_ENTRY_SIZE>())
         else {
             return Err(FormatError::BadXattr);
         };
-        let e = XattrEntry {
-            e_name_len: name_len,
-            e_name_index: index,
-            e_value_size: u16::from_le_bytes([v0, v1]),
-        };
-        let n = usize::from(name_len);
-        let v = usize::from(e.e_value_size);
-        let size = e.total_size();
-        // The padded entry ends inside `area`, as `check_xattr_entry` requires.
-        if size > XATTR_ENTRY_SIZE + rest.len() || !Self::xattr_index_ok(&e) {
-            return Err(FormatError::BadXattr);
-        }
-        let (name, rest) = rest.split_at_checked(n).ok_or(FormatError::BadXattr)?;
-        let value = rest.get(..v).ok_or(FormatError::BadXattr)?;
-        let item = Self::xattr_item(&e, base + at as u64, name, Some(value), false);
-        Ok((item, size))
+        let e = XattrEntry::parse(header)?;
+        let off = base + at as u64;
+        Self::check_xattr_entry(&e, off, base + area.len() as u64)?;
+        // The entry ends inside `area` (checked above): neither fails.
+        let (name, rest) = rest
+            .split_at_checked(usize::from(e.e_name_len))
+            .ok_or(FormatError::BadXattr)?;
+        let value = rest
+            .get(..usize::from(e.e_value_size))
+            .ok_or(FormatError::BadXattr)?;
+        let item = Self::xattr_item(&e, off, name, Some(value), false);
+        Ok((item, e.total_size()))
     }
 
     /// The item for the entry at `off` whose header is `e` and whose name suffix is `suffix`
@@ -598,25 +587,24 @@ impl<S: BlockSource> Image<S> {
         let mut search = Search {
             keys,
             left,
-            matched: 0,
             copied: 0,
             found,
             values,
         };
         let r = self.for_each_xattr_after(cur, inode, &hdr, |x| Ok(search.offer(x)));
         let Search {
-            left,
-            matched,
+            left: unfound,
             copied,
             found,
             values,
             ..
         } = search;
         if let Err(e) = r {
-            Self::fail_keys(found, left, e);
+            Self::fail_keys(found, unfound, e);
         }
-        // The values that were not in the block being read when their entry was met.
-        let mut pending = matched & !copied;
+        // The values of the keys the pass found that were not in the block being read when
+        // their entry was met.
+        let mut pending = left & !unfound & !copied;
         while pending != 0 {
             let i = pending.trailing_zeros() as usize;
             pending &= pending - 1;
