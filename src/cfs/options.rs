@@ -2,6 +2,7 @@
 
 //! Mount options.
 
+use crate::format::overlay::hex_pair;
 use crate::vfs::{
     fs_context::{FsContext, FsParam, ParamValue},
     path::Path,
@@ -62,14 +63,6 @@ fn hex_val(c: u8) -> Option<u8> {
     }
 }
 
-/// The lower-case hex digit of the low four bits of `n`.
-fn hex_digit(n: u8) -> u8 {
-    match n & 15 {
-        d @ 0..=9 => b'0' + d,
-        d => b'a' + (d - 10),
-    }
-}
-
 /// Writes `bytes` as lower-case hex digits, two per byte, to the start of
 /// `out` (as far as it has room).
 pub(super) fn write_hex(bytes: &[u8], out: &mut [u8]) {
@@ -77,8 +70,7 @@ pub(super) fn write_hex(bytes: &[u8], out: &mut [u8]) {
     // adapter's inlined assertions in a module.
     for (i, b) in bytes.iter().enumerate() {
         if let Some([hi, lo]) = out.get_mut(2 * i..2 * i + 2) {
-            *hi = hex_digit(b >> 4);
-            *lo = hex_digit(*b);
+            [*hi, *lo] = hex_pair(*b);
         }
     }
 }

@@ -106,6 +106,12 @@ const HEX_PAIRS: [[u8; 2]; 256] = {
     t
 };
 
+/// The two lower-case hex digits of `b`, as digests are written in object paths and in the
+/// `digest=` mount option.
+pub fn hex_pair(b: u8) -> [u8; 2] {
+    HEX_PAIRS.get(usize::from(b)).copied().unwrap_or_default()
+}
+
 /// Whether `rel` is the object path of the sha256 digest `d` as mkcomposefs writes it in
 /// redirects, without the leading `/`: the digest in lower-case hex, split after its first
 /// two digits (`xx/yyyy...`). Compares the digits in place: the kernel asks this of every
@@ -114,13 +120,13 @@ pub fn is_object_path(rel: &[u8], d: &[u8; 32]) -> bool {
     let ([first, rest @ ..], Some((head, tail))) = (d, rel.split_first_chunk::<3>()) else {
         return false;
     };
-    let pair = |b: &u8| HEX_PAIRS.get(usize::from(*b));
-    if tail.len() != 2 * rest.len() || pair(first).map(|p| [p[0], p[1], b'/']) != Some(*head) {
+    let [hi, lo] = hex_pair(*first);
+    if tail.len() != 2 * rest.len() || [hi, lo, b'/'] != *head {
         return false;
     }
     // The digits of four bytes at a time, compared as one word (and not
     // through `memcmp`), then those of the last bytes pair by pair.
-    let word = |b: u8| u64::from(pair(&b).map_or(0, |p| u16::from_le_bytes(*p)));
+    let word = |b: u8| u64::from(u16::from_le_bytes(hex_pair(b)));
     let (mut bytes, mut digits): (&[u8], &[u8]) = (rest, tail);
     while let (Some((&[b0, b1, b2, b3], more_bytes)), Some((d, more_digits))) = (
         bytes.split_first_chunk::<4>(),
@@ -136,7 +142,7 @@ pub fn is_object_path(rel: &[u8], d: &[u8; 32]) -> bool {
         let Some((p, more)) = digits.split_first_chunk::<2>() else {
             return false;
         };
-        if Some(p) != pair(b) {
+        if *p != hex_pair(*b) {
             return false;
         }
         digits = more;
